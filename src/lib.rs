@@ -1,10 +1,33 @@
 //! trace-sentinel: a passive log anomaly engine.
 //!
-//! Data flow (one implementation per stage, shared by every driver):
-//! `input → split → parse → extract → detect → sinks`.
+//! Every line (plain text or JSON lines) becomes metrics — message length, token count,
+//! numeric attributes, inter-arrival time and optionally a semantic-novelty score — each
+//! scored against an online baseline (z-score, EWMA or MAD) *before* the value updates it.
+//!
+//! Data flow, one implementation per stage shared by every driver:
+//! `input → split → decode/parse → extract → detect (shards) → sinks`.
 //! See `docs/architecture.md` for the module map.
 
+pub mod anomaly;
+pub mod decode;
+pub mod detect;
+pub mod engine;
+pub mod error;
+pub mod extract;
+pub mod input;
+pub mod parse;
 pub mod pyfmt;
+pub mod seed;
+pub mod semantic;
+pub mod sentinel;
+pub mod sink;
+pub mod split;
 pub mod timestamp;
 pub mod unicode;
-pub mod parse;
+
+pub use anomaly::{Anomaly, Severity};
+pub use detect::DetectorKind;
+pub use engine::{Engine, InputFormat, LineParser};
+pub use error::{Error, Result};
+pub use sentinel::{Config, EventRecord, Sentinel, ShardBy};
+pub use sink::Sink;

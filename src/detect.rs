@@ -1,0 +1,431 @@
+//! Online baselines and single-metric detectors.
+//!
+//! Baselines ([`RunningStats`], [`Ewma`], [`RollingWindow`]) consume one value at a time;
+//! a [`Detector`] scores a value against its baseline *as it stood before the value*
+//! (score strictly before update) and returns a deviation in sigma. Arithmetic follows the
+//! reference operation for operation so results are bit-identical. No I/O, no threads.
+
+use serde::{Deserialize, Serialize};
+
+/// Welford's online mean and (sample) variance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunningStats {
+    /// Values seen.
+    pub n: u64,
+    /// Running mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+}
+
+impl RunningStats {
+    /// Fold `x` in.
+    #[inline]
+    pub fn update(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
+    }
+
+    /// Bessel-corrected variance; zero until two values are seen.
+    #[inline]
+    pub fn variance(&self) -> f64 {
+        if self.n < 2 {
+            0.0
+        } else {
+            self.m2 / (self.n - 1) as f64
+        }
+    }
+
+    /// Standard deviation.
+    #[inline]
+    pub fn std(&self) -> f64 {
+        self.variance().sqrt()
+    }
+
+    /// Exact pooling of two Welford states (Chan et al.), for seeding new shards.
+    pub fn merge(&self, other: &RunningStats) -> RunningStats {
+        if self.n == 0 {
+            return other.clone();
+        }
+        if other.n == 0 {
+            return self.clone();
+        }
+        let n = self.n + other.n;
+        let delta = other.mean - self.mean;
+        let mean = self.mean + delta * other.n as f64 / n as f64;
+        let m2 = self.m2 + other.m2 + delta * delta * self.n as f64 * other.n as f64 / n as f64;
+        RunningStats { n, mean, m2 }
+    }
+}
+
+/// Exponentially weighted mean and variance (West's incremental form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ewma {
+    /// Smoothing factor in (0, 1].
+    pub alpha: f64,
+    /// Values seen.
+    pub n: u64,
+    /// Weighted mean.
+    pub mean: f64,
+    /// Weighted variance.
+    pub var: f64,
+}
+
+impl Ewma {
+    /// An empty EWMA with smoothing `alpha`.
+    pub fn new(alpha: f64) -> Self {
+        Ewma { alpha, n: 0, mean: 0.0, var: 0.0 }
+    }
+
+    /// Fold `x` in.
+    #[inline]
+    pub fn update(&mut self, x: f64) {
+        self.n += 1;
+        if self.n == 1 {
+            self.mean = x;
+            self.var = 0.0;
+            return;
+        }
+        let delta = x - self.mean;
+        let incr = self.alpha * delta;
+        self.mean += incr;
+        self.var = (1.0 - self.alpha) * (self.var + delta * incr);
+    }
+
+    /// Standard deviation.
+    #[inline]
+    pub fn std(&self) -> f64 {
+        self.var.sqrt()
+    }
+}
+
+/// A bounded window of recent values with median and MAD.
+///
+/// Keeps the values both in arrival order (to evict the oldest) and sorted (so the median
+/// is O(1) and the MAD is a k-th-smallest selection over two sorted runs instead of a
+/// sort per update). The sorted order uses `total_cmp`, a valid order for the finite
+/// values it holds, so medians equal those of Python's `sorted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollingWindow {
+    /// Capacity (>= 2).
+    pub size: usize,
+    /// Values in arrival order (ring buffer, `head` is the oldest once full).
+    ring: Vec<f64>,
+    head: usize,
+    #[serde(skip)]
+    sorted: Vec<f64>,
+}
+
+impl RollingWindow {
+    /// An empty window of capacity `size` (callers validate `size >= 2`).
+    pub fn new(size: usize) -> Self {
+        RollingWindow { size, ring: Vec::new(), head: 0, sorted: Vec::new() }
+    }
+
+    /// Values held.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether no value is held.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
+    /// Values in arrival order, oldest first.
+    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        let (a, b) = self.ring.split_at(self.head.min(self.ring.len()));
+        b.iter().chain(a.iter()).copied()
+    }
+
+    /// Rebuild the sorted view (after deserialisation).
+    pub fn rebuild(&mut self) {
+        self.sorted = self.ring.clone();
+        self.sorted.sort_by(f64::total_cmp);
+    }
+
+    /// Append `x`, evicting the oldest value when full.
+    pub fn update(&mut self, x: f64) {
+        if self.sorted.len() != self.ring.len() {
+            self.rebuild();
+        }
+        if self.ring.len() < self.size {
+            self.ring.push(x);
+        } else {
+            let old = std::mem::replace(&mut self.ring[self.head], x);
+            self.head = (self.head + 1) % self.size;
+            if let Ok(i) = self.sorted.binary_search_by(|v| v.total_cmp(&old)) {
+                self.sorted.remove(i);
+            }
+        }
+        let at = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+        self.sorted.insert(at, x);
+    }
+
+    fn sorted(&mut self) -> &[f64] {
+        if self.sorted.len() != self.ring.len() {
+            self.rebuild();
+        }
+        &self.sorted
+    }
+
+    /// Median of the window (0 when empty).
+    pub fn median(&mut self) -> f64 {
+        median_of_sorted(self.sorted())
+    }
+
+    /// Median absolute deviation from the median (0 when empty).
+    pub fn mad(&mut self) -> f64 {
+        let s = self.sorted();
+        let n = s.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let med = median_of_sorted(s);
+        // |v - med| is non-increasing left of the split and non-decreasing right of it:
+        // merge the two sorted runs up to the middle rank.
+        let split = s.partition_point(|v| *v < med);
+        let (mut l, mut r) = (split, split); // left run: s[l-1], s[l-2], ...; right: s[r], ...
+        let dev_l = |i: usize| (s[i] - med).abs();
+        let mut kth = |k: usize| -> f64 {
+            let mut last = 0.0;
+            for _ in 0..=k {
+                let take_left = if l == 0 {
+                    false
+                } else if r == n {
+                    true
+                } else {
+                    dev_l(l - 1) < (s[r] - med).abs()
+                };
+                if take_left {
+                    l -= 1;
+                    last = dev_l(l);
+                } else {
+                    last = (s[r] - med).abs();
+                    r += 1;
+                }
+            }
+            last
+        };
+        let mid = n / 2;
+        if n % 2 == 1 {
+            kth(mid)
+        } else {
+            let a = kth(mid - 1);
+            let b = kth(0);
+            (a + b) / 2.0
+        }
+    }
+}
+
+fn median_of_sorted(s: &[f64]) -> f64 {
+    let n = s.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mid = n / 2;
+    if n % 2 == 1 {
+        s[mid]
+    } else {
+        (s[mid - 1] + s[mid]) / 2.0
+    }
+}
+
+/// Which detector every metric gets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// Stationary z-score over Welford running stats.
+    Zscore,
+    /// Drifting z-score over an EWMA baseline.
+    Ewma {
+        /// Smoothing factor in (0, 1].
+        alpha: f64,
+    },
+    /// Robust modified z-score over a rolling window (median / MAD).
+    Mad {
+        /// Window size (>= 2).
+        window: usize,
+    },
+}
+
+/// The baseline behind one detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Baseline {
+    /// Welford running stats.
+    Zscore(RunningStats),
+    /// EWMA.
+    Ewma(Ewma),
+    /// Rolling window.
+    Mad(RollingWindow),
+}
+
+/// A stateful single-metric scorer with a warmup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detector {
+    /// Observations needed before scores count.
+    pub warmup: u64,
+    /// The baseline.
+    pub baseline: Baseline,
+}
+
+/// Scale making the MAD score comparable to a z-score for Gaussian data (Φ⁻¹(0.75)).
+pub const MAD_SCALE: f64 = 0.6744897501960817;
+
+impl Detector {
+    /// A fresh detector of `kind`.
+    pub fn new(kind: DetectorKind, warmup: u64) -> Self {
+        let baseline = match kind {
+            DetectorKind::Zscore => Baseline::Zscore(RunningStats::default()),
+            DetectorKind::Ewma { alpha } => Baseline::Ewma(Ewma::new(alpha)),
+            DetectorKind::Mad { window } => Baseline::Mad(RollingWindow::new(window)),
+        };
+        Detector { warmup, baseline }
+    }
+
+    /// Observations the baseline holds.
+    #[inline]
+    pub fn count(&self) -> u64 {
+        match &self.baseline {
+            Baseline::Zscore(s) => s.n,
+            Baseline::Ewma(e) => e.n,
+            Baseline::Mad(w) => w.len() as u64,
+        }
+    }
+
+    /// Whether enough history has accumulated for scores to count.
+    #[inline]
+    pub fn ready(&self) -> bool {
+        self.count() >= self.warmup
+    }
+
+    /// Score `value` against the baseline as it stood, then fold it in. Non-finite values
+    /// score 0 and never touch the baseline.
+    #[inline]
+    pub fn score_then_update(&mut self, value: f64) -> f64 {
+        if !value.is_finite() {
+            return 0.0;
+        }
+        let ready = self.ready();
+        match &mut self.baseline {
+            Baseline::Zscore(s) => {
+                let (mean, std) = (s.mean, s.std());
+                s.update(value);
+                if !ready || std == 0.0 {
+                    return 0.0;
+                }
+                (value - mean) / std
+            }
+            Baseline::Ewma(e) => {
+                let (mean, std) = (e.mean, e.std());
+                e.update(value);
+                if !ready || std == 0.0 {
+                    return 0.0;
+                }
+                (value - mean) / std
+            }
+            Baseline::Mad(w) => {
+                let med = w.median();
+                let mad = w.mad();
+                w.update(value);
+                if !ready || mad == 0.0 {
+                    return 0.0;
+                }
+                MAD_SCALE * (value - med) / mad
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        median_of_sorted(&v)
+    }
+
+    #[test]
+    fn running_stats_sample_variance() {
+        let mut s = RunningStats::default();
+        assert_eq!(s.variance(), 0.0);
+        for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
+            s.update(x);
+        }
+        assert_eq!(s.mean, 5.0);
+        assert!((s.variance() - 32.0 / 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_equals_sequential() {
+        let xs: Vec<f64> = (0..100).map(|i| ((i * 37) % 11) as f64 * 1.5).collect();
+        let mut all = RunningStats::default();
+        let (mut a, mut b) = (RunningStats::default(), RunningStats::default());
+        for (i, x) in xs.iter().enumerate() {
+            all.update(*x);
+            if i < 40 { a.update(*x) } else { b.update(*x) }
+        }
+        let m = a.merge(&b);
+        assert_eq!(m.n, all.n);
+        assert!((m.mean - all.mean).abs() < 1e-12);
+        assert!((m.variance() - all.variance()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ewma_first_value_seeds() {
+        let mut e = Ewma::new(0.5);
+        e.update(10.0);
+        assert_eq!((e.mean, e.var), (10.0, 0.0));
+        e.update(20.0);
+        assert_eq!(e.mean, 15.0);
+        assert_eq!(e.var, 0.5 * (0.0 + 10.0 * 5.0));
+    }
+
+    #[test]
+    fn window_median_and_mad_match_naive() {
+        let mut w = RollingWindow::new(7);
+        let mut seed = 12345u64;
+        let mut hist = Vec::new();
+        for _ in 0..500 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let x = (seed % 17) as f64 - 5.0;
+            w.update(x);
+            hist.push(x);
+            let win: Vec<f64> = hist.iter().rev().take(7).copied().collect();
+            let med = naive_median(win.clone());
+            let mad = naive_median(win.iter().map(|v| (v - med).abs()).collect());
+            assert_eq!(w.median(), med);
+            assert_eq!(w.mad(), mad);
+        }
+    }
+
+    #[test]
+    fn score_is_before_update_and_respects_warmup() {
+        let mut d = Detector::new(DetectorKind::Zscore, 3);
+        assert_eq!(d.score_then_update(1.0), 0.0);
+        assert_eq!(d.score_then_update(2.0), 0.0);
+        assert_eq!(d.score_then_update(3.0), 0.0); // not ready before this value
+        // baseline [1,2,3]: mean 2, std 1 → (10-2)/1
+        assert_eq!(d.score_then_update(10.0), 8.0);
+        assert_eq!(d.score_then_update(f64::NAN), 0.0);
+        assert_eq!(d.count(), 4);
+    }
+
+    #[test]
+    fn mad_scores_against_the_old_window() {
+        let mut d = Detector::new(DetectorKind::Mad { window: 5 }, 0);
+        for x in [1.0, 2.0, 3.0, 4.0, 5.0] {
+            d.score_then_update(x);
+        }
+        // median 3, MAD 1
+        assert_eq!(d.score_then_update(13.0), MAD_SCALE * 10.0);
+    }
+}

@@ -1,0 +1,532 @@
+//! Detect stage: per-source detector shards and the [`Sentinel`] that routes events to them.
+//!
+//! A [`Shard`] is the reference's `Sentinel` state: one detector per metric (created on
+//! first sight, capped), the optional semantic detector, and the inter-arrival clock per
+//! source. Within a shard everything is strictly sequential in input order and every value
+//! is scored before it updates its baseline. The [`Sentinel`] owns the shards: with
+//! `ShardBy::Source` each source gets its own (up to `max_sources`, then one shared
+//! overflow shard); with `ShardBy::None` one shard sees everything, like the reference.
+//! This module sees neither threads nor files nor formats.
+
+use crate::anomaly::{Anomaly, Severity};
+use crate::detect::{Detector, DetectorKind};
+use crate::semantic::{SemanticDetector, SparseVec, SEMANTIC_METRIC};
+use crate::sink::Sink;
+use crate::timestamp::Timestamp;
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+use std::io;
+
+/// Metric name of the message length (Unicode scalars).
+pub const LENGTH_METRIC: &str = "message.length";
+/// Metric name of the `\w+` token count.
+pub const TOKENS_METRIC: &str = "message.tokens";
+/// Metric name of the per-source inter-arrival time.
+pub const INTERARRIVAL_METRIC: &str = "event.interarrival_s";
+/// Prefix of numeric-attribute metrics.
+pub const ATTR_PREFIX: &str = "attr.";
+
+/// How events are assigned to detector shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardBy {
+    /// One shard per event source (bounded by `max_sources`).
+    Source,
+    /// One shared shard, exactly like the reference.
+    None,
+}
+
+/// Everything that decides detection results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Sigma magnitude at which a deviation is reported (> 0).
+    pub threshold: f64,
+    /// Observations a fresh baseline learns before it may alert.
+    pub warmup: u64,
+    /// Detector used for every metric.
+    pub detector: DetectorKind,
+    /// Whether the semantic-novelty layer runs.
+    pub semantic: bool,
+    /// Whether the inter-arrival metric is computed (JSON lines and follow mode).
+    pub timed: bool,
+    /// Shard assignment.
+    pub shard_by: ShardBy,
+    /// Bound on per-source shards and on tracked inter-arrival sources per shard.
+    pub max_sources: usize,
+    /// Bound on distinct metrics per shard.
+    pub max_metrics: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            threshold: 3.0,
+            warmup: 30,
+            detector: DetectorKind::Zscore,
+            semantic: false,
+            timed: false,
+            shard_by: ShardBy::Source,
+            max_sources: 10_000,
+            max_metrics: 4096,
+        }
+    }
+}
+
+/// Numeric attributes of one event: `(key range in keys, value)` pairs in dict order.
+#[derive(Debug, Clone, Copy)]
+pub struct Attrs<'a> {
+    /// Concatenated keys.
+    pub keys: &'a str,
+    /// Ranges into `keys` with their finite values.
+    pub items: &'a [(std::ops::Range<usize>, f64)],
+}
+
+impl<'a> Attrs<'a> {
+    /// No attributes.
+    pub const EMPTY: Attrs<'static> = Attrs { keys: "", items: &[] };
+
+    /// Iterate `(key, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+        let keys = self.keys;
+        self.items.iter().map(move |(r, v)| (keys.get(r.clone()).unwrap_or(""), *v))
+    }
+}
+
+/// One event as the detect stage sees it: borrowed fields plus its extracted features.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRecord<'a> {
+    /// Message text.
+    pub message: &'a str,
+    /// Source label.
+    pub source: &'a str,
+    /// Event time; `None` means "now" (resolved when first needed).
+    pub timestamp: Option<Timestamp>,
+    /// Numeric attributes.
+    pub attrs: Attrs<'a>,
+    /// `message.length`.
+    pub length: f64,
+    /// `message.tokens`.
+    pub tokens: f64,
+    /// Semantic vector (when the semantic layer is on).
+    pub semvec: Option<&'a SparseVec>,
+}
+
+/// One metric's detector with its last score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSlot {
+    /// Metric name.
+    pub name: String,
+    /// Detector state.
+    pub detector: Detector,
+    /// Last score (sigma), for dashboards.
+    pub last_score: f64,
+}
+
+/// The state the reference keeps in one `Sentinel`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Detectors in creation order.
+    pub metrics: Vec<MetricSlot>,
+    #[serde(skip)]
+    by_attr: AHashMap<String, u32>,
+    #[serde(skip)]
+    fixed: [Option<u32>; 3],
+    /// Semantic detector (when on).
+    pub semantic: Option<SemanticDetector>,
+    /// Last semantic score.
+    pub semantic_last: f64,
+    /// Last event time per source (epoch seconds), for inter-arrival.
+    pub last_ts: AHashMap<String, f64>,
+    /// Events observed by this shard.
+    pub events: u64,
+}
+
+/// Counters of what the engine did and what it had to drop.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Events observed.
+    pub events: u64,
+    /// Anomalies emitted.
+    pub anomalies: u64,
+    /// Anomalies by severity (warning, high, critical).
+    pub by_severity: [u64; 3],
+    /// Events routed to the overflow shard because `max_sources` shards existed.
+    pub overflow_events: u64,
+    /// Metric values ignored because a shard had `max_metrics` metrics.
+    pub metrics_dropped: u64,
+    /// Inter-arrival values not computed because the source table was full.
+    pub interarrival_untracked: u64,
+}
+
+impl Shard {
+    /// An empty shard for `cfg`.
+    pub fn new(cfg: &Config) -> Self {
+        Shard {
+            metrics: Vec::new(),
+            by_attr: AHashMap::new(),
+            fixed: [None; 3],
+            semantic: cfg.semantic.then(|| SemanticDetector::new(cfg.warmup)),
+            semantic_last: 0.0,
+            last_ts: AHashMap::new(),
+            events: 0,
+        }
+    }
+
+    /// Rebuild lookup indexes (after deserialisation).
+    pub fn reindex(&mut self) {
+        self.by_attr.clear();
+        self.fixed = [None; 3];
+        for i in 0..self.metrics.len() {
+            match self.metrics[i].name.as_str() {
+                LENGTH_METRIC => self.fixed[0] = Some(i as u32),
+                TOKENS_METRIC => self.fixed[1] = Some(i as u32),
+                INTERARRIVAL_METRIC => self.fixed[2] = Some(i as u32),
+                name => {
+                    if let Some(key) = name.strip_prefix(ATTR_PREFIX) {
+                        self.by_attr.insert(key.to_string(), i as u32);
+                    }
+                }
+            }
+            if let crate::detect::Baseline::Mad(w) = &mut self.metrics[i].detector.baseline {
+                w.rebuild();
+            }
+        }
+    }
+
+    fn new_slot(&mut self, cfg: &Config, name: String, counters: &mut Counters) -> Option<u32> {
+        if self.metrics.len() >= cfg.max_metrics {
+            counters.metrics_dropped += 1;
+            return None;
+        }
+        let detector = Detector::new(cfg.detector, cfg.warmup);
+        self.metrics.push(MetricSlot { name, detector, last_score: 0.0 });
+        Some((self.metrics.len() - 1) as u32)
+    }
+
+    fn fixed_slot(&mut self, cfg: &Config, which: usize, counters: &mut Counters) -> Option<u32> {
+        if let Some(i) = self.fixed[which] {
+            return Some(i);
+        }
+        let name = [LENGTH_METRIC, TOKENS_METRIC, INTERARRIVAL_METRIC][which].to_string();
+        let slot = self.new_slot(cfg, name, counters);
+        self.fixed[which] = slot;
+        slot
+    }
+
+    fn attr_slot(&mut self, cfg: &Config, key: &str, counters: &mut Counters) -> Option<u32> {
+        if let Some(i) = self.by_attr.get(key) {
+            return Some(*i);
+        }
+        let slot = self.new_slot(cfg, format!("{ATTR_PREFIX}{key}"), counters)?;
+        self.by_attr.insert(key.to_string(), slot);
+        Some(slot)
+    }
+
+    /// Inter-arrival for `source` at `ts` (epoch seconds); updates the clock.
+    fn interarrival(&mut self, cfg: &Config, source: &str, ts: f64, c: &mut Counters) -> Option<f64> {
+        if let Some(prev) = self.last_ts.get_mut(source) {
+            let d = ts - *prev;
+            *prev = ts;
+            return Some(if d > 0.0 { d } else { 0.0 });
+        }
+        if self.last_ts.len() >= cfg.max_sources {
+            c.interarrival_untracked += 1;
+        } else {
+            self.last_ts.insert(source.to_string(), ts);
+        }
+        None
+    }
+
+    /// Observe one event: score every metric before updating it; emit what crosses the
+    /// threshold. With `emit == false` this is the reference's `prime` (baselines learn,
+    /// nothing is reported, last scores untouched).
+    fn observe<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        ev: &EventRecord<'_>,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+        emit: bool,
+    ) -> io::Result<()> {
+        self.events += emit as u64;
+        let mut values: [(Option<u32>, f64); 2] = [(None, ev.length), (None, ev.tokens)];
+        values[0].0 = self.fixed_slot(cfg, 0, counters);
+        values[1].0 = self.fixed_slot(cfg, 1, counters);
+        for (slot, value) in values {
+            if let Some(slot) = slot {
+                self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
+            }
+        }
+        for (key, value) in ev.attrs.iter() {
+            if let Some(slot) = self.attr_slot(cfg, key, counters) {
+                self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
+            }
+        }
+        if cfg.timed {
+            let t = *ts.get_or_insert_with(Timestamp::now_utc);
+            if let Some(d) = self.interarrival(cfg, ev.source, t.epoch_seconds(), counters) {
+                if let Some(slot) = self.fixed_slot(cfg, 2, counters) {
+                    self.score_metric(cfg, slot, d, ev, ts, counters, sink, emit)?;
+                }
+            }
+        }
+        if let (Some(sem), Some(vec)) = (self.semantic.as_mut(), ev.semvec) {
+            let ready = sem.ready();
+            let score = sem.score_then_update(vec);
+            if emit {
+                self.semantic_last = score;
+                if ready && score.abs() >= cfg.threshold {
+                    let t = *ts.get_or_insert_with(Timestamp::now_utc);
+                    report(cfg, SEMANTIC_METRIC, score, score, true, t, ev, counters, sink)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn score_metric<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        slot: u32,
+        value: f64,
+        ev: &EventRecord<'_>,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+        emit: bool,
+    ) -> io::Result<()> {
+        let m = &mut self.metrics[slot as usize];
+        let ready = m.detector.ready();
+        let score = m.detector.score_then_update(value);
+        if emit {
+            m.last_score = score;
+            if ready && score.abs() >= cfg.threshold {
+                let t = *ts.get_or_insert_with(Timestamp::now_utc);
+                report(cfg, &m.name, value, score, false, t, ev, counters, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Per-metric `(name, last sigma, ready)` including the semantic layer.
+    pub fn metric_states(&self) -> Vec<(String, f64, bool)> {
+        let mut out: Vec<_> =
+            self.metrics.iter().map(|m| (m.name.clone(), m.last_score, m.detector.ready())).collect();
+        if let Some(sem) = &self.semantic {
+            out.push((SEMANTIC_METRIC.to_string(), self.semantic_last, sem.ready()));
+        }
+        out
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report<S: Sink + ?Sized>(
+    cfg: &Config,
+    metric: &str,
+    value: f64,
+    score: f64,
+    semantic: bool,
+    timestamp: Timestamp,
+    ev: &EventRecord<'_>,
+    counters: &mut Counters,
+    sink: &mut S,
+) -> io::Result<()> {
+    let severity = Severity::from_score(score, cfg.threshold);
+    counters.anomalies += 1;
+    counters.by_severity[severity as usize] += 1;
+    sink.emit(&Anomaly {
+        metric,
+        value,
+        score,
+        severity,
+        threshold: cfg.threshold,
+        semantic,
+        timestamp,
+        source: ev.source,
+        message: ev.message,
+    })
+}
+
+/// The detect stage: routes events to shards in input order.
+#[derive(Debug, Clone)]
+pub struct Sentinel {
+    cfg: Config,
+    shards: Vec<Shard>,
+    names: Vec<String>,
+    by_source: AHashMap<String, u32>,
+    overflow: Option<u32>,
+    /// Primed or loaded state that new shards start from.
+    template: Option<Shard>,
+    last_route: Option<(String, u32)>,
+    /// What happened so far.
+    pub counters: Counters,
+}
+
+/// Name of the shard that holds sources past `max_sources`.
+pub const OVERFLOW_SHARD: &str = "(overflow)";
+/// Name of the single shard under `ShardBy::None`.
+pub const SHARED_SHARD: &str = "(all)";
+
+impl Sentinel {
+    /// A sentinel with no shards yet.
+    pub fn new(cfg: Config) -> Self {
+        Sentinel {
+            cfg,
+            shards: Vec::new(),
+            names: Vec::new(),
+            by_source: AHashMap::new(),
+            overflow: None,
+            template: None,
+            last_route: None,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Shards with their names (source, or the shared/overflow names).
+    pub fn shards(&self) -> impl Iterator<Item = (&str, &Shard)> {
+        self.names.iter().map(String::as_str).zip(self.shards.iter())
+    }
+
+    /// Set the state that every new shard starts from (priming, pooled baselines).
+    pub fn set_template(&mut self, template: Shard) {
+        self.template = Some(template);
+    }
+
+    /// The template new shards start from, if any.
+    pub fn template(&self) -> Option<&Shard> {
+        self.template.as_ref()
+    }
+
+    /// Insert a named shard (restoring a snapshot).
+    pub fn insert_shard(&mut self, name: &str, mut shard: Shard) {
+        shard.reindex();
+        let idx = self.shards.len() as u32;
+        match (self.cfg.shard_by, name) {
+            (ShardBy::None, _) => self.by_source.insert(SHARED_SHARD.into(), idx),
+            (ShardBy::Source, OVERFLOW_SHARD) => {
+                self.overflow = Some(idx);
+                None
+            }
+            (ShardBy::Source, _) => self.by_source.insert(name.to_string(), idx),
+        };
+        self.shards.push(shard);
+        self.names.push(name.to_string());
+        self.last_route = None;
+    }
+
+    fn fresh_shard(&self) -> Shard {
+        match &self.template {
+            Some(t) => {
+                let mut s = t.clone();
+                s.events = 0;
+                s.reindex();
+                s
+            }
+            None => Shard::new(&self.cfg),
+        }
+    }
+
+    fn push_shard(&mut self, name: &str) -> u32 {
+        let s = self.fresh_shard();
+        self.shards.push(s);
+        self.names.push(name.to_string());
+        (self.shards.len() - 1) as u32
+    }
+
+    fn route(&mut self, source: &str) -> u32 {
+        if let Some((name, idx)) = &self.last_route {
+            if name == source {
+                return *idx;
+            }
+        }
+        let key = match self.cfg.shard_by {
+            ShardBy::None => SHARED_SHARD,
+            ShardBy::Source => source,
+        };
+        let idx = match self.by_source.get(key) {
+            Some(i) => *i,
+            None if self.cfg.shard_by == ShardBy::Source && self.by_source.len() >= self.cfg.max_sources => {
+                self.counters.overflow_events += 1;
+                match self.overflow {
+                    Some(i) => i,
+                    None => {
+                        let i = self.push_shard(OVERFLOW_SHARD);
+                        self.overflow = Some(i);
+                        i
+                    }
+                }
+            }
+            None => {
+                let i = self.push_shard(key);
+                self.by_source.insert(key.to_string(), i);
+                i
+            }
+        };
+        if self.overflow != Some(idx) {
+            match &mut self.last_route {
+                Some((name, i)) => {
+                    name.clear();
+                    name.push_str(source);
+                    *i = idx;
+                }
+                None => self.last_route = Some((source.to_string(), idx)),
+            }
+        }
+        idx
+    }
+
+    /// Observe one event, pushing any anomalies into `sink`.
+    pub fn observe<S: Sink + ?Sized>(&mut self, ev: &EventRecord<'_>, sink: &mut S) -> io::Result<()> {
+        self.counters.events += 1;
+        let idx = self.route(ev.source) as usize;
+        let mut ts = ev.timestamp;
+        let Sentinel { cfg, shards, counters, .. } = self;
+        shards[idx].observe(cfg, ev, &mut ts, counters, sink, true)
+    }
+
+    /// Warm baselines with benign events without reporting (the reference's `prime`).
+    /// Under `ShardBy::Source` the events train the template every new shard starts from.
+    pub fn prime<'a>(&mut self, events: impl IntoIterator<Item = EventRecord<'a>>) -> u64 {
+        let mut sink = crate::sink::CallbackSink(|_: &Anomaly<'_>| {});
+        let mut counters = Counters::default();
+        let mut n = 0;
+        let mut target = match self.cfg.shard_by {
+            ShardBy::Source => self.template.take().unwrap_or_else(|| Shard::new(&self.cfg)),
+            ShardBy::None => {
+                let i = self.route(SHARED_SHARD) as usize;
+                std::mem::replace(&mut self.shards[i], Shard::new(&self.cfg))
+            }
+        };
+        for ev in events {
+            let mut ts = ev.timestamp;
+            // The sink never fails.
+            let _ = target.observe(&self.cfg, &ev, &mut ts, &mut counters, &mut sink, false);
+            n += 1;
+        }
+        match self.cfg.shard_by {
+            ShardBy::Source => self.template = Some(target),
+            ShardBy::None => {
+                let i = self.route(SHARED_SHARD) as usize;
+                self.shards[i] = target;
+            }
+        }
+        n
+    }
+
+    /// Names of all metrics with a baseline, sorted and deduplicated across shards.
+    pub fn metrics(&self) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.shards.iter().flat_map(|s| s.metrics.iter().map(|m| m.name.clone())).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}

@@ -1,0 +1,118 @@
+//! Split stage: cut a byte buffer into lines the way Python's text mode does.
+//!
+//! The reference opens files with universal newlines (`\n`, `\r\n` and a lone `\r` all end
+//! a line) and then skips empty lines. Because empty lines are dropped, that is exactly
+//! "split at every `\r` or `\n` byte and keep the non-empty pieces" — which means a chunk
+//! boundary (or a read boundary) inside a `\r\n` pair cannot change the result. `\r` and
+//! `\n` are ASCII, so they never occur inside a multi-byte UTF-8 sequence and splitting
+//! before decoding is safe. This module knows nothing about what a line means.
+
+use memchr::{memchr2, memrchr2};
+
+/// Whether `b` ends a line (universal newlines).
+#[inline]
+pub fn is_line_break(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+/// Iterator over the non-empty lines of a buffer (without terminators).
+///
+/// The last piece is yielded even when it has no terminator: callers that stream must
+/// only pass complete lines (see [`complete_prefix_len`]).
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Lines<'a> {
+    /// Lines of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Lines { rest: buf }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            match memchr2(b'\n', b'\r', self.rest) {
+                Some(0) => self.rest = &self.rest[1..],
+                Some(i) => {
+                    let line = &self.rest[..i];
+                    self.rest = &self.rest[i + 1..];
+                    return Some(line);
+                }
+                None => {
+                    let line = self.rest;
+                    self.rest = &[];
+                    return Some(line);
+                }
+            }
+        }
+    }
+}
+
+/// Length of the prefix of `buf` that ends with a line break (0 when there is none):
+/// everything after it is an unfinished line.
+#[inline]
+pub fn complete_prefix_len(buf: &[u8]) -> usize {
+    memrchr2(b'\n', b'\r', buf).map_or(0, |i| i + 1)
+}
+
+/// The first line break at or after `from`, as the position just past it; `None` when
+/// the rest of the buffer has no line break. Used to cut chunks at line boundaries.
+#[inline]
+pub fn next_line_start(buf: &[u8], from: usize) -> Option<usize> {
+    let from = from.min(buf.len());
+    memchr2(b'\n', b'\r', &buf[from..]).map(|i| from + i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(b: &[u8]) -> Vec<&[u8]> {
+        Lines::new(b).collect()
+    }
+
+    #[test]
+    fn edge_cases() {
+        let empty: Vec<&[u8]> = vec![];
+        assert_eq!(lines(b""), empty);
+        assert_eq!(lines(b"\n"), empty);
+        assert_eq!(lines(b"\r\n\r\r\n\n"), empty);
+        assert_eq!(lines(b"a"), vec![b"a" as &[u8]]);
+        assert_eq!(lines(b"a\nb"), vec![b"a" as &[u8], b"b"]);
+        assert_eq!(lines(b"a\r\nb\rc\n"), vec![b"a" as &[u8], b"b", b"c"]);
+        assert_eq!(lines(b"\xe2\x82\n\xff"), vec![b"\xe2\x82" as &[u8], b"\xff"]);
+    }
+
+    #[test]
+    fn crlf_split_across_a_boundary_is_harmless() {
+        let whole = b"one\r\ntwo\r\nthree";
+        for cut in 0..=whole.len() {
+            let (a, b) = whole.split_at(cut);
+            let done = complete_prefix_len(a);
+            let mut got: Vec<Vec<u8>> = Lines::new(&a[..done]).map(<[u8]>::to_vec).collect();
+            let mut rest = a[done..].to_vec();
+            rest.extend_from_slice(b);
+            got.extend(Lines::new(&rest).map(<[u8]>::to_vec));
+            assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn line_starts() {
+        assert_eq!(next_line_start(b"ab\ncd", 0), Some(3));
+        assert_eq!(next_line_start(b"ab\ncd", 3), None);
+        assert_eq!(next_line_start(b"ab\r\ncd", 2), Some(3));
+        assert_eq!(next_line_start(b"ab", 9), None);
+        assert_eq!(complete_prefix_len(b"ab\ncd"), 3);
+        assert_eq!(complete_prefix_len(b"abcd"), 0);
+    }
+}
