@@ -1,0 +1,59 @@
+//! Command drivers: each wires inputs to the engine and the engine to sinks. Shared
+//! plumbing (sink construction, output-error transport) lives here.
+
+pub mod watch;
+
+use crate::cli;
+use std::io::{self, IsTerminal};
+use trace_sentinel::sink::{ConsoleSink, JsonSink, Sink};
+use trace_sentinel::Error;
+
+/// How a run ended.
+pub enum Outcome {
+    /// Finished; anomalies reported.
+    Done(u64),
+    /// Stopped by SIGINT/SIGTERM; anomalies reported.
+    Interrupted(u64),
+}
+
+/// Colour only on a terminal and never with `NO_COLOR` set.
+pub fn use_color() -> bool {
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Build the sink the flags ask for.
+pub fn make_sink(format: cli::Format) -> Box<dyn Sink> {
+    match format {
+        cli::Format::Json => Box::new(JsonSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout()))),
+        cli::Format::Text => {
+            Box::new(ConsoleSink::new(io::BufWriter::with_capacity(1 << 16, io::stderr()), use_color()))
+        }
+    }
+}
+
+/// Marks an output failure travelling through a reader's `io::Error` channel, so it is
+/// reported as an output error rather than an input error.
+#[derive(Debug)]
+pub struct OutputFailed(pub io::Error);
+
+impl std::fmt::Display for OutputFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for OutputFailed {}
+
+/// Wrap a sink error for transport through an input callback.
+pub fn output_error(e: io::Error) -> io::Error {
+    io::Error::other(OutputFailed(e))
+}
+
+/// Turn an error from an input callback back into the right library error.
+pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
+    if e.get_ref().is_some_and(|r| r.is::<OutputFailed>()) {
+        let inner = e.into_inner().and_then(|b| b.downcast::<OutputFailed>().ok());
+        return Error::Output(inner.map_or_else(|| io::Error::other("output failed"), |b| b.0));
+    }
+    Error::Input { path: path.to_path_buf(), source: e }
+}
