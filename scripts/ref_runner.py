@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--window", type=int, default=256)
     w.add_argument("--shard-by", dest="shard_by", choices=["source", "none"], default="source")
     w.add_argument("--max-sources", dest="max_sources", type=int, default=10000)
+    w.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="(testing aid) do not detect; exit 1 if an inter-arrival value would depend on "
+        "a defaulted 'now' timestamp under these flags",
+    )
     return parser
 
 
@@ -196,7 +202,40 @@ class Router:
         return self.overflow
 
 
+def check_determinism(args) -> int:
+    """Replay the routing and the capped inter-arrival maps; report every event whose
+    inter-arrival metric would involve a "now" timestamp (its own or its predecessor's)."""
+    if not args.jsonl:
+        return 0  # no inter-arrival metric for plain text
+    shard_of = {}
+    maps = {}  # shard id -> {source: last_is_now}
+    n_shards = 0
+    bad = 0
+    for i, (ev, is_now) in enumerate(events_with_flags(args), 1):
+        src = ev.source
+        if args.shard_by == "none":
+            shard = 0
+        elif src in shard_of:
+            shard = shard_of[src]
+        elif n_shards < args.max_sources:
+            n_shards += 1
+            shard = shard_of[src] = n_shards
+        else:
+            shard = -1  # overflow
+        m = maps.setdefault(shard, {})
+        if src not in m and len(m) >= args.max_sources:
+            continue
+        if src in m and (m[src] or is_now):
+            bad += 1
+            if bad <= 5:
+                print(f"event {i}: source {src!r}: inter-arrival uses a 'now' timestamp", file=sys.stderr)
+        m[src] = is_now
+    return 1 if bad else 0
+
+
 def run(args) -> int:
+    if args.check_determinism:
+        return check_determinism(args)
     router = Router(args)
     out = sys.stdout
     console = ConsoleSink(stream=sys.stderr, color=False) if args.format == "text" else None
