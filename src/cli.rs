@@ -17,6 +17,39 @@ pub struct Cli {
 pub enum Command {
     /// Read log files (or stdin) in order and report anomalies.
     Watch(WatchArgs),
+    /// Batch-scan files in parallel (memory-mapped, `.gz` streamed); same results as `watch`.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    /// A bar on stderr only when stderr is a terminal.
+    Auto,
+    /// Always draw the bar on stderr.
+    Always,
+    /// Never draw it.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Log files to scan, in order, as one stream (`.gz` decompressed, `-` reads stdin).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub threads: Option<i64>,
+    /// Progress bar on stderr [default: auto].
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
+    /// Write run statistics (counts, throughput, stage latencies) as JSON to FILE.
+    #[arg(long = "stats-json", value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+    /// Chunk size in bytes (testing and tuning).
+    #[arg(long = "chunk-size", hide = true, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub chunk_size: usize,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Args)]

@@ -72,7 +72,7 @@ impl LineParser {
         let features = extractor.extract(message, semvec);
         let semvec = extractor.semantic().then_some(&*semvec);
         Some(f(&EventRecord {
-            message,
+            message: message.as_bytes(),
             source,
             timestamp,
             attrs,
@@ -125,7 +125,7 @@ impl Engine {
         }
         let semantic = self.sentinel.config().semantic;
         self.sentinel.prime(records.iter().map(|(ev, length, tokens, semvec)| EventRecord {
-            message: &ev.message,
+            message: ev.message.as_bytes(),
             source: ev.source,
             timestamp: Some(ev.timestamp),
             attrs: Attrs::EMPTY,

@@ -14,14 +14,17 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod fsutil;
 pub mod input;
 pub mod parse;
 pub mod pyfmt;
+pub mod scan;
 pub mod seed;
 pub mod semantic;
 pub mod sentinel;
 pub mod sink;
 pub mod split;
+pub mod stats;
 pub mod timestamp;
 pub mod unicode;
 

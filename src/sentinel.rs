@@ -95,8 +95,10 @@ impl<'a> Attrs<'a> {
 /// One event as the detect stage sees it: borrowed fields plus its extracted features.
 #[derive(Debug, Clone, Copy)]
 pub struct EventRecord<'a> {
-    /// Message text.
-    pub message: &'a str,
+    /// Message text as UTF-8 bytes. The parse stage produced it from a `&str`; it is
+    /// re-validated only when an anomaly is reported (a memory-mapped file may change
+    /// underneath, so the detect stage never assumes), with lossy replacement.
+    pub message: &'a [u8],
     /// Source label.
     pub source: &'a str,
     /// Event time; `None` means "now" (resolved when first needed).
@@ -335,6 +337,8 @@ fn report<S: Sink + ?Sized>(
     sink: &mut S,
 ) -> io::Result<()> {
     let severity = Severity::from_score(score, cfg.threshold);
+    let mut scratch = String::new();
+    let message = crate::decode::decode_lossy(ev.message, &mut scratch);
     counters.anomalies += 1;
     counters.by_severity[severity as usize] += 1;
     sink.emit(&Anomaly {
@@ -346,7 +350,7 @@ fn report<S: Sink + ?Sized>(
         semantic,
         timestamp,
         source: ev.source,
-        message: ev.message,
+        message,
     })
 }
 

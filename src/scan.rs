@@ -1,0 +1,459 @@
+//! The parallel batch driver behind `scan`.
+//!
+//! Input is cut into chunks at line breaks (memory-mapped regular files; `.gz` and stdin
+//! are streamed into owned chunks). Rayon workers run the shared [`LineParser`] (decode,
+//! parse, extract — including trigram hashing) over each chunk and freeze the results
+//! into compact per-chunk records. The calling thread consumes chunks strictly in input
+//! order and feeds every record to the [`Sentinel`], so detection — score before update,
+//! shard by shard — is exactly what the sequential `watch` path does, whatever the thread
+//! count. At most `in_flight` chunks exist at once, so memory stays flat.
+
+use crate::engine::{InputFormat, LineParser};
+use crate::error::{Error, Result};
+use crate::input;
+use crate::semantic::SparseVec;
+use crate::sentinel::{Attrs, EventRecord, Sentinel};
+use crate::sink::Sink;
+use crate::split::{self, Lines};
+use crate::stats::StageHistogram;
+use crate::timestamp::Timestamp;
+use memmap2::Mmap;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
+
+/// Tuning of the parallel driver.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads (>= 1).
+    pub threads: usize,
+    /// Target chunk size in bytes (chunks end at the first line break after it).
+    pub chunk_size: usize,
+    /// Chunks in flight at once (bounds memory).
+    pub in_flight: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ScanOptions { threads, chunk_size: 1 << 20, in_flight: 0 }
+    }
+}
+
+/// One input of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    /// Path (`-` for stdin).
+    pub path: PathBuf,
+    /// Source label of its plain-text lines.
+    pub source: String,
+}
+
+/// Bytes of one chunk: a slice of a shared map, or an owned buffer.
+enum ChunkBytes {
+    Mapped(Arc<Mmap>, Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for ChunkBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Mapped(m, r) => &m[r.clone()],
+            ChunkBytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Where a record's message lives.
+#[derive(Clone, Copy)]
+enum TextAt {
+    Chunk(usize, usize),
+    Arena(usize, usize),
+}
+
+/// A frozen event record: ranges into its chunk's stores.
+struct Rec {
+    message: TextAt,
+    source: Option<(usize, usize)>,
+    timestamp: Option<Timestamp>,
+    attrs: Range<usize>,
+    length: f64,
+    tokens: f64,
+    sem: Range<usize>,
+    sem_norm: f64,
+}
+
+/// Parallel-stage output for one chunk.
+#[derive(Default)]
+struct Frozen {
+    recs: Vec<Rec>,
+    arena: String,
+    attrs: Vec<(Range<usize>, f64)>,
+    sem_idx: Vec<u8>,
+    sem_cnt: Vec<i16>,
+}
+
+struct ChunkJob {
+    seq: u64,
+    input: usize,
+    bytes: ChunkBytes,
+}
+
+struct ChunkDone {
+    seq: u64,
+    input: usize,
+    bytes: ChunkBytes,
+    frozen: Frozen,
+    extract_us: u64,
+}
+
+fn push_arena(arena: &mut String, s: &str) -> (usize, usize) {
+    let start = arena.len();
+    arena.push_str(s);
+    (start, arena.len())
+}
+
+/// Parse + extract every line of `bytes` into `frozen`.
+fn extract_chunk(parser: &mut LineParser, bytes: &[u8], source: &str, frozen: &mut Frozen) {
+    let base = bytes.as_ptr() as usize;
+    let end = base + bytes.len();
+    for line in Lines::new(bytes) {
+        parser.parse(line, source, |ev| {
+            let p = ev.message.as_ptr() as usize;
+            let message = if p >= base && p + ev.message.len() <= end {
+                TextAt::Chunk(p - base, p - base + ev.message.len())
+            } else {
+                let start = frozen.arena.len();
+                // The parse stage produced the message from a `&str`.
+                frozen.arena.push_str(&String::from_utf8_lossy(ev.message));
+                TextAt::Arena(start, frozen.arena.len())
+            };
+            let src = if std::ptr::eq(ev.source.as_ptr(), source.as_ptr()) && ev.source.len() == source.len() {
+                None
+            } else {
+                Some(push_arena(&mut frozen.arena, ev.source))
+            };
+            let a0 = frozen.attrs.len();
+            for (k, v) in ev.attrs.iter() {
+                let (s, e) = push_arena(&mut frozen.arena, k);
+                frozen.attrs.push((s..e, v));
+            }
+            let s0 = frozen.sem_idx.len();
+            let mut sem_norm = 0.0;
+            if let Some(v) = ev.semvec {
+                frozen.sem_idx.extend_from_slice(&v.idx);
+                frozen.sem_cnt.extend_from_slice(&v.cnt);
+                sem_norm = v.norm;
+            }
+            frozen.recs.push(Rec {
+                message,
+                source: src,
+                timestamp: ev.timestamp,
+                attrs: a0..frozen.attrs.len(),
+                length: ev.length,
+                tokens: ev.tokens,
+                sem: s0..frozen.sem_idx.len(),
+                sem_norm,
+            });
+        });
+    }
+}
+
+/// Progress report: bytes done so far, events so far.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// What the scan measured.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    /// Input bytes consumed.
+    pub bytes: u64,
+    /// Per-chunk parse+extract time.
+    pub extract: StageHistogram,
+    /// Per-chunk detect time.
+    pub detect: StageHistogram,
+    /// Per-chunk read/map time.
+    pub read: StageHistogram,
+    /// Whether the scan stopped early on the interrupt flag.
+    pub interrupted: bool,
+}
+
+/// Runs scans on a private rayon pool.
+pub struct Scanner {
+    pool: rayon::ThreadPool,
+    opts: ScanOptions,
+    format: InputFormat,
+    semantic: bool,
+    parsers: Arc<Mutex<Vec<LineParser>>>,
+    frozen_pool: Arc<Mutex<Vec<Frozen>>>,
+}
+
+impl Scanner {
+    /// A scanner for `format`; `semantic` enables the vectorizer in workers.
+    pub fn new(mut opts: ScanOptions, format: InputFormat, semantic: bool) -> Result<Self> {
+        opts.threads = opts.threads.max(1);
+        opts.chunk_size = opts.chunk_size.max(1);
+        if opts.in_flight == 0 {
+            opts.in_flight = opts.threads * 4;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .thread_name(|i| format!("scan-worker-{i}"))
+            .build()
+            .map_err(|e| Error::Config { flag: "--threads", reason: e.to_string() })?;
+        Ok(Scanner {
+            pool,
+            opts,
+            format,
+            semantic,
+            parsers: Arc::default(),
+            frozen_pool: Arc::default(),
+        })
+    }
+
+    /// Scan `inputs` in order as one stream into `sentinel`, anomalies into `sink`.
+    pub fn run(
+        &self,
+        inputs: &[ScanInput],
+        sentinel: &mut Sentinel,
+        sink: &mut dyn Sink,
+        stop: &AtomicBool,
+        progress: Progress<'_>,
+    ) -> Result<ScanReport> {
+        let (tx, rx) = mpsc::channel::<ChunkDone>();
+        let mut st = Ordered {
+            rx,
+            pending: BTreeMap::new(),
+            next: 0,
+            in_flight: 0,
+            report: ScanReport::default(),
+            inputs,
+        };
+        let mut seq = 0u64;
+        'inputs: for (i, inp) in inputs.iter().enumerate() {
+            let mut chunks = ChunkSource::open(inp, self.opts.chunk_size)?;
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    st.report.interrupted = true;
+                    break 'inputs;
+                }
+                let t0 = Instant::now();
+                let Some(bytes) = chunks.next_chunk().map_err(|e| Error::Input { path: inp.path.clone(), source: e })? else {
+                    break;
+                };
+                st.report.read.record(t0.elapsed());
+                while st.in_flight >= self.opts.in_flight {
+                    st.wait_one(sentinel, sink, progress)?;
+                }
+                self.spawn(ChunkJob { seq, input: i, bytes }, tx.clone());
+                seq += 1;
+                st.in_flight += 1;
+                st.drain_ready(sentinel, sink, progress)?;
+            }
+        }
+        while st.in_flight > 0 {
+            st.wait_one(sentinel, sink, progress)?;
+        }
+        sink.flush().map_err(Error::Output)?;
+        Ok(st.report)
+    }
+
+    fn spawn(&self, job: ChunkJob, tx: mpsc::Sender<ChunkDone>) {
+        let parsers = Arc::clone(&self.parsers);
+        let frozen_pool = Arc::clone(&self.frozen_pool);
+        let (format, semantic) = (self.format, self.semantic);
+        self.pool.spawn(move || {
+            let t0 = Instant::now();
+            let mut parser = lock(&parsers).pop().unwrap_or_else(|| LineParser::new(format, semantic));
+            let mut frozen = lock(&frozen_pool).pop().unwrap_or_default();
+            frozen.clear();
+            extract_chunk(&mut parser, &job.bytes, SOURCE_PLACEHOLDER, &mut frozen);
+            lock(&parsers).push(parser);
+            let extract_us = t0.elapsed().as_micros() as u64;
+            let _ = tx.send(ChunkDone { seq: job.seq, input: job.input, bytes: job.bytes, frozen, extract_us });
+        });
+    }
+}
+
+/// Workers do not know source names; records that use the default source are marked by
+/// pointing at this placeholder and resolved by the ordered consumer.
+static SOURCE_PLACEHOLDER: &str = "\u{0}default-source\u{0}";
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Frozen {
+    fn clear(&mut self) {
+        self.recs.clear();
+        self.arena.clear();
+        self.attrs.clear();
+        self.sem_idx.clear();
+        self.sem_cnt.clear();
+    }
+}
+
+/// The ordered consumer state.
+struct Ordered<'a> {
+    rx: mpsc::Receiver<ChunkDone>,
+    pending: BTreeMap<u64, ChunkDone>,
+    next: u64,
+    in_flight: usize,
+    report: ScanReport,
+    inputs: &'a [ScanInput],
+}
+
+impl Ordered<'_> {
+    fn wait_one(&mut self, sentinel: &mut Sentinel, sink: &mut dyn Sink, progress: Progress<'_>) -> Result<()> {
+        match self.rx.recv() {
+            Ok(done) => {
+                self.pending.insert(done.seq, done);
+            }
+            Err(_) => {
+                return Err(Error::Config { flag: "--threads", reason: "worker pool stopped".into() });
+            }
+        }
+        self.drain_ready(sentinel, sink, progress)
+    }
+
+    fn drain_ready(&mut self, sentinel: &mut Sentinel, sink: &mut dyn Sink, progress: Progress<'_>) -> Result<()> {
+        while let Ok(done) = self.rx.try_recv() {
+            self.pending.insert(done.seq, done);
+        }
+        while let Some(done) = self.pending.remove(&self.next) {
+            self.next += 1;
+            self.in_flight -= 1;
+            self.report.extract.record_us(done.extract_us);
+            let t0 = Instant::now();
+            let source = self.inputs[done.input].source.as_str();
+            detect_chunk(&done, source, sentinel, sink).map_err(Error::Output)?;
+            self.report.detect.record(t0.elapsed());
+            self.report.bytes += done.bytes.len() as u64;
+            progress(self.report.bytes, sentinel.counters.events);
+        }
+        Ok(())
+    }
+}
+
+/// Feed one chunk's records to the sentinel in order.
+fn detect_chunk(done: &ChunkDone, source: &str, sentinel: &mut Sentinel, sink: &mut dyn Sink) -> std::io::Result<()> {
+    let f = &done.frozen;
+    let bytes: &[u8] = &done.bytes;
+    let mut semvec = SparseVec::default();
+    for r in &f.recs {
+        let message: &[u8] = match r.message {
+            TextAt::Chunk(s, e) => &bytes[s..e],
+            TextAt::Arena(s, e) => &f.arena.as_bytes()[s..e],
+        };
+        let src = match r.source {
+            None => source,
+            Some((s, e)) => &f.arena[s..e],
+        };
+        let semvec = if sentinel.config().semantic {
+            semvec.clear();
+            semvec.idx.extend_from_slice(&f.sem_idx[r.sem.clone()]);
+            semvec.cnt.extend_from_slice(&f.sem_cnt[r.sem.clone()]);
+            semvec.norm = r.sem_norm;
+            Some(&semvec)
+        } else {
+            None
+        };
+        let ev = EventRecord {
+            message,
+            source: src,
+            timestamp: r.timestamp,
+            attrs: Attrs { keys: &f.arena, items: &f.attrs[r.attrs.clone()] },
+            length: r.length,
+            tokens: r.tokens,
+            semvec,
+        };
+        sentinel.observe(&ev, sink)?;
+    }
+    Ok(())
+}
+
+/// Produces the chunks of one input.
+enum ChunkSource {
+    Mapped { map: Arc<Mmap>, pos: usize, chunk: usize },
+    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, chunk: usize, eof: bool },
+    Empty,
+}
+
+impl ChunkSource {
+    fn open(inp: &ScanInput, chunk: usize) -> Result<Self> {
+        if input::is_stdin(&inp.path) || input::is_gzip(&inp.path) {
+            let reader = input::open_stream(&inp.path)?;
+            return Ok(ChunkSource::Stream { reader, carry: Vec::new(), chunk, eof: false });
+        }
+        let file = input::open_file(&inp.path)?;
+        let meta = file.metadata().map_err(|e| Error::Input { path: inp.path.clone(), source: e })?;
+        if !meta.is_file() {
+            // FIFOs, character devices: stream them.
+            return Ok(ChunkSource::Stream { reader: Box::new(file), carry: Vec::new(), chunk, eof: false });
+        }
+        if meta.len() == 0 {
+            return Ok(ChunkSource::Empty);
+        }
+        // SAFETY: the map is read-only and never assumed to be valid UTF-8 or stable:
+        // every byte is validated where it is interpreted. A concurrent truncation of the
+        // file can still raise SIGBUS, as with any mmap reader (documented; follow mode
+        // never maps).
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::Input { path: inp.path.clone(), source: e })?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(ChunkSource::Mapped { map: Arc::new(map), pos: 0, chunk })
+    }
+
+    fn next_chunk(&mut self) -> std::io::Result<Option<ChunkBytes>> {
+        match self {
+            ChunkSource::Empty => Ok(None),
+            ChunkSource::Mapped { map, pos, chunk } => {
+                let len = map.len();
+                if *pos >= len {
+                    return Ok(None);
+                }
+                let target = pos.saturating_add(*chunk);
+                let end = if target >= len { len } else { split::next_line_start(map, target).unwrap_or(len) };
+                let r = *pos..end;
+                *pos = end;
+                Ok(Some(ChunkBytes::Mapped(Arc::clone(map), r)))
+            }
+            ChunkSource::Stream { reader, carry, chunk, eof } => {
+                if *eof {
+                    return Ok(None);
+                }
+                let mut buf = std::mem::take(carry);
+                let want = (*chunk).max(buf.len() + 1);
+                loop {
+                    let filled = buf.len();
+                    if filled >= want {
+                        let done = split::complete_prefix_len(&buf);
+                        if done > 0 {
+                            carry.extend_from_slice(&buf[done..]);
+                            buf.truncate(done);
+                            return Ok(Some(ChunkBytes::Owned(buf)));
+                        }
+                    }
+                    let grow = want.max(filled * 2).max(filled + 64 * 1024) - filled;
+                    buf.resize(filled + grow, 0);
+                    let n = loop {
+                        match reader.read(&mut buf[filled..]) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        }
+                    };
+                    buf.truncate(filled + n);
+                    if n == 0 {
+                        *eof = true;
+                        return Ok(if buf.is_empty() { None } else { Some(ChunkBytes::Owned(buf)) });
+                    }
+                }
+            }
+        }
+    }
+}
