@@ -54,6 +54,9 @@ from trace_sentinel.sentinel import Sentinel  # noqa: E402
 from trace_sentinel.sinks import ConsoleSink  # noqa: E402
 
 NOW = "<now>"
+# Testing aid: print the real clock value instead of "<now>" (used to check the Rust
+# harness itself against the reference: TS_REF_REAL_NOW=1).
+REAL_NOW = os.environ.get("TS_REF_REAL_NOW") == "1"
 
 
 class _UsageError(Exception):
@@ -247,7 +250,7 @@ def run(args) -> int:
                 console.emit(anomaly)
                 continue
             d = anomaly.as_dict()
-            if is_now:
+            if is_now and not REAL_NOW:
                 d["timestamp"] = NOW
             out.write(json.dumps(d) + "\n")
     out.flush()
