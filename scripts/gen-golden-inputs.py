@@ -299,13 +299,13 @@ def gen_jsonl_multi():
     }
     clocks = {k: 1_780_000_000.0 + i for i, k in enumerate(specs)}
     lines = []
-    for i in range(420):
+    for i in range(320):
         src = rng.choices(list(specs), [40, 20, 15, 20, 5])[0]
         gap, lat, sd, size = specs[src]
         dt = rng.expovariate(1.0 / gap)
-        if src == "auth" and 250 <= i < 290:
+        if src == "auth" and 200 <= i < 240:
             dt = rng.uniform(0.0001, 0.002)  # a login burst
-        if src == "db" and i == 330:
+        if src == "db" and i == 260:
             dt = 900.0  # a stall
         clocks[src] += dt
         latency = max(0.1, rng.gauss(lat, sd))
@@ -433,7 +433,7 @@ def gen_jsonl_attrs():
     clocks = {json.dumps(s): 1_760_000_000.0 + i for i, s in enumerate(sources)}
     lines = []
     odd_keys = ["", "\x00k", "\x1b[31mred\x1b[0m", "延迟", "attr.x", "Message", "a b", "\u200b", "\ud7ff"]
-    for i in range(270):
+    for i in range(200):
         src = sources[i % len(sources)] if i < 2 * len(sources) else rng.choice(sources)
         key = json.dumps(src)
         clocks[key] += rng.uniform(0.5, 2.0)
@@ -453,7 +453,7 @@ def gen_jsonl_attrs():
         }
         if i == 120:
             attrs["upbig"] = 1.7e308
-        elif i == 210:
+        elif i == 170:
             attrs["dnbig"] = -1.7e308
         else:
             attrs["upbig"] = round(rng.gauss(0, 0.1), 4)
@@ -597,6 +597,61 @@ def gen_jsonl_semantic():
     case("jsonl_semantic", "jsonl", lf(lines), "--jsonl --semantic")
 
 
+NUMBER_VALUES = [
+    0.0000005, 2.5e-7, 1.0000005, 123456.1234565, 0.0001, 1e-5, 99950, 0.00099995, 999.5, 1.0005,
+    9.995, 99.95, 0.15, 0.25, 0.35, 1e16, 1.5e16, 123456789.123456789, -0.0, 5e-324,
+    2.2250738585072014e-308, 1e-7, 1e21, 1e22, 1.7976931348623157e308, -1e300, 0.1 + 0.2, 1 / 3,
+    2 / 3, 1e-320, 4.35, 0.000123456, 1234567.5, 2.675, 1.45, 0.0000015, 0.0000025, 1e100,
+    12345678901234567890, 0, -7, 2 ** 53 + 1,
+]
+
+
+def gen_jsonl_numbers():
+    """Number formatting: round(value, 6), round(score, 3), '%.3g' and '%.1f' in the
+    explanation, repr of floats — on values picked to hit ties, subnormals, huge and
+    tiny magnitudes. MAD with a tiny window flags most of them."""
+    rng = random.Random(SEED + 27)
+    lines = []
+    t = 1_700_000_000.0
+    for i in range(160):
+        t += 1
+        v = rng.choice(NUMBER_VALUES) if i % 2 else rng.gauss(0, 1)
+        w = rng.choice([1, 2, 3]) * 10 ** rng.randint(-8, 25)
+        lines.append(jdump({"timestamp": t, "source": "fmt", "message": "x" * rng.randint(1, 30), "v": v, "w": w}))
+    # near-zero spread, then huge / tiny jumps (scores overflow to +-inf, NaN is never flagged)
+    for i in range(40):
+        lines.append(jdump({"timestamp": 1_700_000_000 + i, "source": "tiny", "message": "m",
+                            "v": 1 + (i % 2) * 1e-12, "u": [1e-300, 2e-300][i % 2], "z": 1e-310 * (i % 2)}))
+    for j, v in enumerate([1e300, -1e300, 5, 1e10, 1e-5, 1e308]):
+        lines.append(jdump({"timestamp": 1_700_000_100 + j, "source": "tiny", "message": "m", "v": v, "u": v, "z": v}))
+    case("jsonl_numbers", "jsonl", lf(lines), "--jsonl --detector mad --window 5 --warmup 2")
+
+
+SEM_EDGE = ["", " ", "x", "xy", "xyz", "  a  ", "\t", "ΣΑΣ", "Σ", "aΣ", "ΑΣ.Σ", "İ", "İİİ", "ß", "ﬁ", "Ǆ",
+            "ᾼ", "ΐ", "\u0130\u0307", "A\u0345Σ", "ΌΣΟΣ ΣΟΣ", "\u1e9e", "\u2126", "K\u212a", "\U00010400",
+            "ǅǅǅǅǅ"]
+
+
+def gen_jsonl_semantic_edges():
+    """Semantic layer edge cases: empty / 1-3 character messages (n-gram fallback),
+    case mapping (final sigma, dotted I, ligatures, titlecase), and messages longer
+    than the vectorizer's 4096-character cap."""
+    rng = random.Random(SEED + 28)
+    edge = SEM_EDGE
+    lines = []
+    t = 1_700_500_000.0
+    for i in range(260):
+        t += 1
+        if i > 40 and rng.random() < 0.3:
+            m = rng.choice(edge)
+        else:
+            m = f"normal event number {rng.randint(0, 99)} ok"
+        if i > 40 and i % 110 == 0:
+            m = "long " + "abcdefghij" * rng.randint(410, 440) + rng.choice(edge)
+        lines.append(jdump({"timestamp": t, "source": "sem", "message": m}))
+    case("jsonl_semantic_edges", "jsonl", lf(lines), "--jsonl --semantic --threshold 1.5 --warmup 10")
+
+
 def gen_demo_slice():
     data = (ROOT / "datasets" / "demo.jsonl").read_bytes().split(b"\n")
     case("demo_jsonl_mad", "jsonl", b"\n".join(data[:220]) + b"\n", "--jsonl --detector mad --window 64")
@@ -609,7 +664,8 @@ def main() -> None:
     for fn in (gen_text_basic, gen_text_ewma, gen_text_mad, gen_text_semantic, gen_text_cr_mix,
                gen_text_invalid_utf8, gen_text_unicode, gen_text_controls, gen_loghub,
                gen_jsonl_multi, gen_jsonl_max_sources, gen_jsonl_timestamps, gen_jsonl_attrs,
-               gen_jsonl_junk, gen_jsonl_escapes, gen_jsonl_semantic, gen_demo_slice):
+               gen_jsonl_junk, gen_jsonl_escapes, gen_jsonl_semantic, gen_jsonl_numbers,
+               gen_jsonl_semantic_edges, gen_demo_slice):
         fn()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
