@@ -90,16 +90,17 @@ impl Timestamp {
             &mut heap[..]
         };
         let mut n = 0;
-        for &c in b {
-            let piece: &[u8] = if c == b'Z' {
-                b"+00:00"
-            } else {
-                std::slice::from_ref(&c)
-            };
-            if let Some(dst) = buf.get_mut(n..n + piece.len()) {
-                dst.copy_from_slice(piece);
+        for (k, seg) in b.split(|&c| c == b'Z').enumerate() {
+            if k > 0 {
+                if let Some(dst) = buf.get_mut(n..n + 6) {
+                    dst.copy_from_slice(b"+00:00");
+                }
+                n += 6;
             }
-            n += piece.len();
+            if let Some(dst) = buf.get_mut(n..n + seg.len()) {
+                dst.copy_from_slice(seg);
+            }
+            n += seg.len();
         }
         fromisoformat(buf)
     }
@@ -145,14 +146,16 @@ impl Timestamp {
                 continue;
             };
             if is_surrogate_at(&q, at) {
-                q.splice(at..at + 3, [b'T']);
+                let end = (at + 3).min(q.len());
+                q.splice(at..end, [b'T']);
                 break;
             }
         }
-        if has_surrogate(&q) {
-            return None; // PyUnicode_AsUTF8AndSize fails → "Invalid isoformat string"
-        }
-        fromisoformat(&q)
+        // PyUnicode_AsUTF8AndSize fails on a remaining surrogate → "Invalid isoformat
+        // string" (and malformed input is rejected too).
+        std::str::from_utf8(&q)
+            .ok()
+            .and_then(|s| fromisoformat(s.as_bytes()))
     }
 
     /// Python `.timestamp()`: an aware value is `(self - EPOCH).total_seconds()` (exact
@@ -224,7 +227,7 @@ pub const EPOCH_LOCAL_US: i64 = 62_135_596_800_000_000;
 /// `n / 10**6` rounded to nearest, ties to even (Python `int / int`).
 fn div_micros_correctly_rounded(n: i128) -> f64 {
     const EXACT: i128 = 1 << 53;
-    if -EXACT <= n && n <= EXACT {
+    if (-EXACT..=EXACT).contains(&n) {
         // Both operands are exact doubles: IEEE division rounds correctly.
         return n as f64 / 1e6;
     }

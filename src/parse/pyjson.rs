@@ -31,7 +31,6 @@
 use crate::pyfmt::write_float_repr;
 use crate::unicode::is_printable;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 /// Python 3.11's default `sys.get_int_max_str_digits()`.
 pub const INT_MAX_STR_DIGITS: usize = 4300;
@@ -567,12 +566,14 @@ impl<'a> Parsed<'a> {
             let key = self.str_wtf8(k).unwrap_or_default();
             let n = out.len() - base;
             let found = if n <= LINEAR_DEDUP_MAX {
-                (base..out.len()).find(|&j| self.str_wtf8(out[j].0).unwrap_or_default() == key)
+                out.iter()
+                    .skip(base)
+                    .position(|&(kn, _)| self.str_wtf8(kn).unwrap_or_default() == key)
+                    .map(|p| p + base)
             } else {
                 if !index.active {
-                    for j in base..out.len() {
-                        let kb = self.str_wtf8(out[j].0).unwrap_or_default();
-                        index.insert(kb, j);
+                    for (j, &(kn, _)) in out.iter().enumerate().skip(base) {
+                        index.insert(self.str_wtf8(kn).unwrap_or_default(), j);
                     }
                     index.active = true;
                 }
@@ -582,8 +583,8 @@ impl<'a> Parsed<'a> {
                         .unwrap_or_default()
                 })
             };
-            match found {
-                Some(j) => out[j].1 = v,
+            match found.and_then(|j| out.get_mut(j)) {
+                Some(entry) => entry.1 = v,
                 None => {
                     out.push((k, v));
                     if index.active {
@@ -603,6 +604,16 @@ impl<'a> Parsed<'a> {
         }
     }
 
+    /// A string value as `&str` when it has no lone surrogates (no re-validation for
+    /// strings without escapes).
+    pub fn str_utf8(&self, id: NodeId) -> Option<&'a str> {
+        match self.node(id) {
+            Node::RawStr(s, e) => self.text.get(s..e),
+            Node::EscStr(s, e, false) => std::str::from_utf8(self.doc.strbuf.get(s..e)?).ok(),
+            _ => None,
+        }
+    }
+
     /// Whether a string value contains lone surrogates.
     pub fn str_has_surrogates(&self, id: NodeId) -> bool {
         matches!(self.node(id), Node::EscStr(_, _, true))
@@ -618,8 +629,18 @@ impl<'a> Parsed<'a> {
             Node::Float(s, e) => self.text.get(s..e)?.parse::<f64>().ok(),
             Node::Int(s, e) => {
                 let t = self.text.get(s..e)?;
-                if t == "-0" {
-                    return Some(0.0);
+                if t.len() <= 16 {
+                    // Fast path: |v| < 10**16 converts like float(int) via `as`
+                    // (round to nearest even); also maps `-0` to `0.0`.
+                    let (neg, digits) = match t.strip_prefix('-') {
+                        Some(d) => (true, d),
+                        None => (false, t),
+                    };
+                    let v = digits
+                        .bytes()
+                        .fold(0u64, |acc, c| acc * 10 + u64::from(c.wrapping_sub(b'0')));
+                    let x = v as f64;
+                    return Some(if neg && v != 0 { -x } else { x });
                 }
                 let x = t.parse::<f64>().ok()?;
                 x.is_finite().then_some(x)
@@ -631,68 +652,64 @@ impl<'a> Parsed<'a> {
     /// Append Python `str(v)`: a string as itself (lone surrogates → U+FFFD), anything
     /// else as `repr(v)`.
     pub fn write_str(&self, id: NodeId, out: &mut String) {
-        match self.str_wtf8(id) {
-            Some(b) => push_wtf8_lossy(out, b),
-            None => self.write_repr(id, out),
+        if let Some(s) = self.str_utf8(id) {
+            out.push_str(s);
+        } else if let Some(b) = self.str_wtf8(id) {
+            push_wtf8_lossy(out, b);
+        } else {
+            self.write_repr(id, out);
         }
     }
 
-    /// Append Python `repr(v)` (`str()` of a container), iteratively.
+    /// Append Python `repr(v)` (`str()` of a container), iteratively: nesting depth
+    /// costs heap, not stack.
     pub fn write_repr(&self, id: NodeId, out: &mut String) {
         struct Open {
-            /// Index into `items` of the next entry and one past the last.
+            start: usize,
             next: usize,
             end: usize,
             is_dict: bool,
         }
         let mut stack: Vec<Open> = Vec::new();
-        // Entries of open containers: `(key, value)`; lists use `key = usize::MAX`.
+        // Entries of the open containers, innermost last: `(key, value)`.
         let mut items: Vec<(NodeId, NodeId)> = Vec::new();
         let mut index = KeyIndex::default();
-        let mut cur = Some(id);
-        loop {
-            if let Some(v) = cur.take() {
-                match self.node(v) {
-                    Node::Array(first, len) => {
-                        if len == 0 {
-                            out.push_str("[]");
-                        } else {
-                            out.push('[');
-                            let start = items.len();
-                            for k in first..first + len {
-                                items.push((usize::MAX, self.kid(k)));
-                            }
-                            stack.push(Open {
-                                next: start,
-                                end: items.len(),
-                                is_dict: false,
-                            });
-                        }
-                    }
-                    Node::Object(_, len) => {
-                        if len == 0 {
-                            out.push_str("{}");
-                        } else {
-                            out.push('{');
-                            let start = items.len();
-                            self.dict_items_with(v, &mut items, &mut index);
-                            stack.push(Open {
-                                next: start,
-                                end: items.len(),
-                                is_dict: true,
-                            });
-                        }
-                    }
-                    _ => self.write_scalar_repr(v, out),
+        let mut open = |v: NodeId,
+                        out: &mut String,
+                        stack: &mut Vec<Open>,
+                        items: &mut Vec<(NodeId, NodeId)>| {
+            match self.node(v) {
+                Node::Array(first, len) if len > 0 => {
+                    out.push('[');
+                    let start = items.len();
+                    items.extend((first..first + len).map(|k| (usize::MAX, self.kid(k))));
+                    stack.push(Open {
+                        start,
+                        next: start,
+                        end: items.len(),
+                        is_dict: false,
+                    });
                 }
+                Node::Object(_, len) if len > 0 => {
+                    out.push('{');
+                    let start = items.len();
+                    self.dict_items_with(v, items, &mut index);
+                    stack.push(Open {
+                        start,
+                        next: start,
+                        end: items.len(),
+                        is_dict: true,
+                    });
+                }
+                _ => self.write_scalar_repr(v, out),
             }
-            let Some(top) = stack.last_mut() else { break };
+        };
+        open(id, out, &mut stack, &mut items);
+        while let Some(top) = stack.last_mut() {
             if top.next < top.end {
-                let first = top.next == top.end - (top.end - top.next) && {
-                    // first entry of this container?
-                    top.next == 0 || items.len() < top.next || true
-                };
-                let _ = first;
+                if top.next > top.start {
+                    out.push_str(", ");
+                }
                 let (k, v) = items
                     .get(top.next)
                     .copied()
@@ -702,44 +719,13 @@ impl<'a> Parsed<'a> {
                     self.write_scalar_repr(k, out);
                     out.push_str(": ");
                 }
-                cur = Some(v);
-                // The separator before every entry but the first is written below.
+                open(v, out, &mut stack, &mut items);
             } else {
                 out.push(if top.is_dict { '}' } else { ']' });
-                let end = top.end;
+                let start = top.start;
                 stack.pop();
-                items.truncate(end.min(items.len()));
-                // Drop this container's entries (they sit at the end of `items`).
-                if let Some(parent) = stack.last() {
-                    items.truncate(parent.end.max(items.len().min(parent.end)));
-                }
-                if let Some(parent) = stack.last() {
-                    if parent.next < parent.end {
-                        out.push_str(", ");
-                    }
-                }
-                continue;
+                items.truncate(start);
             }
-            // After choosing `cur`, emit ", " lazily: handled when the value completes.
-            if let Some(v) = cur {
-                if !matches!(self.node(v), Node::Array(_, n) | Node::Object(_, n) if n > 0) {
-                    self.write_scalar_or_empty(v, out);
-                    cur = None;
-                    if let Some(top) = stack.last() {
-                        if top.next < top.end {
-                            out.push_str(", ");
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn write_scalar_or_empty(&self, id: NodeId, out: &mut String) {
-        match self.node(id) {
-            Node::Array(..) => out.push_str("[]"),
-            Node::Object(..) => out.push_str("{}"),
-            _ => self.write_scalar_repr(id, out),
         }
     }
 
@@ -759,8 +745,9 @@ impl<'a> Parsed<'a> {
             Node::RawStr(..) | Node::EscStr(..) => {
                 write_str_repr(out, self.str_wtf8(id).unwrap_or_default())
             }
-            Node::Array(..) => out.push_str("[...]"),
-            Node::Object(..) => out.push_str("{...}"),
+            // Only reached for empty containers (`write_repr` opens the others).
+            Node::Array(..) => out.push_str("[]"),
+            Node::Object(..) => out.push_str("{}"),
         }
     }
 }
@@ -906,5 +893,284 @@ impl KeyIndex {
             link = prev;
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repr_of(text: &str) -> Result<String, JsonError> {
+        let mut doc = JsonDoc::default();
+        let p = doc.parse(text)?;
+        let mut s = String::new();
+        p.write_repr(p.root(), &mut s);
+        Ok(s)
+    }
+
+    /// `repr(json.loads(text))` from Python 3.11.7.
+    #[test]
+    fn repr_matches_python() {
+        let cases: &[(&str, &str)] = &[
+            ("null", "None"),
+            ("true", "True"),
+            ("false", "False"),
+            ("0", "0"),
+            ("-0", "0"),
+            ("-1", "-1"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            ("[]", "[]"),
+            ("{}", "{}"),
+            ("[[]]", "[[]]"),
+            ("[{}]", "[{}]"),
+            ("{\"a\":{}}", "{'a': {}}"),
+            (" [ 1 , 2 ] ", "[1, 2]"),
+            ("\u{9}{\"a\" :\u{d}\u{a}1}\u{a}", "{'a': 1}"),
+            ("\"a'b\"", "\"a'b\""),
+            ("\"a\\\"b\"", "'a\"b'"),
+            ("\"a'b\\\"c\"", "'a\\'b\"c'"),
+            ("\"\\\\\"", "'\\\\'"),
+            ("\"\\/\"", "'/'"),
+            ("\"\\b\\f\\n\\r\\t\"", "'\\x08\\x0c\\n\\r\\t'"),
+            ("\"\\u0041\\u00e9\\u20ac\"", "'A\u{e9}\u{20ac}'"),
+            ("\"\\ud83d\\ude00\"", "'\u{1f600}'"),
+            ("\"\\ud800\"", "'\\ud800'"),
+            ("\"\\udc00\"", "'\\udc00'"),
+            ("\"\\ud800\\ud800\\udc00\"", "'\\ud800\u{10000}'"),
+            ("\"\\ud800\\u0041\"", "'\\ud800A'"),
+            ("\"\\uD83D\\uDE00\"", "'\u{1f600}'"),
+            ("\"\u{7f}\"", "'\\x7f'"),
+            ("\"\u{e9}\u{20ac}\u{1f600}\"", "'\u{e9}\u{20ac}\u{1f600}'"),
+            ("{\"b\":1,\"a\":2,\"b\":3}", "{'b': 3, 'a': 2}"),
+            ("{\"a\":[{\"a\":1,\"a\":2}],\"a\":null}", "{'a': None}"),
+            (
+                "[\"x\", [\"y\", [\"z\"]], {\"k\": [true, false, null]}]",
+                "['x', ['y', ['z']], {'k': [True, False, None]}]",
+            ),
+            ("{\"\\u0061\":1,\"a\":2}", "{'a': 2}"),
+            (
+                "{\"\\ud800\":1,\"\\udc00\":2,\"\\ud800\":3}",
+                "{'\\ud800': 3, '\\udc00': 2}",
+            ),
+            ("NaN", "nan"),
+            ("[NaN]", "[nan]"),
+            ("Infinity", "inf"),
+            ("-Infinity", "-inf"),
+            ("[-Infinity]", "[-inf]"),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(
+                repr_of(text).as_deref(),
+                Ok(want),
+                "repr(json.loads({text:?}))"
+            );
+        }
+    }
+
+    /// Texts for which `json.loads` raises `JSONDecodeError` in Python 3.11.7.
+    #[test]
+    fn rejects_what_python_rejects() {
+        let cases: &[&str] = &[
+            "",
+            "   ",
+            "[",
+            "{",
+            "[1",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":1",
+            "[1,]",
+            "{\"a\":1,}",
+            "{,}",
+            "[,1]",
+            "{\"a\" 1}",
+            "{1:1}",
+            "{'a':1}",
+            "[1 2]",
+            "{\"a\":1 \"b\":2}",
+            "\"abc",
+            "\"\\\"",
+            "\"\\x\"",
+            "\"\\u\"",
+            "\"\\u12\"",
+            "\"\\u12g4\"",
+            "\"\\ud800\\u\"",
+            "\"\\ud800\\uzzzz\"",
+            "\"\u{0}\"",
+            "\"\u{1f}\"",
+            "\"a\u{a}b\"",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "1.e5",
+            "+1",
+            "--1",
+            "-",
+            "-I",
+            "-Inf",
+            "-NaN",
+            "nan",
+            "inf",
+            "NaNN",
+            "nul",
+            "truex",
+            "true false",
+            "1 2",
+            "[] []",
+            "{}x",
+            "\u{feff}1",
+            "\u{b}1",
+            "1\u{b}",
+            "[1]\u{0}",
+            "\u{a0}1",
+        ];
+        let mut doc = JsonDoc::default();
+        for &text in cases {
+            assert!(doc.parse(text).is_err(), "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn str_of_values() {
+        let mut doc = JsonDoc::default();
+        for (text, want) in [
+            ("\"plain\"", "plain"),
+            ("\"a\\ud800b\"", "a\u{fffd}b"), // documented deviation (Python: lone surrogate)
+            ("\"\\u0000\"", "\u{0}"),
+            ("-0", "0"),
+            ("true", "True"),
+            ("[\"a\"]", "['a']"),
+        ] {
+            let p = doc.parse(text).unwrap();
+            let mut s = String::new();
+            p.write_str(p.root(), &mut s);
+            assert_eq!(s, want, "str(json.loads({text:?}))");
+        }
+    }
+
+    #[test]
+    fn float_conversion_like_python() {
+        let mut doc = JsonDoc::default();
+        let cases: &[(&str, Option<f64>)] = &[
+            ("-0", Some(0.0)),
+            ("-0.0", Some(-0.0)),
+            ("12345678901234567890123", Some(1.2345678901234568e22)),
+            // float(int) rounds half to even: 2**53 + 1 -> 2**53
+            ("9007199254740993", Some(9007199254740992.0)),
+            ("1e999", Some(f64::INFINITY)),
+            ("true", None),
+            ("\"1\"", None),
+            ("null", None),
+        ];
+        for &(text, want) in cases {
+            let p = doc.parse(text).unwrap();
+            let got = p.as_float(p.root());
+            assert_eq!(
+                got.map(f64::to_bits),
+                want.map(f64::to_bits),
+                "float({text})"
+            );
+        }
+        // float(int) raises OverflowError at 2**1024 - 2**970 (rounds up to 2**1024).
+        let big = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+        let p = doc.parse(big).unwrap();
+        assert_eq!(p.as_float(p.root()), None);
+        let max = "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368";
+        let p = doc.parse(max).unwrap();
+        assert_eq!(p.as_float(p.root()), Some(f64::MAX));
+    }
+
+    #[test]
+    fn int_digit_limit() {
+        let mut doc = JsonDoc::default();
+        let ok = "7".repeat(INT_MAX_STR_DIGITS);
+        let p = doc.parse(&ok).unwrap();
+        let mut s = String::new();
+        p.write_str(p.root(), &mut s);
+        assert_eq!(s, ok);
+        let neg = format!("-{ok}");
+        assert!(doc.parse(&neg).is_ok());
+        let too_long = "7".repeat(INT_MAX_STR_DIGITS + 1);
+        let e = doc.parse(&too_long).unwrap_err();
+        assert_eq!(e.kind, JsonErrorKind::IntTooLong);
+        // Floats have no digit limit.
+        let f = format!("{}.5", "1".repeat(5000));
+        let p = doc.parse(&f).unwrap();
+        assert_eq!(p.as_float(p.root()), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn deep_nesting_without_recursion() {
+        let n = 200_000;
+        let text = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(repr_of(&text).unwrap(), text);
+        let text = format!("{}1{}", "{\"a\":[".repeat(n), "]}".repeat(n));
+        let want = format!("{}1{}", "{'a': [".repeat(n), "]}".repeat(n));
+        assert_eq!(repr_of(&text).unwrap(), want);
+        assert!(repr_of(&"[".repeat(n)).is_err());
+        assert!(repr_of(&format!("{}{}", "[".repeat(n), "]".repeat(n - 1))).is_err());
+        assert!(repr_of(&format!("{}{}", "[".repeat(n), "]".repeat(n + 1))).is_err());
+    }
+
+    #[test]
+    fn large_dicts_dedup_linearly() {
+        let n = 50_000;
+        let mut text = String::from("{");
+        for i in 0..n {
+            text.push_str(&format!("\"k{i}\":{i},"));
+        }
+        text.push_str("\"k0\":\"last\",\"k1\\u0030\":true}");
+        let mut doc = JsonDoc::default();
+        let p = doc.parse(&text).unwrap();
+        let mut items = Vec::new();
+        p.dict_items(p.root(), &mut items);
+        assert_eq!(items.len(), n);
+        let key = |id| p.str_wtf8(id).unwrap();
+        assert_eq!(key(items[0].0), b"k0");
+        assert_eq!(p.str_wtf8(items[0].1), Some(&b"last"[..]));
+        assert_eq!(key(items[10].0), b"k10");
+        assert_eq!(p.kind(items[10].1), Kind::Bool);
+        assert_eq!(key(items[n - 1].0), format!("k{}", n - 1).as_bytes());
+        let mut s = String::new();
+        p.write_repr(p.root(), &mut s);
+        assert!(s.starts_with("{'k0': 'last', 'k1': 1, 'k2': 2, "));
+        assert!(s.contains(", 'k10': True, 'k11': 11, "));
+    }
+
+    #[test]
+    fn big_strings() {
+        let body = "x".repeat(32 << 20);
+        let text = format!("\"{body}\\n{body}\"");
+        let mut doc = JsonDoc::default();
+        let p = doc.parse(&text).unwrap();
+        let mut s = String::new();
+        p.write_str(p.root(), &mut s);
+        assert_eq!(s.len(), 2 * body.len() + 1);
+        assert_eq!(s.as_bytes()[body.len()], b'\n');
+        // A raw control character at the very end of a long run is still rejected.
+        let bad = format!("\"{body}\u{1}\"");
+        assert_eq!(
+            doc.parse(&bad).unwrap_err().kind,
+            JsonErrorKind::InvalidControlCharacter
+        );
+    }
+
+    #[test]
+    fn str_repr_quoting_and_escapes() {
+        let mut s = String::new();
+        write_str_repr(&mut s, "it's".as_bytes());
+        assert_eq!(s, "\"it's\"");
+        s.clear();
+        write_str_repr(&mut s, b"\xed\xa0\x80\xed\xbf\xbf");
+        assert_eq!(s, "'\\ud800\\udfff'");
+        s.clear();
+        push_wtf8_lossy(&mut s, b"a\xed\xa0\x80b");
+        assert_eq!(s, "a\u{fffd}b");
     }
 }
