@@ -652,6 +652,79 @@ def gen_jsonl_semantic_edges():
     case("jsonl_semantic_edges", "jsonl", lf(lines), "--jsonl --semantic --threshold 1.5 --warmup 10")
 
 
+# JSON-syntax edge cases, as raw lines (Python json.loads semantics: NaN/Infinity
+# literals, duplicate keys, leading zeros and other invalid numbers, control characters,
+# unicode whitespace around the object (str.strip), BOM, nesting, non-object values,
+# non-string messages -> Python str()/repr()). No lone surrogates here (see jsonl_escapes).
+JSON_SYNTAX_LINES = [
+    '{"a":1}\x0c',
+    '\x0c{"a":1}',
+    '{"a":1e5}',
+    '{"a":1E400}',
+    '{"a":-}',
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":.5}',
+    '{"a":-0}',
+    '{"a":1e-400}',
+    '{"a": 123456789012345678901234567890e-10}',
+    '{"a":1_000}',
+    '{"a":0x10}',
+    '{"a":Infinity}',
+    '{"a":-NaN}',
+    '{"a":+1}',
+    '{"a":true,"a":1}',
+    '{"message":"x","message":null}',
+    '{"":""}',
+    '{"message":"\\uD83D\\uDE00 \\u00E9"}',
+    '{"message":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}',
+    '{"message": {"b": [1, 2.50, -0, "\\"", "\'", "\\\\", "\\u0007", "\\u00a0", "\\u00ad", "\\u0378", "\\ue000", "\\U"]}}',
+    '{"message": {"b": [1, 2.50, -0, "\\"", "\'", "\\\\", "\\u0007", "\\u00a0", "\\u00ad", "\\u0378", "\\ue000"]}}',
+    '{"message": 1e-5}',
+    '{"message": 1.0e+2}',
+    '{"message": 12345678901234567.0}',
+    '{"message": 1e22}',
+    '{"message": 1e23}',
+    '{"message": 0.1}',
+    '{"message": [1e16, 1e15, 123456789012345678, -1.5e-10, 5e-324]}',
+    '{"source":"a","source":"b","message":"dup src"}',
+    '{"a":1,"b":2,"a":3,"message":"order"}',
+    '{ "a" :\t1 , "message" : "ws" }',
+    '{"a":1}\u2028',
+    '\u2028{"a":1}',
+    '\ufeff{"a":1}',
+    '{"message":"raw \u2028 \x85 \xa0 nel"}',
+    '{"message":"tab\there"}',
+    '{"message":"x"}}',
+    '[{"message":"in list"}]',
+    '{"message": "𝕏 😀"}',
+    '{"message": ["😀", "\\u00e9", "é", "\u200f", "\u2066", "\uffff", "\U000e0001"]}',
+    '{"message": [true, false, null, NaN, Infinity, -Infinity, -0.0, 0.0, 1.0, 100.0, 1e300, 1.5e-7]}',
+    '{"message": {"k": {"k2": [{}]}}}',
+    '"\\u0000"',
+    '1.5',
+    '-1e-7',
+    '99999999999999999999999',
+    '[1.0, 2.5e10, "a\\"b"]',
+]
+
+
+def gen_jsonl_syntax():
+    """Each edge line sits between timed ticks of source "clock"; --shard-by none with
+    --max-sources 1 keeps the untimed edge lines out of the inter-arrival map."""
+    lines = []
+    t = 1_700_000_000
+    for _ in range(6):
+        t += 1
+        lines.append(jdump({"timestamp": t, "source": "clock", "message": "tick" + "x" * (t % 3), "a": 1 + t % 3}))
+    for edge in JSON_SYNTAX_LINES:
+        lines.append(edge)
+        for _ in range(3):
+            t += 1
+            lines.append(jdump({"timestamp": t, "source": "clock", "message": "tick" + "x" * (t % 3), "a": 1 + t % 3}))
+    case("jsonl_syntax", "jsonl", lf(lines), "--jsonl --shard-by none --max-sources 1 --threshold 0.5 --warmup 3")
+
+
 def gen_demo_slice():
     data = (ROOT / "datasets" / "demo.jsonl").read_bytes().split(b"\n")
     case("demo_jsonl_mad", "jsonl", b"\n".join(data[:220]) + b"\n", "--jsonl --detector mad --window 64")
@@ -665,7 +738,7 @@ def main() -> None:
                gen_text_invalid_utf8, gen_text_unicode, gen_text_controls, gen_loghub,
                gen_jsonl_multi, gen_jsonl_max_sources, gen_jsonl_timestamps, gen_jsonl_attrs,
                gen_jsonl_junk, gen_jsonl_escapes, gen_jsonl_semantic, gen_jsonl_numbers,
-               gen_jsonl_semantic_edges, gen_demo_slice):
+               gen_jsonl_semantic_edges, gen_jsonl_syntax, gen_demo_slice):
         fn()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
