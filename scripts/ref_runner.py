@@ -269,7 +269,11 @@ def main(argv=None) -> int:
         print(f"ref_runner.py: error: {exc}", file=sys.stderr)
         return 2
     assert trace_sentinel  # the reference package is what runs
-    return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:  # e.g. piped into `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
