@@ -18,7 +18,11 @@ pub enum Severity {
 impl Severity {
     /// Severity of `score` against `threshold`.
     pub fn from_score(score: f64, threshold: f64) -> Severity {
-        let ratio = if threshold != 0.0 { score.abs() / threshold } else { 0.0 };
+        let ratio = if threshold != 0.0 {
+            score.abs() / threshold
+        } else {
+            0.0
+        };
         if ratio >= 2.0 {
             Severity::Critical
         } else if ratio >= 1.5 {

@@ -94,16 +94,31 @@ pub struct DetectArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Sigma threshold for alerting, > 0 [default: 3.0].
-    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true, value_name = "F")]
+    #[arg(
+        long,
+        default_value_t = 3.0,
+        allow_negative_numbers = true,
+        value_name = "F"
+    )]
     pub threshold: f64,
     /// Events each baseline learns before it may alert, >= 0 [default: 30].
-    #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 30,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub warmup: i64,
     /// Enable semantic novelty detection (hashed character-3-gram vectors).
     #[arg(long)]
     pub semantic: bool,
     /// Prime baselines with N benign synthetic events before reading [default: 0].
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub seed: i64,
     /// Parse input as JSON lines instead of plain text.
     #[arg(long)]
@@ -112,40 +127,73 @@ pub struct DetectArgs {
     #[arg(long, value_enum, default_value_t = DetectorArg::Zscore)]
     pub detector: DetectorArg,
     /// EWMA smoothing factor in (0, 1], for --detector ewma [default: 0.05].
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true, value_name = "F")]
+    #[arg(
+        long,
+        default_value_t = 0.05,
+        allow_negative_numbers = true,
+        value_name = "F"
+    )]
     pub alpha: f64,
     /// Rolling window size (>= 2), for --detector mad [default: 256].
-    #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 256,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub window: i64,
     /// How baselines are sharded [default: source].
     #[arg(long = "shard-by", value_enum, default_value_t = ShardArg::Source)]
     pub shard_by: ShardArg,
     /// Maximum per-source shards; later sources share one overflow shard [default: 10000].
-    #[arg(long = "max-sources", default_value_t = 10_000, allow_negative_numbers = true, value_name = "N")]
+    #[arg(
+        long = "max-sources",
+        default_value_t = 10_000,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub max_sources: i64,
 }
 
 fn invalid(flag: &'static str, reason: impl Into<String>) -> Error {
-    Error::Config { flag, reason: reason.into() }
+    Error::Config {
+        flag,
+        reason: reason.into(),
+    }
 }
 
 impl DetectArgs {
     /// Validate into the engine configuration and input format.
     pub fn to_config(&self, timed: bool) -> Result<(Config, InputFormat), Error> {
         if !(self.threshold > 0.0 && self.threshold.is_finite()) {
-            return Err(invalid("--threshold", format!("{} (must be a number > 0)", self.threshold)));
+            return Err(invalid(
+                "--threshold",
+                format!("{} (must be a number > 0)", self.threshold),
+            ));
         }
         if self.warmup < 0 {
-            return Err(invalid("--warmup", format!("{} (must be >= 0)", self.warmup)));
+            return Err(invalid(
+                "--warmup",
+                format!("{} (must be >= 0)", self.warmup),
+            ));
         }
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(invalid("--alpha", format!("{} (must be in (0, 1])", self.alpha)));
+            return Err(invalid(
+                "--alpha",
+                format!("{} (must be in (0, 1])", self.alpha),
+            ));
         }
         if self.window < 2 {
-            return Err(invalid("--window", format!("{} (must be >= 2)", self.window)));
+            return Err(invalid(
+                "--window",
+                format!("{} (must be >= 2)", self.window),
+            ));
         }
         if self.max_sources < 1 {
-            return Err(invalid("--max-sources", format!("{} (must be >= 1)", self.max_sources)));
+            return Err(invalid(
+                "--max-sources",
+                format!("{} (must be >= 1)", self.max_sources),
+            ));
         }
         if self.seed < 0 {
             return Err(invalid("--seed", format!("{} (must be >= 0)", self.seed)));
@@ -153,9 +201,15 @@ impl DetectArgs {
         let detector = match self.detector {
             DetectorArg::Zscore => DetectorKind::Zscore,
             DetectorArg::Ewma => DetectorKind::Ewma { alpha: self.alpha },
-            DetectorArg::Mad => DetectorKind::Mad { window: self.window as usize },
+            DetectorArg::Mad => DetectorKind::Mad {
+                window: self.window as usize,
+            },
         };
-        let format = if self.jsonl { InputFormat::JsonLines } else { InputFormat::Text };
+        let format = if self.jsonl {
+            InputFormat::JsonLines
+        } else {
+            InputFormat::Text
+        };
         let cfg = Config {
             threshold: self.threshold,
             warmup: self.warmup as u64,

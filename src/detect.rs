@@ -76,7 +76,12 @@ pub struct Ewma {
 impl Ewma {
     /// An empty EWMA with smoothing `alpha`.
     pub fn new(alpha: f64) -> Self {
-        Ewma { alpha, n: 0, mean: 0.0, var: 0.0 }
+        Ewma {
+            alpha,
+            n: 0,
+            mean: 0.0,
+            var: 0.0,
+        }
     }
 
     /// Fold `x` in.
@@ -121,7 +126,12 @@ pub struct RollingWindow {
 impl RollingWindow {
     /// An empty window of capacity `size` (callers validate `size >= 2`).
     pub fn new(size: usize) -> Self {
-        RollingWindow { size, ring: Vec::new(), head: 0, sorted: Vec::new() }
+        RollingWindow {
+            size,
+            ring: Vec::new(),
+            head: 0,
+            sorted: Vec::new(),
+        }
     }
 
     /// Values held.
@@ -265,6 +275,38 @@ pub enum Baseline {
     Mad(RollingWindow),
 }
 
+/// The inputs of a detector's last score, kept so dashboards can read the live sigma
+/// without the hot path paying a square root and a division for every value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastScore {
+    /// Deviation from the centre (mean or median); 0 when the score was 0.
+    pub dev: f64,
+    /// Variance (z-score, EWMA) or MAD (robust); 0 when the score was 0.
+    pub scale: f64,
+    /// Whether `scale` is a MAD rather than a variance.
+    pub robust: bool,
+}
+
+impl LastScore {
+    /// The score these inputs give, computed exactly as when scoring.
+    pub fn score(&self) -> f64 {
+        if self.robust {
+            if self.scale == 0.0 {
+                0.0
+            } else {
+                MAD_SCALE * self.dev / self.scale
+            }
+        } else {
+            let std = self.scale.sqrt();
+            if std == 0.0 {
+                0.0
+            } else {
+                self.dev / std
+            }
+        }
+    }
+}
+
 /// A stateful single-metric scorer with a warmup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detector {
@@ -272,10 +314,18 @@ pub struct Detector {
     pub warmup: u64,
     /// The baseline.
     pub baseline: Baseline,
+    /// Inputs of the last score.
+    #[serde(default)]
+    pub last: LastScore,
 }
 
 /// Scale making the MAD score comparable to a z-score for Gaussian data (Φ⁻¹(0.75)).
 pub const MAD_SCALE: f64 = 0.6744897501960817;
+
+/// Relative safety margin of the squared pre-check: far larger than the few ulps by
+/// which `d² < t²·var` and `|d / sqrt(var)| < t` can disagree, so a value is only skipped
+/// when its exact score is certainly below the threshold.
+const PRECHECK_MARGIN: f64 = 1.0 - 1e-9;
 
 impl Detector {
     /// A fresh detector of `kind`.
@@ -285,7 +335,11 @@ impl Detector {
             DetectorKind::Ewma { alpha } => Baseline::Ewma(Ewma::new(alpha)),
             DetectorKind::Mad { window } => Baseline::Mad(RollingWindow::new(window)),
         };
-        Detector { warmup, baseline }
+        Detector {
+            warmup,
+            baseline,
+            last: LastScore::default(),
+        }
     }
 
     /// Observations the baseline holds.
@@ -304,41 +358,81 @@ impl Detector {
         self.count() >= self.warmup
     }
 
+    /// The last score (sigma); 0 before the first scored value.
+    pub fn last_score(&self) -> f64 {
+        self.last.score()
+    }
+
     /// Score `value` against the baseline as it stood, then fold it in. Non-finite values
     /// score 0 and never touch the baseline.
     #[inline]
     pub fn score_then_update(&mut self, value: f64) -> f64 {
+        self.observe(value, 0.0).unwrap_or(0.0)
+    }
+
+    /// Score-then-update, returning the exact score only when the detector was ready and
+    /// `|score| >= threshold` (with `threshold == 0`, whenever the score is defined).
+    /// Values clearly below the threshold skip the square root and division.
+    #[inline]
+    pub fn observe(&mut self, value: f64, threshold: f64) -> Option<f64> {
         if !value.is_finite() {
-            return 0.0;
+            self.last = LastScore::default();
+            return None;
         }
         let ready = self.ready();
-        match &mut self.baseline {
+        let (dev, scale, robust) = match &mut self.baseline {
             Baseline::Zscore(s) => {
-                let (mean, std) = (s.mean, s.std());
+                let (mean, n, m2) = (s.mean, s.n, s.m2);
                 s.update(value);
-                if !ready || std == 0.0 {
-                    return 0.0;
+                if !ready || n < 2 {
+                    (0.0, 0.0, false)
+                } else {
+                    let dev = value - mean;
+                    // d² (n-1) < t² m2  ⇔  d² < t² var, up to rounding the margin absorbs.
+                    if dev * dev * ((n - 1) as f64) < threshold * threshold * m2 * PRECHECK_MARGIN {
+                        self.last = LastScore {
+                            dev,
+                            scale: m2 / (n - 1) as f64,
+                            robust: false,
+                        };
+                        return None;
+                    }
+                    (dev, m2 / (n - 1) as f64, false)
                 }
-                (value - mean) / std
             }
             Baseline::Ewma(e) => {
-                let (mean, std) = (e.mean, e.std());
+                let (mean, var) = (e.mean, e.var);
                 e.update(value);
-                if !ready || std == 0.0 {
-                    return 0.0;
+                if !ready {
+                    (0.0, 0.0, false)
+                } else {
+                    let dev = value - mean;
+                    if dev * dev < threshold * threshold * var * PRECHECK_MARGIN {
+                        self.last = LastScore {
+                            dev,
+                            scale: var,
+                            robust: false,
+                        };
+                        return None;
+                    }
+                    (dev, var, false)
                 }
-                (value - mean) / std
             }
             Baseline::Mad(w) => {
                 let med = w.median();
                 let mad = w.mad();
                 w.update(value);
-                if !ready || mad == 0.0 {
-                    return 0.0;
+                if !ready {
+                    (0.0, 0.0, true)
+                } else {
+                    (value - med, mad, true)
                 }
-                MAD_SCALE * (value - med) / mad
             }
-        }
+        };
+        self.last = LastScore { dev, scale, robust };
+        let score = self.last.score();
+        let defined = ready && scale != 0.0 && (robust || scale.sqrt() != 0.0);
+        (defined && score.abs() >= threshold).then_some(score)
     }
 }
 
@@ -369,7 +463,11 @@ mod tests {
         let (mut a, mut b) = (RunningStats::default(), RunningStats::default());
         for (i, x) in xs.iter().enumerate() {
             all.update(*x);
-            if i < 40 { a.update(*x) } else { b.update(*x) }
+            if i < 40 {
+                a.update(*x)
+            } else {
+                b.update(*x)
+            }
         }
         let m = a.merge(&b);
         assert_eq!(m.n, all.n);
@@ -413,7 +511,7 @@ mod tests {
         assert_eq!(d.score_then_update(1.0), 0.0);
         assert_eq!(d.score_then_update(2.0), 0.0);
         assert_eq!(d.score_then_update(3.0), 0.0); // not ready before this value
-        // baseline [1,2,3]: mean 2, std 1 → (10-2)/1
+                                                   // baseline [1,2,3]: mean 2, std 1 → (10-2)/1
         assert_eq!(d.score_then_update(10.0), 8.0);
         assert_eq!(d.score_then_update(f64::NAN), 0.0);
         assert_eq!(d.count(), 4);

@@ -23,7 +23,9 @@ pub struct Extractor {
 impl Extractor {
     /// An extractor; `semantic` enables the vectorizer.
     pub fn new(semantic: bool) -> Self {
-        Extractor { vectorizer: semantic.then(Vectorizer::new) }
+        Extractor {
+            vectorizer: semantic.then(Vectorizer::new),
+        }
     }
 
     /// Whether the semantic vector is produced.
@@ -31,12 +33,27 @@ impl Extractor {
         self.vectorizer.is_some()
     }
 
+    /// Features of a message known to be ASCII, read straight from its bytes (the
+    /// plain-text fast path: no UTF-8 validation, no char decoding).
+    #[inline]
+    pub fn extract_ascii(&mut self, message: &[u8], semvec: &mut SparseVec) -> Features {
+        let features = Features {
+            length: message.len() as f64,
+            tokens: crate::unicode::count_ascii_words(message) as f64,
+        };
+        if let Some(v) = self.vectorizer.as_mut() {
+            v.embed_ascii(message, semvec);
+        }
+        features
+    }
+
     /// Features of `message`; fills `semvec` when semantic is on.
     #[inline]
     pub fn extract(&mut self, message: &str, semvec: &mut SparseVec) -> Features {
+        let (chars, words) = crate::unicode::chars_and_words(message);
         let features = Features {
-            length: crate::unicode::char_count(message) as f64,
-            tokens: crate::unicode::count_words(message) as f64,
+            length: chars as f64,
+            tokens: words as f64,
         };
         if let Some(v) = self.vectorizer.as_mut() {
             v.embed(message, semvec);

@@ -19,7 +19,8 @@ pub fn is_stdin(path: &Path) -> bool {
 
 /// Whether `path` is gzip-compressed (by extension).
 pub fn is_gzip(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
 }
 
 /// The default source label of an input: its file name (`<stdin>` for stdin).
@@ -33,7 +34,10 @@ pub fn source_name(path: &Path) -> String {
 }
 
 fn input_err(path: &Path, source: io::Error) -> Error {
-    Error::Input { path: path.to_path_buf(), source }
+    Error::Input {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Open a regular file for reading, refusing directories.
@@ -63,7 +67,9 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
     }
     let file = open_file(path)?;
     if is_gzip(path) {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, file))))
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(1 << 16, file),
+        )))
     } else {
         Ok(Box::new(file))
     }
@@ -87,7 +93,10 @@ impl Default for BlockReader {
 impl BlockReader {
     /// A reader with the default block size.
     pub fn new() -> Self {
-        BlockReader { buf: vec![0; BLOCK_SIZE], filled: 0 }
+        BlockReader {
+            buf: vec![0; BLOCK_SIZE],
+            filled: 0,
+        }
     }
 
     /// Read `reader` to the end, calling `f` with each block of complete lines (the last

@@ -33,7 +33,8 @@ fn main() -> ExitCode {
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while shutting down exits at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted));
+        let _ =
+            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted));
         let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
     }
     let result = match cli.command {
@@ -56,4 +57,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -14,7 +14,7 @@ use crate::input;
 use crate::semantic::SparseVec;
 use crate::sentinel::{Attrs, EventRecord, Sentinel};
 use crate::sink::Sink;
-use crate::split::{self, Lines};
+use crate::split;
 use crate::stats::StageHistogram;
 use crate::timestamp::Timestamp;
 use memmap2::Mmap;
@@ -40,7 +40,11 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        ScanOptions { threads, chunk_size: 1 << 20, in_flight: 0 }
+        ScanOptions {
+            threads,
+            chunk_size: 1 << 20,
+            in_flight: 0,
+        }
     }
 }
 
@@ -122,8 +126,10 @@ fn push_arena(arena: &mut String, s: &str) -> (usize, usize) {
 fn extract_chunk(parser: &mut LineParser, bytes: &[u8], source: &str, frozen: &mut Frozen) {
     let base = bytes.as_ptr() as usize;
     let end = base + bytes.len();
-    for line in Lines::new(bytes) {
-        parser.parse(line, source, |ev| {
+    let _ = parser.parse_block(
+        bytes,
+        source,
+        |ev| -> Result<(), std::convert::Infallible> {
             let p = ev.message.as_ptr() as usize;
             let message = if p >= base && p + ev.message.len() <= end {
                 TextAt::Chunk(p - base, p - base + ev.message.len())
@@ -133,7 +139,9 @@ fn extract_chunk(parser: &mut LineParser, bytes: &[u8], source: &str, frozen: &m
                 frozen.arena.push_str(&String::from_utf8_lossy(ev.message));
                 TextAt::Arena(start, frozen.arena.len())
             };
-            let src = if std::ptr::eq(ev.source.as_ptr(), source.as_ptr()) && ev.source.len() == source.len() {
+            let src = if std::ptr::eq(ev.source.as_ptr(), source.as_ptr())
+                && ev.source.len() == source.len()
+            {
                 None
             } else {
                 Some(push_arena(&mut frozen.arena, ev.source))
@@ -160,8 +168,9 @@ fn extract_chunk(parser: &mut LineParser, bytes: &[u8], source: &str, frozen: &m
                 sem: s0..frozen.sem_idx.len(),
                 sem_norm,
             });
-        });
-    }
+            Ok(())
+        },
+    );
 }
 
 /// Progress report: bytes done so far, events so far.
@@ -204,7 +213,10 @@ impl Scanner {
             .num_threads(opts.threads)
             .thread_name(|i| format!("scan-worker-{i}"))
             .build()
-            .map_err(|e| Error::Config { flag: "--threads", reason: e.to_string() })?;
+            .map_err(|e| Error::Config {
+                flag: "--threads",
+                reason: e.to_string(),
+            })?;
         Ok(Scanner {
             pool,
             opts,
@@ -242,14 +254,25 @@ impl Scanner {
                     break 'inputs;
                 }
                 let t0 = Instant::now();
-                let Some(bytes) = chunks.next_chunk().map_err(|e| Error::Input { path: inp.path.clone(), source: e })? else {
+                let Some(bytes) = chunks.next_chunk().map_err(|e| Error::Input {
+                    path: inp.path.clone(),
+                    source: e,
+                })?
+                else {
                     break;
                 };
                 st.report.read.record(t0.elapsed());
                 while st.in_flight >= self.opts.in_flight {
                     st.wait_one(sentinel, sink, progress)?;
                 }
-                self.spawn(ChunkJob { seq, input: i, bytes }, tx.clone());
+                self.spawn(
+                    ChunkJob {
+                        seq,
+                        input: i,
+                        bytes,
+                    },
+                    tx.clone(),
+                );
                 seq += 1;
                 st.in_flight += 1;
                 st.drain_ready(sentinel, sink, progress)?;
@@ -268,13 +291,21 @@ impl Scanner {
         let (format, semantic) = (self.format, self.semantic);
         self.pool.spawn(move || {
             let t0 = Instant::now();
-            let mut parser = lock(&parsers).pop().unwrap_or_else(|| LineParser::new(format, semantic));
+            let mut parser = lock(&parsers)
+                .pop()
+                .unwrap_or_else(|| LineParser::new(format, semantic));
             let mut frozen = lock(&frozen_pool).pop().unwrap_or_default();
             frozen.clear();
             extract_chunk(&mut parser, &job.bytes, SOURCE_PLACEHOLDER, &mut frozen);
             lock(&parsers).push(parser);
             let extract_us = t0.elapsed().as_micros() as u64;
-            let _ = tx.send(ChunkDone { seq: job.seq, input: job.input, bytes: job.bytes, frozen, extract_us });
+            let _ = tx.send(ChunkDone {
+                seq: job.seq,
+                input: job.input,
+                bytes: job.bytes,
+                frozen,
+                extract_us,
+            });
         });
     }
 }
@@ -308,19 +339,32 @@ struct Ordered<'a> {
 }
 
 impl Ordered<'_> {
-    fn wait_one(&mut self, sentinel: &mut Sentinel, sink: &mut dyn Sink, progress: Progress<'_>) -> Result<()> {
+    fn wait_one(
+        &mut self,
+        sentinel: &mut Sentinel,
+        sink: &mut dyn Sink,
+        progress: Progress<'_>,
+    ) -> Result<()> {
         match self.rx.recv() {
             Ok(done) => {
                 self.pending.insert(done.seq, done);
             }
             Err(_) => {
-                return Err(Error::Config { flag: "--threads", reason: "worker pool stopped".into() });
+                return Err(Error::Config {
+                    flag: "--threads",
+                    reason: "worker pool stopped".into(),
+                });
             }
         }
         self.drain_ready(sentinel, sink, progress)
     }
 
-    fn drain_ready(&mut self, sentinel: &mut Sentinel, sink: &mut dyn Sink, progress: Progress<'_>) -> Result<()> {
+    fn drain_ready(
+        &mut self,
+        sentinel: &mut Sentinel,
+        sink: &mut dyn Sink,
+        progress: Progress<'_>,
+    ) -> Result<()> {
         while let Ok(done) = self.rx.try_recv() {
             self.pending.insert(done.seq, done);
         }
@@ -340,7 +384,12 @@ impl Ordered<'_> {
 }
 
 /// Feed one chunk's records to the sentinel in order.
-fn detect_chunk(done: &ChunkDone, source: &str, sentinel: &mut Sentinel, sink: &mut dyn Sink) -> std::io::Result<()> {
+fn detect_chunk(
+    done: &ChunkDone,
+    source: &str,
+    sentinel: &mut Sentinel,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
     let f = &done.frozen;
     let bytes: &[u8] = &done.bytes;
     let mut semvec = SparseVec::default();
@@ -366,7 +415,10 @@ fn detect_chunk(done: &ChunkDone, source: &str, sentinel: &mut Sentinel, sink: &
             message,
             source: src,
             timestamp: r.timestamp,
-            attrs: Attrs { keys: &f.arena, items: &f.attrs[r.attrs.clone()] },
+            attrs: Attrs {
+                keys: &f.arena,
+                items: &f.attrs[r.attrs.clone()],
+            },
             length: r.length,
             tokens: r.tokens,
             semvec,
@@ -378,8 +430,17 @@ fn detect_chunk(done: &ChunkDone, source: &str, sentinel: &mut Sentinel, sink: &
 
 /// Produces the chunks of one input.
 enum ChunkSource {
-    Mapped { map: Arc<Mmap>, pos: usize, chunk: usize },
-    Stream { reader: Box<dyn Read + Send>, carry: Vec<u8>, chunk: usize, eof: bool },
+    Mapped {
+        map: Arc<Mmap>,
+        pos: usize,
+        chunk: usize,
+    },
+    Stream {
+        reader: Box<dyn Read + Send>,
+        carry: Vec<u8>,
+        chunk: usize,
+        eof: bool,
+    },
     Empty,
 }
 
@@ -387,13 +448,26 @@ impl ChunkSource {
     fn open(inp: &ScanInput, chunk: usize) -> Result<Self> {
         if input::is_stdin(&inp.path) || input::is_gzip(&inp.path) {
             let reader = input::open_stream(&inp.path)?;
-            return Ok(ChunkSource::Stream { reader, carry: Vec::new(), chunk, eof: false });
+            return Ok(ChunkSource::Stream {
+                reader,
+                carry: Vec::new(),
+                chunk,
+                eof: false,
+            });
         }
         let file = input::open_file(&inp.path)?;
-        let meta = file.metadata().map_err(|e| Error::Input { path: inp.path.clone(), source: e })?;
+        let meta = file.metadata().map_err(|e| Error::Input {
+            path: inp.path.clone(),
+            source: e,
+        })?;
         if !meta.is_file() {
             // FIFOs, character devices: stream them.
-            return Ok(ChunkSource::Stream { reader: Box::new(file), carry: Vec::new(), chunk, eof: false });
+            return Ok(ChunkSource::Stream {
+                reader: Box::new(file),
+                carry: Vec::new(),
+                chunk,
+                eof: false,
+            });
         }
         if meta.len() == 0 {
             return Ok(ChunkSource::Empty);
@@ -402,10 +476,17 @@ impl ChunkSource {
         // every byte is validated where it is interpreted. A concurrent truncation of the
         // file can still raise SIGBUS, as with any mmap reader (documented; follow mode
         // never maps).
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::Input { path: inp.path.clone(), source: e })?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::Input {
+            path: inp.path.clone(),
+            source: e,
+        })?;
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
-        Ok(ChunkSource::Mapped { map: Arc::new(map), pos: 0, chunk })
+        Ok(ChunkSource::Mapped {
+            map: Arc::new(map),
+            pos: 0,
+            chunk,
+        })
     }
 
     fn next_chunk(&mut self) -> std::io::Result<Option<ChunkBytes>> {
@@ -417,12 +498,21 @@ impl ChunkSource {
                     return Ok(None);
                 }
                 let target = pos.saturating_add(*chunk);
-                let end = if target >= len { len } else { split::next_line_start(map, target).unwrap_or(len) };
+                let end = if target >= len {
+                    len
+                } else {
+                    split::next_line_start(map, target).unwrap_or(len)
+                };
                 let r = *pos..end;
                 *pos = end;
                 Ok(Some(ChunkBytes::Mapped(Arc::clone(map), r)))
             }
-            ChunkSource::Stream { reader, carry, chunk, eof } => {
+            ChunkSource::Stream {
+                reader,
+                carry,
+                chunk,
+                eof,
+            } => {
                 if *eof {
                     return Ok(None);
                 }
@@ -450,7 +540,11 @@ impl ChunkSource {
                     buf.truncate(filled + n);
                     if n == 0 {
                         *eof = true;
-                        return Ok(if buf.is_empty() { None } else { Some(ChunkBytes::Owned(buf)) });
+                        return Ok(if buf.is_empty() {
+                            None
+                        } else {
+                            Some(ChunkBytes::Owned(buf))
+                        });
                     }
                 }
             }

@@ -34,33 +34,87 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("systemd", "Started {svc}."),
     ("systemd", "Stopping {svc}..."),
     ("systemd", "{svc}: Deactivated successfully."),
-    ("sshd", "Accepted publickey for {user} from {ip} port {port} ssh2: ED25519 SHA256:{hex}"),
+    (
+        "sshd",
+        "Accepted publickey for {user} from {ip} port {port} ssh2: ED25519 SHA256:{hex}",
+    ),
     ("sshd", "Disconnected from user {user} {ip} port {port}"),
-    ("sshd", "pam_unix(sshd:session): session closed for user {user}"),
+    (
+        "sshd",
+        "pam_unix(sshd:session): session closed for user {user}",
+    ),
     ("cron", "({user}) CMD (/usr/local/bin/rotate --quiet)"),
-    ("cron", "pam_unix(cron:session): session opened for user {user} by (uid=0)"),
-    ("nginx", "{ip} - - \"GET {path} HTTP/1.1\" 200 {n} \"-\" \"curl/8.5.0\""),
-    ("nginx", "{ip} - - \"POST /api/{ep} HTTP/1.1\" 201 {n} \"-\" \"python-requests/2.31\""),
-    ("nginx", "{ip} - - \"GET {path} HTTP/2.0\" 304 0 \"-\" \"Mozilla/5.0\""),
-    ("app", "request completed method=GET path={path} status=200 duration_ms={ms}"),
+    (
+        "cron",
+        "pam_unix(cron:session): session opened for user {user} by (uid=0)",
+    ),
+    (
+        "nginx",
+        "{ip} - - \"GET {path} HTTP/1.1\" 200 {n} \"-\" \"curl/8.5.0\"",
+    ),
+    (
+        "nginx",
+        "{ip} - - \"POST /api/{ep} HTTP/1.1\" 201 {n} \"-\" \"python-requests/2.31\"",
+    ),
+    (
+        "nginx",
+        "{ip} - - \"GET {path} HTTP/2.0\" 304 0 \"-\" \"Mozilla/5.0\"",
+    ),
+    (
+        "app",
+        "request completed method=GET path={path} status=200 duration_ms={ms}",
+    ),
     ("app", "cache refresh finished entries={n} evicted={small}"),
     ("app", "worker {small} picked up job {hex} from queue {ep}"),
     ("postgres", "checkpoint starting: time"),
-    ("postgres", "checkpoint complete: wrote {n} buffers ({small}.{small}%)"),
+    (
+        "postgres",
+        "checkpoint complete: wrote {n} buffers ({small}.{small}%)",
+    ),
     ("postgres", "connection received: host={ip} port={port}"),
-    ("kernel", "{dev}: Link is Up - 1Gbps/Full - flow control rx/tx"),
+    (
+        "kernel",
+        "{dev}: Link is Up - 1Gbps/Full - flow control rx/tx",
+    ),
     ("kernel", "EXT4-fs ({dev}): re-mounted. Quota mode: none."),
-    ("dockerd", "container {hex} health status changed to healthy"),
+    (
+        "dockerd",
+        "container {hex} health status changed to healthy",
+    ),
     ("chronyd", "Selected source {ip} (pool.ntp.example)"),
-    ("auditd", "type=USER_START pid={port} uid=0 auid={small} ses={small} res=success"),
+    (
+        "auditd",
+        "type=USER_START pid={port} uid=0 auid={small} ses={small} res=success",
+    ),
 ];
 
 const SERVICES: &[&str] = &[
-    "nginx.service", "postgresql.service", "ssh.service", "cron.service", "docker.service",
-    "logrotate.service", "systemd-tmpfiles-clean.service", "apt-daily.service",
+    "nginx.service",
+    "postgresql.service",
+    "ssh.service",
+    "cron.service",
+    "docker.service",
+    "logrotate.service",
+    "systemd-tmpfiles-clean.service",
+    "apt-daily.service",
 ];
-const USERS: &[&str] = &["deploy", "backup", "alice", "bob", "ci-runner", "root", "www-data"];
-const PATHS: &[&str] = &["/", "/healthz", "/static/main.css", "/api/v2/items", "/login", "/metrics"];
+const USERS: &[&str] = &[
+    "deploy",
+    "backup",
+    "alice",
+    "bob",
+    "ci-runner",
+    "root",
+    "www-data",
+];
+const PATHS: &[&str] = &[
+    "/",
+    "/healthz",
+    "/static/main.css",
+    "/api/v2/items",
+    "/login",
+    "/metrics",
+];
 const ENDPOINTS: &[&str] = &["orders", "sessions", "reports", "uploads", "events"];
 const DEVICES: &[&str] = &["eth0", "ens3", "sda1", "nvme0n1p1", "wlp2s0"];
 
@@ -117,7 +171,14 @@ pub fn benign_events(count: usize) -> impl Iterator<Item = BenignEvent> {
         let mut message = String::new();
         fill(template, &mut rng, &mut message);
         t_us += rng.range(50_000, 5_000_000) as i64;
-        BenignEvent { source, message, timestamp: Timestamp { local_us: t_us, offset_us: Some(0) } }
+        BenignEvent {
+            source,
+            message,
+            timestamp: Timestamp {
+                local_us: t_us,
+                offset_us: Some(0),
+            },
+        }
     })
 }
 
@@ -130,8 +191,12 @@ mod tests {
         let a: Vec<_> = benign_events(200).collect();
         let b: Vec<_> = benign_events(200).collect();
         assert_eq!(a, b);
-        assert!(a.iter().all(|e| !e.message.contains('{') && !e.message.is_empty()));
-        assert!(a.windows(2).all(|w| w[0].timestamp.local_us < w[1].timestamp.local_us));
+        assert!(a
+            .iter()
+            .all(|e| !e.message.contains('{') && !e.message.is_empty()));
+        assert!(a
+            .windows(2)
+            .all(|w| w[0].timestamp.local_us < w[1].timestamp.local_us));
         let sources: std::collections::HashSet<_> = a.iter().map(|e| e.source).collect();
         assert!(sources.len() > 5);
     }

@@ -76,7 +76,11 @@ static ASCII_MEMO: OnceLock<Box<[AtomicU16]>> = OnceLock::new();
 fn ascii_memo() -> &'static [AtomicU16] {
     // 128^3 entries × 2 bytes = 4 MiB, filled on demand. Racing threads store the same
     // value, so relaxed ordering is enough.
-    ASCII_MEMO.get_or_init(|| (0..128usize * 128 * 128).map(|_| AtomicU16::new(0)).collect())
+    ASCII_MEMO.get_or_init(|| {
+        (0..128usize * 128 * 128)
+            .map(|_| AtomicU16::new(0))
+            .collect()
+    })
 }
 
 /// Bound on the per-vectorizer memo of non-ASCII trigrams (cleared when reached).
@@ -86,6 +90,7 @@ const WIDE_MEMO_CAP: usize = 1 << 18;
 #[derive(Debug, Default)]
 pub struct Vectorizer {
     lowered: String,
+    lowered_bytes: Vec<u8>,
     chars: Vec<char>,
     counts: Vec<i16>,
     touched: [u64; DIM / 64],
@@ -95,7 +100,10 @@ pub struct Vectorizer {
 impl Vectorizer {
     /// A vectorizer with empty scratch.
     pub fn new() -> Self {
-        Vectorizer { counts: vec![0; DIM], ..Default::default() }
+        Vectorizer {
+            counts: vec![0; DIM],
+            ..Default::default()
+        }
     }
 
     #[inline]
@@ -127,10 +135,11 @@ impl Vectorizer {
 
     /// Embed `message` into `out` (cleared first).
     pub fn embed(&mut self, message: &str, out: &mut SparseVec) {
-        out.clear();
-        if self.counts.len() != DIM {
-            self.counts = vec![0; DIM];
+        if message.is_ascii() {
+            return self.embed_ascii(message.as_bytes(), out);
         }
+        out.clear();
+        self.ensure_counts();
         // Cap by characters, then Python strip + lower.
         let capped = match message.char_indices().nth(MAX_CHARS) {
             Some((i, _)) => &message[..i],
@@ -142,23 +151,7 @@ impl Vectorizer {
         crate::unicode::lower_into(crate::unicode::strip(capped), &mut lowered);
         lowered.push(' ');
         if lowered.is_ascii() {
-            let b = lowered.as_bytes();
-            if b.len() <= 3 {
-                let (bk, s) = hash_gram(b, DIM);
-                self.add(encode(bk, s));
-            } else {
-                let memo = ascii_memo();
-                for w in b.windows(3) {
-                    let key = (w[0] as usize) << 14 | (w[1] as usize) << 7 | w[2] as usize;
-                    let mut code = memo[key].load(Ordering::Relaxed);
-                    if code == 0 {
-                        let (bk, s) = hash_gram(w, DIM);
-                        code = encode(bk, s);
-                        memo[key].store(code, Ordering::Relaxed);
-                    }
-                    self.add(code);
-                }
-            }
+            self.add_ascii_grams(lowered.as_bytes());
         } else {
             let mut chars = std::mem::take(&mut self.chars);
             chars.clear();
@@ -175,6 +168,72 @@ impl Vectorizer {
             self.chars = chars;
         }
         self.lowered = lowered;
+        self.finish(out);
+    }
+
+    /// Embed an ASCII message given as bytes (the plain-text fast path). Bytes >= 0x80
+    /// are tolerated (hashed as they are) but only ASCII input matches the reference.
+    pub fn embed_ascii(&mut self, message: &[u8], out: &mut SparseVec) {
+        out.clear();
+        self.ensure_counts();
+        let capped = &message[..message.len().min(MAX_CHARS)];
+        // Python's str.strip() whitespace within ASCII: \t \n \v \f \r, \x1c-\x1f, space.
+        let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+        let first = capped
+            .iter()
+            .position(|b| !is_space(b))
+            .unwrap_or(capped.len());
+        let last = capped
+            .iter()
+            .rposition(|b| !is_space(b))
+            .map_or(first, |i| i + 1);
+        let mut lowered = std::mem::take(&mut self.lowered_bytes);
+        lowered.clear();
+        lowered.push(b' ');
+        lowered.extend(
+            capped[first..last.max(first)]
+                .iter()
+                .map(u8::to_ascii_lowercase),
+        );
+        lowered.push(b' ');
+        self.add_ascii_grams(&lowered);
+        self.lowered_bytes = lowered;
+        self.finish(out);
+    }
+
+    fn ensure_counts(&mut self) {
+        if self.counts.len() != DIM {
+            self.counts = vec![0; DIM];
+        }
+    }
+
+    /// Count the trigrams of ` lowered ` (ASCII), through the shared memo.
+    fn add_ascii_grams(&mut self, b: &[u8]) {
+        if b.len() <= 3 {
+            let (bk, s) = hash_gram(b, DIM);
+            self.add(encode(bk, s));
+            return;
+        }
+        let memo = ascii_memo();
+        for w in b.windows(3) {
+            if (w[0] | w[1] | w[2]) >= 0x80 {
+                let (bk, s) = hash_gram(w, DIM);
+                self.add(encode(bk, s));
+                continue;
+            }
+            let key = (w[0] as usize) << 14 | (w[1] as usize) << 7 | w[2] as usize;
+            let mut code = memo[key].load(Ordering::Relaxed);
+            if code == 0 {
+                let (bk, s) = hash_gram(w, DIM);
+                code = encode(bk, s);
+                memo[key].store(code, Ordering::Relaxed);
+            }
+            self.add(code);
+        }
+    }
+
+    /// Turn the accumulated counts into `out` and reset the scratch.
+    fn finish(&mut self, out: &mut SparseVec) {
         // Integer counts: the sum of squares is exact in any order, as in the reference.
         let mut sumsq = 0i64;
         for (w, word) in self.touched.iter_mut().enumerate() {
@@ -210,7 +269,12 @@ pub struct SemanticDetector {
 impl SemanticDetector {
     /// A fresh detector.
     pub fn new(warmup: u64) -> Self {
-        SemanticDetector { warmup, n: 0, centroid: Vec::new(), novelty: RunningStats::default() }
+        SemanticDetector {
+            warmup,
+            n: 0,
+            centroid: Vec::new(),
+            novelty: RunningStats::default(),
+        }
     }
 
     /// Whether enough messages were seen for scores to count.
@@ -282,7 +346,11 @@ mod tests {
     fn known_trigram_buckets_from_the_reference() {
         // (gram, bucket, sign) computed with the reference's hashing in Python.
         for (gram, bucket, positive) in KNOWN {
-            assert_eq!(hash_gram(gram.as_bytes(), DIM), (*bucket, *positive), "{gram:?}");
+            assert_eq!(
+                hash_gram(gram.as_bytes(), DIM),
+                (*bucket, *positive),
+                "{gram:?}"
+            );
         }
     }
 

@@ -83,12 +83,17 @@ pub struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     /// No attributes.
-    pub const EMPTY: Attrs<'static> = Attrs { keys: "", items: &[] };
+    pub const EMPTY: Attrs<'static> = Attrs {
+        keys: "",
+        items: &[],
+    };
 
     /// Iterate `(key, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, f64)> + 'a {
         let keys = self.keys;
-        self.items.iter().map(move |(r, v)| (keys.get(r.clone()).unwrap_or(""), *v))
+        self.items
+            .iter()
+            .map(move |(r, v)| (keys.get(r.clone()).unwrap_or(""), *v))
     }
 }
 
@@ -118,10 +123,8 @@ pub struct EventRecord<'a> {
 pub struct MetricSlot {
     /// Metric name.
     pub name: String,
-    /// Detector state.
+    /// Detector state (its last score is kept inside it).
     pub detector: Detector,
-    /// Last score (sigma), for dashboards.
-    pub last_score: f64,
 }
 
 /// The state the reference keeps in one `Sentinel`.
@@ -201,7 +204,7 @@ impl Shard {
             return None;
         }
         let detector = Detector::new(cfg.detector, cfg.warmup);
-        self.metrics.push(MetricSlot { name, detector, last_score: 0.0 });
+        self.metrics.push(MetricSlot { name, detector });
         Some((self.metrics.len() - 1) as u32)
     }
 
@@ -225,7 +228,13 @@ impl Shard {
     }
 
     /// Inter-arrival for `source` at `ts` (epoch seconds); updates the clock.
-    fn interarrival(&mut self, cfg: &Config, source: &str, ts: f64, c: &mut Counters) -> Option<f64> {
+    fn interarrival(
+        &mut self,
+        cfg: &Config,
+        source: &str,
+        ts: f64,
+        c: &mut Counters,
+    ) -> Option<f64> {
         if let Some(prev) = self.last_ts.get_mut(source) {
             let d = ts - *prev;
             *prev = ts;
@@ -280,7 +289,17 @@ impl Shard {
                 self.semantic_last = score;
                 if ready && score.abs() >= cfg.threshold {
                     let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                    report(cfg, SEMANTIC_METRIC, score, score, true, t, ev, counters, sink)?;
+                    report(
+                        cfg,
+                        SEMANTIC_METRIC,
+                        score,
+                        score,
+                        true,
+                        t,
+                        ev,
+                        counters,
+                        sink,
+                    )?;
                 }
             }
         }
@@ -301,11 +320,8 @@ impl Shard {
         emit: bool,
     ) -> io::Result<()> {
         let m = &mut self.metrics[slot as usize];
-        let ready = m.detector.ready();
-        let score = m.detector.score_then_update(value);
-        if emit {
-            m.last_score = score;
-            if ready && score.abs() >= cfg.threshold {
+        if let Some(score) = m.detector.observe(value, cfg.threshold) {
+            if emit {
                 let t = *ts.get_or_insert_with(Timestamp::now_utc);
                 report(cfg, &m.name, value, score, false, t, ev, counters, sink)?;
             }
@@ -315,8 +331,11 @@ impl Shard {
 
     /// Per-metric `(name, last sigma, ready)` including the semantic layer.
     pub fn metric_states(&self) -> Vec<(String, f64, bool)> {
-        let mut out: Vec<_> =
-            self.metrics.iter().map(|m| (m.name.clone(), m.last_score, m.detector.ready())).collect();
+        let mut out: Vec<_> = self
+            .metrics
+            .iter()
+            .map(|m| (m.name.clone(), m.detector.last_score(), m.detector.ready()))
+            .collect();
         if let Some(sem) = &self.semantic {
             out.push((SEMANTIC_METRIC.to_string(), self.semantic_last, sem.ready()));
         }
@@ -396,7 +415,10 @@ impl Sentinel {
 
     /// Shards with their names (source, or the shared/overflow names).
     pub fn shards(&self) -> impl Iterator<Item = (&str, &Shard)> {
-        self.names.iter().map(String::as_str).zip(self.shards.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.shards.iter())
     }
 
     /// Set the state that every new shard starts from (priming, pooled baselines).
@@ -457,7 +479,9 @@ impl Sentinel {
         };
         let idx = match self.by_source.get(key) {
             Some(i) => *i,
-            None if self.cfg.shard_by == ShardBy::Source && self.by_source.len() >= self.cfg.max_sources => {
+            None if self.cfg.shard_by == ShardBy::Source
+                && self.by_source.len() >= self.cfg.max_sources =>
+            {
                 self.counters.overflow_events += 1;
                 match self.overflow {
                     Some(i) => i,
@@ -488,11 +512,20 @@ impl Sentinel {
     }
 
     /// Observe one event, pushing any anomalies into `sink`.
-    pub fn observe<S: Sink + ?Sized>(&mut self, ev: &EventRecord<'_>, sink: &mut S) -> io::Result<()> {
+    pub fn observe<S: Sink + ?Sized>(
+        &mut self,
+        ev: &EventRecord<'_>,
+        sink: &mut S,
+    ) -> io::Result<()> {
         self.counters.events += 1;
         let idx = self.route(ev.source) as usize;
         let mut ts = ev.timestamp;
-        let Sentinel { cfg, shards, counters, .. } = self;
+        let Sentinel {
+            cfg,
+            shards,
+            counters,
+            ..
+        } = self;
         shards[idx].observe(cfg, ev, &mut ts, counters, sink, true)
     }
 
@@ -503,7 +536,10 @@ impl Sentinel {
         let mut counters = Counters::default();
         let mut n = 0;
         let mut target = match self.cfg.shard_by {
-            ShardBy::Source => self.template.take().unwrap_or_else(|| Shard::new(&self.cfg)),
+            ShardBy::Source => self
+                .template
+                .take()
+                .unwrap_or_else(|| Shard::new(&self.cfg)),
             ShardBy::None => {
                 let i = self.route(SHARED_SHARD) as usize;
                 std::mem::replace(&mut self.shards[i], Shard::new(&self.cfg))
@@ -527,8 +563,11 @@ impl Sentinel {
 
     /// Names of all metrics with a baseline, sorted and deduplicated across shards.
     pub fn metrics(&self) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.shards.iter().flat_map(|s| s.metrics.iter().map(|m| m.name.clone())).collect();
+        let mut v: Vec<String> = self
+            .shards
+            .iter()
+            .flat_map(|s| s.metrics.iter().map(|m| m.name.clone()))
+            .collect();
         v.sort();
         v.dedup();
         v

@@ -31,7 +31,10 @@ pub fn push_sanitized(out: &mut String, text: &str) {
         out.push_str(text);
         return;
     }
-    out.extend(text.chars().map(|c| if is_control(c) { '\u{FFFD}' } else { c }));
+    out.extend(
+        text.chars()
+            .map(|c| if is_control(c) { '\u{FFFD}' } else { c }),
+    );
 }
 
 /// Human-readable lines, `[timestamp] SEVERITY (source) explanation`.
@@ -45,7 +48,12 @@ pub struct ConsoleSink<W: Write> {
 impl<W: Write> ConsoleSink<W> {
     /// A console sink; `color` adds ANSI colours to the severity tag.
     pub fn new(out: W, color: bool) -> Self {
-        ConsoleSink { out, color, line: String::new(), scratch: String::new() }
+        ConsoleSink {
+            out,
+            color,
+            line: String::new(),
+            scratch: String::new(),
+        }
     }
 
     /// The underlying writer.
@@ -103,7 +111,11 @@ pub struct JsonSink<W: Write> {
 impl<W: Write> JsonSink<W> {
     /// A JSON-lines sink.
     pub fn new(out: W) -> Self {
-        JsonSink { out, line: String::new(), scratch: String::new() }
+        JsonSink {
+            out,
+            line: String::new(),
+            scratch: String::new(),
+        }
     }
 }
 

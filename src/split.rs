@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(lines(b"a"), vec![b"a" as &[u8]]);
         assert_eq!(lines(b"a\nb"), vec![b"a" as &[u8], b"b"]);
         assert_eq!(lines(b"a\r\nb\rc\n"), vec![b"a" as &[u8], b"b", b"c"]);
-        assert_eq!(lines(b"\xe2\x82\n\xff"), vec![b"\xe2\x82" as &[u8], b"\xff"]);
+        assert_eq!(
+            lines(b"\xe2\x82\n\xff"),
+            vec![b"\xe2\x82" as &[u8], b"\xff"]
+        );
     }
 
     #[test]
@@ -102,7 +105,11 @@ mod tests {
             let mut rest = a[done..].to_vec();
             rest.extend_from_slice(b);
             got.extend(Lines::new(&rest).map(<[u8]>::to_vec));
-            assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()], "cut {cut}");
+            assert_eq!(
+                got,
+                vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()],
+                "cut {cut}"
+            );
         }
     }
 

@@ -21,7 +21,8 @@ impl Default for StageHistogram {
     fn default() -> Self {
         StageHistogram {
             // 1 µs .. 1 hour at 3 significant digits: constant, valid bounds.
-            hist: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant histogram bounds are valid"),
+            hist: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("constant histogram bounds are valid"),
         }
     }
 }
@@ -50,7 +51,13 @@ impl StageHistogram {
 
     /// `{count, p50_us, p90_us, p99_us, max_us}`.
     pub fn summary(&self) -> Value {
-        let q = |p: f64| if self.hist.is_empty() { 0 } else { self.hist.value_at_quantile(p) };
+        let q = |p: f64| {
+            if self.hist.is_empty() {
+                0
+            } else {
+                self.hist.value_at_quantile(p)
+            }
+        };
         json!({
             "count": self.hist.len(),
             "p50_us": q(0.50),
@@ -115,7 +122,12 @@ impl RunStats {
         }
         let by_severity: Map<String, Value> = Severity::ALL
             .iter()
-            .map(|s| (s.as_str().to_string(), json!(self.anomalies.by_severity[*s as usize])))
+            .map(|s| {
+                (
+                    s.as_str().to_string(),
+                    json!(self.anomalies.by_severity[*s as usize]),
+                )
+            })
             .collect();
         json!({
             "events": self.events,

@@ -25,10 +25,14 @@ pub fn use_color() -> bool {
 /// Build the sink the flags ask for.
 pub fn make_sink(format: cli::Format) -> Box<dyn Sink> {
     match format {
-        cli::Format::Json => Box::new(JsonSink::new(io::BufWriter::with_capacity(1 << 16, io::stdout()))),
-        cli::Format::Text => {
-            Box::new(ConsoleSink::new(io::BufWriter::with_capacity(1 << 16, io::stderr()), use_color()))
-        }
+        cli::Format::Json => Box::new(JsonSink::new(io::BufWriter::with_capacity(
+            1 << 16,
+            io::stdout(),
+        ))),
+        cli::Format::Text => Box::new(ConsoleSink::new(
+            io::BufWriter::with_capacity(1 << 16, io::stderr()),
+            use_color(),
+        )),
     }
 }
 
@@ -53,8 +57,13 @@ pub fn output_error(e: io::Error) -> io::Error {
 /// Turn an error from an input callback back into the right library error.
 pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
     if e.get_ref().is_some_and(|r| r.is::<OutputFailed>()) {
-        let inner = e.into_inner().and_then(|b| b.downcast::<OutputFailed>().ok());
+        let inner = e
+            .into_inner()
+            .and_then(|b| b.downcast::<OutputFailed>().ok());
         return Error::Output(inner.map_or_else(|| io::Error::other("output failed"), |b| b.0));
     }
-    Error::Input { path: path.to_path_buf(), source: e }
+    Error::Input {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }

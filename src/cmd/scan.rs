@@ -43,12 +43,23 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     let threads = match args.threads {
         None => ScanOptions::default().threads,
         Some(n) if n >= 1 && n <= 1024 => n as usize,
-        Some(n) => return Err(Error::Config { flag: "--threads", reason: format!("{n} (must be 1..=1024)") }),
+        Some(n) => {
+            return Err(Error::Config {
+                flag: "--threads",
+                reason: format!("{n} (must be 1..=1024)"),
+            })
+        }
     };
     input::check_paths(&args.paths)?;
     let start = Instant::now();
-    let inputs: Vec<ScanInput> =
-        args.paths.iter().map(|p| ScanInput { path: p.clone(), source: input::source_name(p) }).collect();
+    let inputs: Vec<ScanInput> = args
+        .paths
+        .iter()
+        .map(|p| ScanInput {
+            path: p.clone(),
+            source: input::source_name(p),
+        })
+        .collect();
     // Total size for the bar: regular uncompressed files only.
     let total: Option<u64> = args
         .paths
@@ -67,7 +78,11 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         let primed = engine.prime_benign(args.detect.seed as usize);
         eprintln!("primed baselines with {primed} benign signals");
     }
-    let opts = ScanOptions { threads, chunk_size: args.chunk_size.max(1), in_flight: 0 };
+    let opts = ScanOptions {
+        threads,
+        chunk_size: args.chunk_size.max(1),
+        in_flight: 0,
+    };
     let scanner = Scanner::new(opts, format, semantic)?;
     let mut out = make_sink(args.detect.format);
     let mut sink = Tee(StatsSink::default(), &mut *out);
@@ -81,7 +96,13 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
             bar.set_message(format!("{:.0} lines/s", events as f64 / secs));
         }
     };
-    let report = scanner.run(&inputs, &mut engine.sentinel, &mut sink, interrupted, &mut progress)?;
+    let report = scanner.run(
+        &inputs,
+        &mut engine.sentinel,
+        &mut sink,
+        interrupted,
+        &mut progress,
+    )?;
     bar.finish_and_clear();
     let Tee(stats_sink, _) = sink;
     if let Some(path) = &args.stats_json {
@@ -99,9 +120,15 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         stats.stages.insert("detect", report.detect);
         stats.counters.insert("overflow_events", c.overflow_events);
         stats.counters.insert("metrics_dropped", c.metrics_dropped);
-        stats.counters.insert("interarrival_untracked", c.interarrival_untracked);
+        stats
+            .counters
+            .insert("interarrival_untracked", c.interarrival_untracked);
         stats.write_to(path)?;
     }
     let n = engine.sentinel.counters.anomalies;
-    Ok(if report.interrupted { Outcome::Interrupted(n) } else { Outcome::Done(n) })
+    Ok(if report.interrupted {
+        Outcome::Interrupted(n)
+    } else {
+        Outcome::Done(n)
+    })
 }

@@ -25,13 +25,13 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         let mut stream = input::open_stream(path)?;
         reader
             .for_each_block(&mut stream, |block| {
-                for line in trace_sentinel::split::Lines::new(block) {
-                    if interrupted.load(Ordering::Relaxed) {
-                        stopped = true;
-                        return Ok(false);
-                    }
-                    engine.feed_line(line, &source, &mut *sink).map_err(output_error)?;
+                if interrupted.load(Ordering::Relaxed) {
+                    stopped = true;
+                    return Ok(false);
                 }
+                engine
+                    .feed_block(block, &source, &mut *sink)
+                    .map_err(output_error)?;
                 Ok(true)
             })
             .map_err(|e| classify(e, path))?;
@@ -42,5 +42,9 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     sink.flush().map_err(Error::Output)?;
     let _ = io::stderr().flush();
     let n = engine.sentinel.counters.anomalies;
-    Ok(if stopped { Outcome::Interrupted(n) } else { Outcome::Done(n) })
+    Ok(if stopped {
+        Outcome::Interrupted(n)
+    } else {
+        Outcome::Done(n)
+    })
 }
