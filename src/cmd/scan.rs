@@ -42,7 +42,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     let (cfg, format) = args.detect.to_config(false)?;
     let threads = match args.threads {
         None => ScanOptions::default().threads,
-        Some(n) if n >= 1 && n <= 1024 => n as usize,
+        Some(n) if (1..=1024).contains(&n) => n as usize,
         Some(n) => {
             return Err(Error::Config {
                 flag: "--threads",
