@@ -1,9 +1,9 @@
 //! The semantic layer: hashed character-3-gram vectors and the novelty detector.
 //!
 //! [`Vectorizer`] turns a message into a sparse, L2-normalised vector bit-compatible with
-//! the reference's `HashingVectorizer` (dim 256, char 3-grams of `" " + strip(lower(text))
-//! + " "` after a 4096-char cap, BLAKE2b-64, bucket = first 4 digest bytes big-endian mod
-//! dim, sign = low bit of byte 4). Trigram hashes are memoised: ASCII trigrams in a shared
+//! the reference's `HashingVectorizer`: dim 256, char 3-grams of
+//! `" " + strip(lower(text)) + " "` after a 4096-char cap, BLAKE2b-64, bucket = first 4
+//! digest bytes big-endian mod dim, sign = low bit of byte 4. Trigram hashes are memoised: ASCII trigrams in a shared
 //! lazily filled table, others in a bounded per-vectorizer map. [`SemanticDetector`]
 //! keeps the decayed centroid and standardises novelty with running stats; it is
 //! sequential state owned by one shard.
