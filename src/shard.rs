@@ -1,9 +1,9 @@
-//! Detect stage: per-source detector shards and the [`Sentinel`] that routes events to them.
+//! Detect stage: per-source detector shards and the [`ShardSet`] that routes events to them.
 //!
-//! A [`Shard`] is the reference's `Sentinel` state: one detector per metric (created on
+//! A [`Shard`] is the state the reference keeps in one `Sentinel`: one detector per metric (created on
 //! first sight, capped), the optional semantic detector, and the inter-arrival clock per
 //! source. Within a shard everything is strictly sequential in input order and every value
-//! is scored before it updates its baseline. The [`Sentinel`] owns the shards: with
+//! is scored before it updates its baseline. The [`ShardSet`] owns the shards: with
 //! `ShardBy::Source` each source gets its own (up to `max_sources`, then one shared
 //! overflow shard); with `ShardBy::None` one shard sees everything, like the reference.
 //! This module sees neither threads nor files nor formats.
@@ -375,7 +375,7 @@ fn report<S: Sink + ?Sized>(
 
 /// The detect stage: routes events to shards in input order.
 #[derive(Debug, Clone)]
-pub struct Sentinel {
+pub struct ShardSet {
     cfg: Config,
     shards: Vec<Shard>,
     names: Vec<String>,
@@ -393,10 +393,10 @@ pub const OVERFLOW_SHARD: &str = "(overflow)";
 /// Name of the single shard under `ShardBy::None`.
 pub const SHARED_SHARD: &str = "(all)";
 
-impl Sentinel {
+impl ShardSet {
     /// A sentinel with no shards yet.
     pub fn new(cfg: Config) -> Self {
-        Sentinel {
+        ShardSet {
             cfg,
             shards: Vec::new(),
             names: Vec::new(),
@@ -520,7 +520,7 @@ impl Sentinel {
         self.counters.events += 1;
         let idx = self.route(ev.source) as usize;
         let mut ts = ev.timestamp;
-        let Sentinel {
+        let ShardSet {
             cfg,
             shards,
             counters,
