@@ -186,7 +186,7 @@ def ts_form(rng: random.Random, t: float, style: str):
     return dt.isoformat()
 
 
-def gen_jsonl(rng: random.Random, seed: int) -> bytes:
+def gen_jsonl(rng: random.Random, seed: int, lone_surrogates: bool = False) -> bytes:
     n = rng.randint(40, 700)
     n_src = rng.randint(1, 12)
     pool = SOURCE_POOL[:]
@@ -250,6 +250,8 @@ def gen_jsonl(rng: random.Random, seed: int) -> bytes:
             if rng.random() < 0.01:
                 dup = json.dumps(attr_keys[0] if attr_keys else "dup")
                 line = line[:-1] + b", " + dup.encode() + b": 1e6}"  # duplicate key: last value wins
+            if lone_surrogates and rng.random() < 0.05 and b'"message": "' in line:
+                line = line.replace(b'"message": "', b'"message": "' + rng.choice([b"\\ud800", b"\\udfff", b"\\ude00\\ud83d"]), 1)
             if rng.random() < 0.01 and b'"message": "' in line:
                 line = line.replace(b'"message": "', b'"message": "' + rng.choice(INVALID), 1)
         if rng.random() < 0.02:
@@ -371,10 +373,12 @@ def first_difference(exp_lines, got_lines):
 def run_one(seed: int, mode: str, args, py: str, workdir: Path) -> dict:
     rng = random.Random(f"{seed}/{mode}")
     jsonl = mode == "jsonl"
-    data = gen_jsonl(rng, seed) if jsonl else gen_text(rng)
+    data = gen_jsonl(rng, seed, args.lone_surrogates) if jsonl else gen_text(rng)
     name = f"dt_{seed}.{'jsonl' if jsonl else 'log'}"
     (workdir / name).write_bytes(data)
     flags = random_flags(rng, jsonl)
+    if jsonl and args.lone_surrogates and "--semantic" in flags:
+        flags.remove("--semantic")  # the reference crashes (UnicodeEncodeError) on them
     res = {"seed": seed, "mode": mode, "flags": flags, "file": name, "status": "ok", "detail": ""}
     cmd_tail = ["watch", name, "--format", "json"] + flags
     if jsonl:
@@ -418,6 +422,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per run of our binary")
     ap.add_argument("--keep", help="copy corpora of failing runs (and a repro script) into this directory")
     ap.add_argument("--max-failures", type=int, default=0, help="stop after this many failures (0 = never)")
+    ap.add_argument("--lone-surrogates", action="store_true",
+                    help="also put lone-surrogate escapes (\\ud800) into jsonl messages (off by default: a known "
+                    "difference would mask others)")
     ap.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
     args = ap.parse_args()
     if not Path(args.bin).exists():
