@@ -19,6 +19,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Batch-scan files in parallel (memory-mapped, `.gz` streamed); same results as `watch`.
     Scan(ScanArgs),
+    /// Live web dashboard (threat gauge, sigma meters, anomaly feed) over files, stdin or journald.
+    Hud(crate::cmd::hud::HudArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

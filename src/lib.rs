@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod fsutil;
+pub mod hud;
 pub mod input;
 pub mod parse;
 pub mod pyfmt;

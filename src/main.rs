@@ -40,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Watch(args) => cmd::watch::run(args, &interrupted),
         cli::Command::Scan(args) => cmd::scan::run(args, &interrupted),
+        cli::Command::Hud(args) => cmd::hud::run(args, &interrupted),
     };
     match result {
         Ok(Outcome::Done(n)) => {

@@ -1,6 +1,7 @@
 //! Command drivers: each wires inputs to the engine and the engine to sinks. Shared
 //! plumbing (sink construction, output-error transport) lives here.
 
+pub mod hud;
 pub mod scan;
 pub mod watch;
 

@@ -1,0 +1,273 @@
+//! The HUD: a live web dashboard over the same engine as `watch` (`trace-sentinel hud`).
+//!
+//! Layout: [`state`] is the model the page shows (the reference HUD's `/api/state`
+//! fields and ours); [`monitor`] drives the synchronous engine on a plain thread and
+//! updates that model per event; [`source`] reads files, stdin, followed files and
+//! [`journald`]; [`server`] (axum/tokio) serves the embedded page, `/api/state`, the
+//! Server-Sent-Events stream, `/healthz` and [`metrics`] — it only observes. [`run`]
+//! ties them together.
+
+pub mod follow;
+pub mod journald;
+pub mod metrics;
+pub mod monitor;
+pub mod server;
+pub mod source;
+pub mod state;
+
+use crate::shard::Config;
+use monitor::{Monitor, Shared};
+use source::Source;
+use state::{HudState, RunInfo};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default port (the reference's).
+pub const DEFAULT_PORT: u16 = 8787;
+/// Default bind address.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// What can go wrong running the HUD.
+#[derive(Debug, thiserror::Error)]
+pub enum HudError {
+    /// A bind address that is not an IP address or `localhost`.
+    #[error("'{0}' is not an IP address (use e.g. 127.0.0.1, ::1 or 0.0.0.0)")]
+    BadAddress(String),
+    /// A non-loopback address that was not asked for explicitly.
+    #[error("refusing to serve on non-loopback address {0} unless it is given with --bind")]
+    NotLoopback(IpAddr),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed.
+    #[error("server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// `journalctl` is not installed.
+    #[error(
+        "journalctl not found on PATH: the journald source needs systemd's journalctl \
+         (or use a file, --source stdin)"
+    )]
+    JournalctlMissing,
+    /// `journalctl` failed.
+    #[error("journald source: {0}")]
+    Journalctl(String),
+    /// Following files failed.
+    #[error("follow: {0}")]
+    Follow(String),
+    /// Opening an input failed.
+    #[error(transparent)]
+    Input(crate::Error),
+    /// Reading an input failed.
+    #[error("cannot read '{path}': {source}")]
+    Read {
+        /// The input.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<HudError> for crate::Error {
+    fn from(e: HudError) -> Self {
+        match e {
+            HudError::Input(e) => e,
+            HudError::Read { path, source } => crate::Error::Input { path, source },
+            HudError::BadAddress(_) | HudError::NotLoopback(_) => crate::Error::Config {
+                flag: "--bind",
+                reason: e.to_string(),
+            },
+            HudError::Bind { .. } => crate::Error::Config {
+                flag: "--port",
+                reason: e.to_string(),
+            },
+            HudError::JournalctlMissing | HudError::Journalctl(_) => crate::Error::Config {
+                flag: "--source",
+                reason: e.to_string(),
+            },
+            HudError::Follow(_) => crate::Error::Config {
+                flag: "--follow",
+                reason: e.to_string(),
+            },
+            HudError::Serve(e) => crate::Error::Output(e),
+        }
+    }
+}
+
+/// Resolve the listening address: `None` is loopback; `localhost` is 127.0.0.1; an IP
+/// is used as given. A non-loopback address is accepted only when `explicit` (it came
+/// from `--bind`), since the dashboard has no authentication.
+pub fn resolve_bind(addr: Option<&str>, explicit: bool) -> Result<IpAddr, HudError> {
+    let ip = match addr.map(str::trim) {
+        None => return Ok(DEFAULT_BIND),
+        Some(a) if a.eq_ignore_ascii_case("localhost") => DEFAULT_BIND,
+        Some(a) => a
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .map_err(|_| HudError::BadAddress(a.to_string()))?,
+    };
+    if !ip.is_loopback() && !explicit {
+        return Err(HudError::NotLoopback(ip));
+    }
+    Ok(ip)
+}
+
+/// Everything a HUD run needs.
+#[derive(Debug, Clone)]
+pub struct HudConfig {
+    /// Engine configuration.
+    pub engine: Config,
+    /// Where events come from.
+    pub source: Source,
+    /// Benign events to prime with (0 = none).
+    pub seed_count: usize,
+    /// Sleep after each event (file replay).
+    pub pace: Duration,
+    /// Listening address.
+    pub addr: SocketAddr,
+}
+
+impl HudConfig {
+    fn info(&self) -> RunInfo {
+        RunInfo {
+            threshold: self.engine.threshold,
+            warmup: self.engine.warmup,
+            mode: self.source.mode(),
+            detector: match self.engine.detector {
+                crate::DetectorKind::Zscore => "zscore",
+                crate::DetectorKind::Ewma { .. } => "ewma",
+                crate::DetectorKind::Mad { .. } => "mad",
+            },
+            semantic: self.engine.semantic,
+        }
+    }
+}
+
+/// A HUD bound to its socket, not yet serving.
+#[derive(Debug)]
+pub struct Hud {
+    cfg: HudConfig,
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Hud {
+    /// Check the source and bind the socket (port 0 picks a free port; see
+    /// [`Hud::local_addr`]).
+    pub fn bind(cfg: HudConfig) -> Result<Self, HudError> {
+        cfg.source.preflight()?;
+        let listener = std::net::TcpListener::bind(cfg.addr).map_err(|source| HudError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| HudError::Bind {
+                addr: cfg.addr,
+                source,
+            })?;
+        let shared = Shared::new(HudState::new(cfg.info()));
+        Ok(Hud {
+            cfg,
+            listener,
+            shared,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, HudError> {
+        self.listener.local_addr().map_err(|source| HudError::Bind {
+            addr: self.cfg.addr,
+            source,
+        })
+    }
+
+    /// The shared state (to request a stop from another thread).
+    pub fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Run the engine thread and serve until a stop is requested through
+    /// [`Shared::request_stop`]. Returns the number of anomalies surfaced.
+    pub fn run(self) -> Result<u64, HudError> {
+        let Hud {
+            cfg,
+            listener,
+            shared,
+        } = self;
+        let loopback_only = cfg.addr.ip().is_loopback();
+        let engine = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("hud-engine".into())
+                .spawn(move || {
+                    let mut monitor = Monitor::new(cfg.engine.clone(), shared, cfg.pace);
+                    monitor.seed(cfg.seed_count);
+                    match cfg.source.run(&mut monitor) {
+                        Ok(()) => monitor.set_running(false),
+                        Err(e) => {
+                            eprintln!("trace-sentinel: hud: {e}");
+                            monitor.fail(e.to_string());
+                        }
+                    }
+                })
+                .map_err(HudError::Serve)?
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(HudError::Serve)?;
+        let served = rt.block_on(async {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            server::serve(listener, Arc::clone(&shared), loopback_only).await
+        });
+        shared.request_stop();
+        // A source blocked in a read (stdin) cannot be woken; it ends with the process.
+        if engine.is_finished() {
+            let _ = engine.join();
+        }
+        served.map_err(HudError::Serve)?;
+        let n = shared.lock().anomalies();
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_policy() {
+        assert_eq!(resolve_bind(None, false).unwrap(), DEFAULT_BIND);
+        assert_eq!(resolve_bind(Some("localhost"), true).unwrap(), DEFAULT_BIND);
+        assert_eq!(
+            resolve_bind(Some("::1"), false).unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            resolve_bind(Some("[::1]"), true).unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        assert!(matches!(
+            resolve_bind(Some("0.0.0.0"), false),
+            Err(HudError::NotLoopback(_))
+        ));
+        assert_eq!(
+            resolve_bind(Some("0.0.0.0"), true).unwrap(),
+            "0.0.0.0".parse::<IpAddr>().unwrap()
+        );
+        assert!(matches!(
+            resolve_bind(Some("example.com"), true),
+            Err(HudError::BadAddress(_))
+        ));
+    }
+}
