@@ -1,0 +1,772 @@
+//! End-to-end tests of `trace-sentinel hud`: the binary is started on an ephemeral
+//! loopback port (`--port 0`, address read from stderr) over small generated inputs, and
+//! `/api/state`, `/healthz`, `/metrics`, the SSE stream, the page, the journald and stdin
+//! sources and flag validation are checked over real HTTP. The browser test drives
+//! headless Chromium over the DevTools protocol when it is installed (see
+//! `scripts/browser-test.sh`).
+
+#[path = "hud/cdp.rs"]
+mod cdp;
+#[path = "hud/http.rs"]
+mod http;
+
+use http::Sse;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trace-sentinel");
+
+/// A unique scratch directory under the target dir.
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hud-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Ordinary access-log lines with a little length variety.
+fn normal_lines(n: usize, offset: usize) -> String {
+    let paths = ["/", "/login", "/api/v1/items", "/static/app.js", "/health"];
+    let mut s = String::new();
+    for i in offset..offset + n {
+        s.push_str(&format!(
+            "10.0.{}.{} - - \"GET {} HTTP/1.1\" 200 {} \"-\" \"curl/8.5.0\"\n",
+            i % 4,
+            10 + i % 90,
+            paths[i % paths.len()],
+            200 + (i * 37) % 700
+        ));
+    }
+    s
+}
+
+/// One line far longer than normal: a message-length anomaly carrying `tag`.
+fn spike(tag: &str) -> String {
+    format!(
+        "ERROR payment-gateway {tag} upstream reset {}\n",
+        "timeout;".repeat(60)
+    )
+}
+
+/// A hostile message (markup and ANSI escapes) that is also a length anomaly.
+fn hostile(tag: &str) -> String {
+    format!(
+        "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\"> \
+         \x1b[31m{tag}\x1b[0m \x1b]0;title\x07 {}\n",
+        "<b>bold</b>".repeat(40)
+    )
+}
+
+struct Hud {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Hud {
+    fn start(args: &[&str]) -> Hud {
+        Hud::start_with(args, Stdio::null(), &[])
+    }
+
+    fn start_with(args: &[&str], stdin: Stdio, env: &[(&str, OsString)]) -> Hud {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("hud")
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start hud");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(url) = line.split("listening on http://").nth(1) {
+                        let _ = tx.send(url.trim_end_matches('/').to_string());
+                    }
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("hud did not start; stderr:\n{}", log.lock().unwrap());
+            }
+        };
+        Hud { child, addr, log }
+    }
+
+    fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().expect("piped stdin")
+    }
+
+    fn get(&self, path: &str) -> http::Response {
+        http::get(&self.addr, path).expect("GET")
+    }
+
+    fn state(&self) -> Value {
+        self.get("/api/state").json()
+    }
+
+    /// Poll `/api/state` until `pred` holds.
+    fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let st = self.state();
+            if pred(&st) {
+                return st;
+            }
+            if Instant::now() > end {
+                panic!(
+                    "timed out waiting for {what}; state: {st}\nstderr:\n{}",
+                    self.log.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then wait (killing after a timeout).
+    fn stop(mut self) -> (ExitStatus, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let end = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                break s;
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}
+
+impl Drop for Hud {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn feed_messages(st: &Value) -> Vec<String> {
+    st["feed"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|i| i["message"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn done(st: &Value) -> bool {
+    st["running"] == false && st["seeding"] == false
+}
+
+#[test]
+fn api_state_healthz_and_metrics_over_a_replayed_file() {
+    let dir = scratch("api");
+    let log = dir.join("app.log");
+    let text = normal_lines(120, 0) + &spike("INJECTED-API") + &normal_lines(20, 120);
+    std::fs::write(&log, text).unwrap();
+    let hud = Hud::start(&[
+        log.to_str().unwrap(),
+        "--once",
+        "--port",
+        "0",
+        "--no-seed",
+        "--warmup",
+        "20",
+    ]);
+    assert!(hud.addr.starts_with("127.0.0.1:"), "{}", hud.addr);
+    let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 141);
+
+    // The reference's fields, with their types.
+    assert_eq!(st["threshold"], 3.0);
+    assert_eq!(st["warmup"], 20);
+    assert_eq!(st["mode"], "REPLAY · app.log");
+    assert_eq!(st["seeded"], 0);
+    assert!(st["peak_sigma"].as_f64().unwrap() > 3.0);
+    let threat = st["threat"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&threat));
+    assert_eq!(st["wave"].as_array().unwrap().len(), 64);
+    assert_eq!(st["series"].as_array().unwrap().len(), 180);
+    for m in ["message.length", "message.tokens"] {
+        assert_eq!(st["metrics"][m]["ready"], true, "{m}");
+        assert!(st["metrics"][m]["sigma"].is_number());
+    }
+    // Plain-text replay carries no arrival times: no inter-arrival metric.
+    assert!(st["metrics"].get("event.interarrival_s").is_none());
+    let anomalies = st["anomalies"].as_u64().unwrap();
+    assert!(anomalies >= 1);
+    let feed = st["feed"].as_array().unwrap();
+    assert_eq!(feed.len() as u64, anomalies.min(60));
+    let item = feed
+        .iter()
+        .find(|i| i["message"].as_str().unwrap().contains("INJECTED-API"))
+        .expect("the spike is in the feed");
+    for k in [
+        "seq",
+        "timestamp",
+        "source",
+        "metric",
+        "value",
+        "score",
+        "severity",
+        "explanation",
+        "message",
+    ] {
+        assert!(item.get(k).is_some(), "feed item lacks {k}");
+    }
+    assert_eq!(item["source"], "app.log");
+    assert!(item["score"].as_f64().unwrap() >= 3.0);
+    // Newest first.
+    let seqs: Vec<u64> = feed.iter().map(|i| i["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+
+    let health = hud.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.text(), "ok");
+
+    let m = hud.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    let body = m.text();
+    assert!(body.contains("trace_sentinel_events_total 141\n"), "{body}");
+    let by_sev: u64 = ["warning", "high", "critical"]
+        .iter()
+        .map(|s| {
+            let key = format!("trace_sentinel_anomalies_total{{severity=\"{s}\"}} ");
+            let line = body.lines().find(|l| l.starts_with(&key)).expect(s);
+            line[key.len()..].parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(by_sev, anomalies);
+    for family in [
+        "trace_sentinel_lines_per_second ",
+        "trace_sentinel_lag_seconds ",
+        "trace_sentinel_running 0",
+        "trace_sentinel_metric_sigma{metric=\"message.length\"} ",
+    ] {
+        assert!(body.contains(family), "{family} missing:\n{body}");
+    }
+
+    let page = hud.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert!(page.text().contains("/app.js"));
+    assert_eq!(hud.get("/app.js").status, 200);
+    assert_eq!(hud.get("/app.css").status, 200);
+    assert_eq!(hud.get("/nope").status, 404);
+    assert!(hud
+        .get("/api/state")
+        .header("access-control-allow-origin")
+        .is_none());
+
+    // DNS-rebinding guard: a foreign Host name is refused on a loopback bind.
+    let foreign = http::get_as(&hud.addr, "/api/state", "evil.example").unwrap();
+    assert_eq!(foreign.status, 421);
+    let local = http::get_as(&hud.addr, "/api/state", "localhost:1234").unwrap();
+    assert_eq!(local.status, 200);
+
+    let (status, log) = hud.stop();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(log.contains("anomalies surfaced"), "{log}");
+}
+
+#[test]
+fn sse_pushes_every_change() {
+    let dir = scratch("sse");
+    let log = dir.join("paced.log");
+    std::fs::write(&log, normal_lines(60, 0)).unwrap();
+    // Paced replay: events arrive over time, each one a state change.
+    let hud = Hud::start(&[
+        log.to_str().unwrap(),
+        "--port",
+        "0",
+        "--pace",
+        "0.01",
+        "--seed-count",
+        "300",
+    ]);
+    let mut sse = Sse::open(&hud.addr, "/api/stream").unwrap();
+    let ct = sse
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(ct.starts_with("text/event-stream"), "{ct}");
+    let (id, data) = sse.next_event().unwrap();
+    let first: Value = serde_json::from_str(&data).unwrap();
+    assert!(first.get("feed").is_some() && first.get("metrics").is_some());
+    assert_eq!(id.unwrap(), first["version"].to_string());
+    let mut last_version = first["version"].as_u64().unwrap();
+    let mut last_events = first["events"].as_u64().unwrap();
+    let mut pushes = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    while pushes < 5 && Instant::now() < end {
+        let (_, data) = sse.next_event().unwrap();
+        let st: Value = serde_json::from_str(&data).unwrap();
+        let v = st["version"].as_u64().unwrap();
+        assert!(v > last_version, "versions increase");
+        assert!(st["events"].as_u64().unwrap() >= last_events);
+        assert_eq!(st["seeded"], 300);
+        last_version = v;
+        last_events = st["events"].as_u64().unwrap();
+        pushes += 1;
+    }
+    assert_eq!(pushes, 5, "the stream keeps pushing while events arrive");
+    let (status, _) = hud.stop();
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn jsonl_files_are_timed_and_hostile_text_is_only_data() {
+    let dir = scratch("jsonl");
+    let path = dir.join("events.jsonl");
+    let mut text = String::new();
+    for i in 0..80 {
+        text.push_str(&format!(
+            "{{\"timestamp\": {}, \"source\": \"api\", \"message\": \"GET /x {i}\", \"latency_ms\": {}}}\n",
+            1_700_000_000 + i,
+            40 + i % 7
+        ));
+    }
+    let evil = hostile("JSONL-EVIL");
+    text.push_str(&serde_json::json!({
+        "timestamp": 1_700_000_100, "source": "api", "message": evil.trim_end(), "latency_ms": 9000
+    }).to_string());
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let hud = Hud::start(&[path.to_str().unwrap(), "--once", "--port", "0", "--no-seed"]);
+    let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 81);
+    assert!(st["metrics"].get("event.interarrival_s").is_some());
+    assert_eq!(st["metrics"]["attr.latency_ms"]["ready"], true);
+    let item = st["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message"].as_str().unwrap().contains("JSONL-EVIL"))
+        .expect("hostile anomaly in the feed")
+        .clone();
+    // The API carries the text unchanged (JSON-escaped); the page renders it as text.
+    assert_eq!(item["message"], evil.trim_end());
+    let raw = hud.get("/api/state").text();
+    assert!(
+        !raw.contains('\x1b'),
+        "control characters are escaped in JSON"
+    );
+}
+
+#[test]
+fn stdin_source() {
+    let mut hud = Hud::start_with(
+        &[
+            "--source",
+            "stdin",
+            "--port",
+            "0",
+            "--no-seed",
+            "--warmup",
+            "10",
+        ],
+        Stdio::piped(),
+        &[],
+    );
+    let mut input = hud.stdin();
+    input.write_all(normal_lines(40, 0).as_bytes()).unwrap();
+    input.flush().unwrap();
+    let st = hud.wait_for("stdin lines", |s| s["events"] == 40);
+    assert_eq!(st["mode"], "STDIN");
+    assert_eq!(st["running"], true);
+    input.write_all(spike("STDIN-SPIKE").as_bytes()).unwrap();
+    drop(input);
+    let st = hud.wait_for("stdin end", |s| done(s) && s["events"] == 41);
+    assert!(feed_messages(&st).iter().any(|m| m.contains("STDIN-SPIKE")));
+    assert!(st["error"].is_null());
+}
+
+/// Write an executable fake `journalctl` into `dir` that records its arguments and
+/// prints `entries`.
+fn fake_journalctl(dir: &Path, entries: &[Value], exit: i32) -> OsString {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let data = dir.join("entries.json");
+    let mut lines = String::new();
+    for e in entries {
+        lines.push_str(&e.to_string());
+        lines.push('\n');
+    }
+    lines.push_str("garbage line that is not json\n");
+    std::fs::write(&data, lines).unwrap();
+    let script = bin.join("journalctl");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{args}'\ncat '{data}'\n[ {exit} -ne 0 ] && echo 'Failed to open journal: permission denied' >&2\nexit {exit}\n",
+            args = dir.join("args").display(),
+            data = data.display(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = OsString::from(bin.as_os_str());
+    path.push(":/usr/bin:/bin");
+    path
+}
+
+fn journal_entry(i: u64, message: &str, priority: u8) -> Value {
+    serde_json::json!({
+        "__REALTIME_TIMESTAMP": (1_700_000_000_000_000u64 + i * 1_500_000).to_string(),
+        "MESSAGE": message,
+        "PRIORITY": priority.to_string(),
+        "SYSLOG_IDENTIFIER": "sshd",
+        "_SYSTEMD_UNIT": "ssh.service",
+        "_PID": "812",
+        "_HOSTNAME": "box",
+    })
+}
+
+#[test]
+fn journald_source_maps_entries() {
+    let dir = scratch("journald");
+    let mut entries: Vec<Value> = (0..60)
+        .map(|i| {
+            let user = ["al", "bobby", "carol", "dan", "eve-admin"][i as usize % 5];
+            let msg = format!(
+                "Accepted publickey for {user} from 10.0.0.{} port {}",
+                i % 250,
+                40000 + i * 7
+            );
+            journal_entry(i, &msg, 6)
+        })
+        .collect();
+    entries.push(journal_entry(60, &spike("JOURNAL-SPIKE"), 2));
+    let path = fake_journalctl(&dir, &entries, 0);
+    let hud = Hud::start_with(
+        &[
+            "--source",
+            "journald",
+            "--port",
+            "0",
+            "--no-seed",
+            "--backfill",
+            "42",
+        ],
+        Stdio::null(),
+        &[("PATH", path)],
+    );
+    let st = hud.wait_for("journal end", |s| done(s) && s["events"] == 61);
+    assert_eq!(st["mode"], "LIVE · JOURNALD");
+    assert!(st["error"].is_null(), "{st}");
+    assert!(st["metrics"].get("attr.priority").is_some());
+    assert!(st["metrics"].get("event.interarrival_s").is_some());
+    let item = st["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message"].as_str().unwrap().contains("JOURNAL-SPIKE"))
+        .expect("journal spike in the feed")
+        .clone();
+    assert_eq!(item["source"], "sshd");
+    assert!(item["timestamp"]
+        .as_str()
+        .unwrap()
+        .starts_with("2023-11-14T22:14:"));
+    let args = std::fs::read_to_string(dir.join("args")).unwrap();
+    for a in ["--output=json", "--follow", "--lines=42"] {
+        assert!(args.contains(a), "{args}");
+    }
+}
+
+#[test]
+fn journald_failure_is_reported_in_state() {
+    let dir = scratch("journald-fail");
+    let path = fake_journalctl(&dir, &[journal_entry(0, "hello", 6)], 1);
+    let hud = Hud::start_with(
+        &["--source", "journald", "--port", "0", "--no-seed"],
+        Stdio::null(),
+        &[("PATH", path)],
+    );
+    let st = hud.wait_for("journal error", |s| !s["error"].is_null());
+    assert_eq!(st["running"], false);
+    assert!(
+        st["error"].as_str().unwrap().contains("permission denied"),
+        "{st}"
+    );
+    assert!(hud
+        .get("/metrics")
+        .text()
+        .contains("trace_sentinel_source_error 1"));
+}
+
+#[test]
+fn journald_missing_is_a_clear_error() {
+    let dir = scratch("nojournal");
+    let out = Command::new(BIN)
+        .args(["hud", "--port", "0"])
+        .env("PATH", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("journalctl not found"), "{err}");
+}
+
+#[test]
+fn flag_errors_exit_2() {
+    let dir = scratch("flags");
+    let log = dir.join("a.log");
+    std::fs::write(&log, "x\n").unwrap();
+    let l = log.to_str().unwrap();
+    for (args, needle) in [
+        (vec![l, "--pace", "-1"], "--pace"),
+        (vec![l, "--seed-count", "-5"], "--seed-count"),
+        (vec![l, "--seed-count", "5", "--no-seed"], "--no-seed"),
+        (vec![l, "--backfill", "-1"], "--backfill"),
+        (vec![l, "--threshold", "0"], "--threshold"),
+        (vec![l, "--bind", "not-an-ip"], "--bind"),
+        (vec![l, "--source", "journald"], "--source"),
+        (vec!["--source", "file"], "--source"),
+        (vec![l, "--seed", "10"], "--seed-count"),
+        (vec!["/definitely/missing.log"], "missing.log"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("hud")
+            .args(&args)
+            .args(["--port", "0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("listening"),
+            "{args:?} must fail before serving"
+        );
+    }
+}
+
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = scratch("port");
+    let log = dir.join("a.log");
+    std::fs::write(&log, "x\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["hud", log.to_str().unwrap(), "--port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on 127.0.0.1:"), "{err}");
+}
+
+#[test]
+fn help_lists_the_issue_flags() {
+    let out = Command::new(BIN).args(["hud", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--source",
+        "--jsonl",
+        "--follow",
+        "--threshold",
+        "--warmup",
+        "--semantic",
+        "--seed-count",
+        "--no-seed",
+        "--backfill",
+        "--pace",
+        "--once",
+        "--bind",
+        "--port",
+        "--open",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+    }
+    assert!(!help.contains("--seed <"), "--seed is hidden for hud");
+}
+
+/// Find a Chromium binary: `$CHROMIUM`, else the usual names on PATH.
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|n| std::env::split_paths(&path).map(move |d| d.join(n)))
+    .find(|p| p.is_file())
+}
+
+#[test]
+fn browser_shows_live_anomalies_as_text() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("HUD_BROWSER_REQUIRED").is_none(),
+            "HUD_BROWSER_REQUIRED is set but no chromium was found"
+        );
+        eprintln!(
+            "skipping browser test: chromium not found (scripts/browser-test.sh installs it)"
+        );
+        return;
+    };
+    browser_test(&browser);
+}
+
+/// Where the browser test writes its laptop screenshot: `$HUD_SCREENSHOT`, else under
+/// the target dir (the script points it at `docs/img/hud.png`).
+fn screenshot_path() -> PathBuf {
+    std::env::var_os("HUD_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("hud-browser/hud.png"))
+}
+
+/// Feed lines to a running HUD while the page is open, wait for the injected anomalies in
+/// the page's feed, check hostile text stayed text, take screenshots, check the phone
+/// layout.
+fn browser_test(browser: &Path) {
+    let mut hud = Hud::start_with(
+        &[
+            "--source",
+            "stdin",
+            "--port",
+            "0",
+            "--warmup",
+            "20",
+            "--semantic",
+            "--no-seed",
+        ],
+        Stdio::piped(),
+        &[],
+    );
+    let mut input = hud.stdin();
+    let mut append = |text: &str| {
+        input.write_all(text.as_bytes()).unwrap();
+        input.flush().unwrap();
+    };
+    append(&normal_lines(150, 0));
+    hud.wait_for("history", |s| s["events"] == 150);
+
+    let mut b = cdp::Browser::launch(browser, 1280, 900).expect("launch chromium");
+    b.navigate(&format!("http://{}/", hud.addr)).unwrap();
+    let t = Duration::from_secs(20);
+    b.wait_true(
+        "document.getElementById('status').textContent === 'LIVE'",
+        t,
+    )
+    .unwrap();
+    b.wait_true("document.querySelectorAll('#meters .meter').length >= 3", t)
+        .unwrap();
+
+    // Appended while the page is open: the page must update by itself (SSE).
+    append(&normal_lines(30, 150));
+    append(&spike("INJECTED-BROWSER"));
+    append(&normal_lines(20, 180));
+    append(&hostile("HOSTILE-BROWSER"));
+    append(&normal_lines(40, 200));
+    let in_feed = |tag: &str| {
+        format!(
+            "[...document.querySelectorAll('#feed li .msg')].some(e => e.textContent.includes('{tag}'))"
+        )
+    };
+    b.wait_true(&in_feed("INJECTED-BROWSER"), t).unwrap();
+    b.wait_true(&in_feed("HOSTILE-BROWSER"), t).unwrap();
+
+    // Hostile text is shown as text: nothing ran, no element was created from it.
+    assert_eq!(b.eval("typeof window.__pwned").unwrap(), "undefined");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#feed script, #feed img, #feed b').length")
+            .unwrap(),
+        0
+    );
+    let shown = b
+        .eval(
+            "[...document.querySelectorAll('#feed li .msg')].map(e => e.textContent)\
+             .find(t => t.includes('HOSTILE-BROWSER'))",
+        )
+        .unwrap();
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("<script>window.__pwned=1</script>"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\u{241b}[31mHOSTILE-BROWSER"),
+        "ESC shown as ␛: {shown}"
+    );
+    assert!(!shown.contains('\x1b'));
+    assert_eq!(
+        b.eval("document.getElementById('banner').hidden").unwrap(),
+        true
+    );
+    b.wait_true(
+        "document.getElementById('s-events').textContent === '242'",
+        t,
+    )
+    .unwrap();
+
+    let shot = screenshot_path();
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    // Let the last push and the entry animation settle.
+    std::thread::sleep(Duration::from_millis(600));
+    let png = b.screenshot().unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("screenshot: {}", shot.display());
+
+    // A phone: single column, nothing wider than the screen.
+    b.viewport(390, 844, true).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let overflow = b
+        .eval("document.documentElement.scrollWidth - window.innerWidth")
+        .unwrap();
+    assert!(
+        overflow.as_f64().unwrap() <= 0.0,
+        "horizontal overflow {overflow}"
+    );
+    let phone = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hud-browser/hud-phone.png");
+    std::fs::create_dir_all(phone.parent().unwrap()).unwrap();
+    std::fs::write(&phone, b.screenshot().unwrap()).unwrap();
+    drop(b);
+    let (status, _) = hud.stop();
+    assert_eq!(status.code(), Some(130));
+}

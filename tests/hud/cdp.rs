@@ -1,0 +1,334 @@
+//! A minimal Chrome DevTools Protocol client for the HUD browser test: starts headless
+//! Chromium on a loopback debugging port, attaches to its page over a hand-rolled
+//! WebSocket (RFC 6455 client framing, no extensions), and offers navigate / evaluate /
+//! screenshot / viewport calls. Only `std` and `serde_json`.
+
+use serde_json::{json, Value};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running headless Chromium with one attached page.
+pub struct Browser {
+    child: Child,
+    profile: PathBuf,
+    ws: TcpStream,
+    next_id: u64,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn read_port(profile: &Path, child: &mut Child) -> io::Result<u16> {
+    let file = profile.join("DevToolsActivePort");
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Some(port) = text.lines().next().and_then(|l| l.trim().parse().ok()) {
+                return Ok(port);
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(io::Error::other(format!("chromium exited: {status}")));
+        }
+        if Instant::now() > end {
+            return Err(io::Error::other("chromium did not open its debugging port"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn http_get(port: u16, path: &str) -> io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    // Read the head, then exactly Content-Length bytes (the server may keep the socket).
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b)?;
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+impl Browser {
+    /// Start `binary` headless with a `width`×`height` window.
+    pub fn launch(binary: &Path, width: u32, height: u32) -> io::Result<Browser> {
+        let profile = std::env::temp_dir().join(format!(
+            "hud-chromium-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        std::fs::create_dir_all(&profile)?;
+        let mut child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--hide-scrollbars",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                &format!("--window-size={width},{height}"),
+                &format!("--user-data-dir={}", profile.display()),
+                "about:blank",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let port = match read_port(&profile, &mut child) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        // Find the page target and open its WebSocket.
+        let end = Instant::now() + Duration::from_secs(20);
+        let ws_url = loop {
+            let list: Value =
+                serde_json::from_str(&http_get(port, "/json/list")?).unwrap_or(Value::Null);
+            let url = list.as_array().and_then(|targets| {
+                targets
+                    .iter()
+                    .find(|t| t["type"] == "page")
+                    .and_then(|t| t["webSocketDebuggerUrl"].as_str().map(str::to_string))
+            });
+            if let Some(u) = url {
+                break u;
+            }
+            if Instant::now() > end {
+                return Err(io::Error::other("no page target"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let path = ws_url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+            .ok_or_else(|| io::Error::other(format!("bad ws url {ws_url}")))?;
+        let mut ws = TcpStream::connect(("127.0.0.1", port))?;
+        ws.set_read_timeout(Some(Duration::from_secs(30)))?;
+        write!(
+            ws,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\n"
+        )?;
+        // Read the handshake response byte by byte so no frame bytes are swallowed.
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            ws.read_exact(&mut b)?;
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        if !head.starts_with("HTTP/1.1 101") {
+            return Err(io::Error::other(format!("websocket refused: {head}")));
+        }
+        Ok(Browser {
+            child,
+            profile,
+            ws,
+            next_id: 0,
+        })
+    }
+
+    fn send_text(&mut self, text: &str) -> io::Result<()> {
+        let payload = text.as_bytes();
+        let mut frame = vec![0x81u8];
+        let mask_bit = 0x80u8;
+        match payload.len() {
+            n if n < 126 => frame.push(mask_bit | n as u8),
+            n if n <= 0xffff => {
+                frame.push(mask_bit | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(mask_bit | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let key = [0x37u8, 0xfa, 0x21, 0x3d];
+        frame.extend_from_slice(&key);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        self.ws.write_all(&frame)
+    }
+
+    fn read_message(&mut self) -> io::Result<String> {
+        let mut message = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            self.ws.read_exact(&mut h)?;
+            let (fin, opcode) = (h[0] & 0x80 != 0, h[0] & 0x0f);
+            let mut len = (h[1] & 0x7f) as u64;
+            if len == 126 {
+                let mut e = [0u8; 2];
+                self.ws.read_exact(&mut e)?;
+                len = u16::from_be_bytes(e) as u64;
+            } else if len == 127 {
+                let mut e = [0u8; 8];
+                self.ws.read_exact(&mut e)?;
+                len = u64::from_be_bytes(e);
+            }
+            let mut mask = None;
+            if h[1] & 0x80 != 0 {
+                let mut m = [0u8; 4];
+                self.ws.read_exact(&mut m)?;
+                mask = Some(m);
+            }
+            let mut payload = vec![0u8; len as usize];
+            self.ws.read_exact(&mut payload)?;
+            if let Some(m) = mask {
+                for (i, b) in payload.iter_mut().enumerate() {
+                    *b ^= m[i % 4];
+                }
+            }
+            match opcode {
+                0x8 => return Err(io::Error::other("websocket closed")),
+                0x9 | 0xA => continue,
+                _ => message.extend_from_slice(&payload),
+            }
+            if fin {
+                return Ok(String::from_utf8_lossy(&message).into_owned());
+            }
+        }
+    }
+
+    /// Call `method` and return its `result`.
+    pub fn call(&mut self, method: &str, params: Value) -> io::Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send_text(&json!({"id": id, "method": method, "params": params}).to_string())?;
+        loop {
+            let msg: Value = serde_json::from_str(&self.read_message()?)
+                .map_err(|e| io::Error::other(format!("bad CDP message: {e}")))?;
+            if msg["id"] == id {
+                if let Some(err) = msg.get("error") {
+                    return Err(io::Error::other(format!("{method}: {err}")));
+                }
+                return Ok(msg["result"].clone());
+            }
+        }
+    }
+
+    /// Evaluate `expr` in the page and return its value.
+    pub fn eval(&mut self, expr: &str) -> io::Result<Value> {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+        )?;
+        if let Some(ex) = r.get("exceptionDetails") {
+            return Err(io::Error::other(format!("{expr}: {ex}")));
+        }
+        Ok(r["result"]["value"].clone())
+    }
+
+    /// Navigate to `url`.
+    pub fn navigate(&mut self, url: &str) -> io::Result<()> {
+        self.call("Page.enable", json!({}))?;
+        self.call("Page.navigate", json!({ "url": url }))?;
+        Ok(())
+    }
+
+    /// Poll `expr` until it evaluates to `true` (exceptions, e.g. while the page is still
+    /// loading, count as "not yet").
+    pub fn wait_true(&mut self, expr: &str, timeout: Duration) -> io::Result<()> {
+        let end = Instant::now() + timeout;
+        loop {
+            let last = match self.eval(expr) {
+                Ok(Value::Bool(true)) => return Ok(()),
+                Ok(v) => v.to_string(),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() > end {
+                return Err(io::Error::other(format!(
+                    "timed out waiting for {expr} (last: {last})"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Emulate a `width`×`height` viewport (`mobile` for phone layout rules).
+    pub fn viewport(&mut self, width: u32, height: u32, mobile: bool) -> io::Result<()> {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        )?;
+        Ok(())
+    }
+
+    /// A PNG screenshot of the viewport.
+    pub fn screenshot(&mut self) -> io::Result<Vec<u8>> {
+        let r = self.call("Page.captureScreenshot", json!({"format": "png"}))?;
+        let data = r["data"]
+            .as_str()
+            .ok_or_else(|| io::Error::other("no screenshot data"))?;
+        base64_decode(data).ok_or_else(|| io::Error::other("bad base64"))
+    }
+}
+
+/// Standard base64 (with padding) to bytes.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for chunk in bytes.chunks(4) {
+        let pad = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            let v = if i >= chunk.len() - pad { 0 } else { val(c)? };
+            acc |= v << (18 - 6 * i);
+        }
+        let n = 3usize
+            .saturating_sub(pad)
+            .min(chunk.len().saturating_sub(1));
+        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Some(out)
+}
+
+#[test]
+fn base64_roundtrip_samples() {
+    assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+    assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+    assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+    assert_eq!(base64_decode("").unwrap(), b"");
+    assert!(base64_decode("a$==").is_none());
+}
