@@ -228,7 +228,16 @@ pub async fn serve(
             let mut tick = tokio::time::interval(SAMPLE_EVERY);
             loop {
                 tick.tick().await;
-                shared.lock().sample_rate(Instant::now());
+                let changed = {
+                    let mut st = shared.lock();
+                    let before = st.lines_per_second();
+                    st.sample_rate(Instant::now());
+                    st.lines_per_second() != before
+                };
+                if changed {
+                    // Push the new rate to stream clients.
+                    shared.update(|_| ());
+                }
             }
         })
     };

@@ -284,7 +284,8 @@
     const n = s.length;
     if (n < 2) return;
     const t = thr();
-    const max = Math.max(t * 1.5, 6, ...s);
+    // Spikes far past the threshold are clipped so the normal band keeps its detail.
+    const max = Math.max(t * 1.5, 6, Math.min(Math.max(...s), t * 5));
     const yOf = (v) => h - Math.min(1, v / max) * (h - 8) - 4;
     ctx.strokeStyle = C.high;
     ctx.setLineDash([6, 5]);
