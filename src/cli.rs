@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use trace_sentinel::webhook::{parse_header, WebhookOptions};
 use trace_sentinel::{Config, DetectorKind, Error, InputFormat, ShardBy};
 
 /// trace-sentinel — passive anomaly detection for logs and events.
@@ -155,6 +156,34 @@ pub struct DetectArgs {
         value_name = "N"
     )]
     pub max_sources: i64,
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
+}
+
+/// Webhook delivery flags (shared by every command that reports anomalies).
+#[derive(Debug, Clone, Default, Args)]
+pub struct WebhookArgs {
+    /// Also POST anomalies to URL (http:// or https://) as JSON arrays, batched, with retries.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Extra header for webhook requests, 'Name: value' (repeatable; e.g. an auth token).
+    #[arg(long = "webhook-header", value_name = "HEADER", requires = "webhook")]
+    pub webhook_header: Vec<String>,
+}
+
+impl WebhookArgs {
+    /// Validate into webhook options (`None` without `--webhook`).
+    pub fn to_options(&self) -> Result<Option<WebhookOptions>, Error> {
+        let Some(url) = &self.webhook else {
+            return Ok(None);
+        };
+        let mut opts = WebhookOptions::new(url.clone());
+        for spec in &self.webhook_header {
+            opts.headers.push(parse_header(spec)?);
+        }
+        opts.report = true;
+        Ok(Some(opts))
+    }
 }
 
 fn invalid(flag: &'static str, reason: impl Into<String>) -> Error {

@@ -28,6 +28,7 @@ pub mod split;
 pub mod stats;
 pub mod timestamp;
 pub mod unicode;
+pub mod webhook;
 
 pub use anomaly::{Anomaly, Severity};
 pub use detect::DetectorKind;

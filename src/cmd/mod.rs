@@ -7,7 +7,8 @@ pub mod watch;
 
 use crate::cli;
 use std::io::{self, IsTerminal};
-use trace_sentinel::sink::{ConsoleSink, JsonSink, Sink};
+use trace_sentinel::sink::{ConsoleSink, JsonSink, Sink, Tee};
+use trace_sentinel::webhook::WebhookSink;
 use trace_sentinel::Error;
 
 /// How a run ended.
@@ -35,6 +36,20 @@ pub fn make_sink(format: cli::Format) -> Box<dyn Sink> {
             use_color(),
         )),
     }
+}
+
+/// The webhook sink `--webhook` asks for, if any (the HUD adds it to its own sinks).
+pub fn webhook_sink(args: &cli::WebhookArgs) -> Result<Option<WebhookSink>, Error> {
+    args.to_options()?.map(WebhookSink::new).transpose()
+}
+
+/// The `--format` sink, teed into the webhook when `--webhook` is given.
+pub fn make_output(args: &cli::DetectArgs) -> Result<Box<dyn Sink>, Error> {
+    let out = make_sink(args.format);
+    Ok(match webhook_sink(&args.webhook)? {
+        Some(hook) => Box::new(Tee(out, hook)),
+        None => out,
+    })
 }
 
 /// Marks an output failure travelling through a reader's `io::Error` channel, so it is

@@ -1,6 +1,6 @@
 //! `scan`: the parallel batch driver — flags in, [`Scanner`] over the inputs, stats out.
 
-use super::{make_sink, Outcome};
+use super::{make_output, Outcome};
 use crate::cli::{self, ProgressArg};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -84,7 +84,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         in_flight: 0,
     };
     let scanner = Scanner::new(opts, format, semantic)?;
-    let mut out = make_sink(args.detect.format);
+    let mut out = make_output(&args.detect)?;
     let mut sink = Tee(StatsSink::default(), &mut *out);
     let bar = progress_bar(args.progress, total);
     let mut last_tick = Instant::now();

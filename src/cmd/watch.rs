@@ -1,6 +1,6 @@
 //! `watch`: read files (or stdin) in order on one thread through the shared engine.
 
-use super::{classify, make_sink, output_error, Outcome};
+use super::{classify, make_output, output_error, Outcome};
 use crate::cli;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         let primed = engine.prime_benign(args.detect.seed as usize);
         eprintln!("primed baselines with {primed} benign signals");
     }
-    let mut sink = make_sink(args.detect.format);
+    let mut sink = make_output(&args.detect)?;
     let mut reader = BlockReader::new();
     let mut stopped = false;
     for path in &args.paths {
