@@ -52,7 +52,68 @@ pub struct ScanArgs {
     #[arg(long = "chunk-size", hide = true, default_value_t = 1 << 20, value_name = "BYTES")]
     pub chunk_size: usize,
     #[command(flatten)]
+    pub persist: PersistArgs,
+    #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+/// Source labels and persisted baselines, shared by `watch` and `scan`.
+#[derive(Debug, Args)]
+pub struct PersistArgs {
+    /// Source label of plain-text lines (and of JSON lines without a source field)
+    /// [default: the file name].
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Load detector state from FILE (written by --save-baseline) before the first line
+    /// [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write all detector state to FILE at the end, for --baseline [default: none].
+    #[arg(long = "save-baseline", value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+}
+
+/// Follow-mode flags of `watch`.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Follow the files like `tail -F` through rotation; runs until SIGINT/SIGTERM.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// With --follow: read files that have no checkpoint from their start [default: end].
+    #[arg(long = "from-start", requires = "follow")]
+    pub from_start: bool,
+    /// With --follow: keep durable checkpoints (file positions and detector state) in DIR
+    /// and resume from them [default: none].
+    #[arg(long, value_name = "DIR", requires = "follow")]
+    pub state: Option<PathBuf>,
+    /// With --follow: re-check interval in ms when file events are unavailable [default: 250].
+    #[arg(
+        long = "poll-interval",
+        value_name = "MS",
+        default_value_t = 250,
+        allow_negative_numbers = true
+    )]
+    pub poll_interval: i64,
+    /// With --follow: how often --state and --stats-json are rewritten, in ms [default: 1000].
+    #[arg(
+        long = "checkpoint-interval",
+        value_name = "MS",
+        default_value_t = 1000,
+        allow_negative_numbers = true
+    )]
+    pub checkpoint_interval: i64,
+    /// With --follow: how long a rotated-away file must stay quiet before it is closed, in
+    /// ms [default: 5000].
+    #[arg(
+        long = "rotate-wait",
+        value_name = "MS",
+        default_value_t = 5000,
+        allow_negative_numbers = true
+    )]
+    pub rotate_wait: i64,
+    /// With --follow: poll only, without file events (e.g. on NFS) [default: events].
+    #[arg(long = "no-events", requires = "follow")]
+    pub no_events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +121,14 @@ pub struct WatchArgs {
     /// Log files to read, in order (`-` reads stdin).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+    /// Write run statistics as JSON to FILE at exit (with --follow also at every
+    /// checkpoint) [default: none].
+    #[arg(long = "stats-json", value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
+    pub persist: PersistArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
 }

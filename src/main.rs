@@ -1,6 +1,6 @@
 //! The `trace-sentinel` binary: parse flags, run a command, map errors to exit codes
-//! (0 success, 2 bad input or flags, 130 interrupted). The commands are thin drivers over
-//! the library's engine.
+//! (0 success or a follower stopped by SIGTERM, 2 bad input or flags, 130 interrupted).
+//! The commands are thin drivers over the library's engine.
 
 mod cli;
 mod cmd;
@@ -50,6 +50,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Interrupted(n)) => {
             eprintln!("\nstopped — {n} anomalies surfaced");
             ExitCode::from(130)
+        }
+        Ok(Outcome::Terminated(n)) => {
+            eprintln!("\nstopped — {n} anomalies surfaced");
+            ExitCode::SUCCESS
         }
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,9 @@
 //! Command drivers: each wires inputs to the engine and the engine to sinks. Shared
 //! plumbing (sink construction, output-error transport) lives here.
 
+pub mod follow;
 pub mod hud;
+pub mod persist;
 pub mod scan;
 pub mod watch;
 
@@ -17,6 +19,8 @@ pub enum Outcome {
     Done(u64),
     /// Stopped by SIGINT/SIGTERM; anomalies reported.
     Interrupted(u64),
+    /// A long-running service stopped cleanly by SIGTERM (exit 0); anomalies reported.
+    Terminated(u64),
 }
 
 /// Colour only on a terminal and never with `NO_COLOR` set.

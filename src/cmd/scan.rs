@@ -1,6 +1,6 @@
 //! `scan`: the parallel batch driver — flags in, [`Scanner`] over the inputs, stats out.
 
-use super::{make_output, Outcome};
+use super::{make_output, persist, Outcome};
 use crate::cli::{self, ProgressArg};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -10,7 +10,7 @@ use trace_sentinel::engine::Engine;
 use trace_sentinel::input;
 use trace_sentinel::scan::{ScanInput, ScanOptions, Scanner};
 use trace_sentinel::sink::Tee;
-use trace_sentinel::stats::{RunStats, StatsSink};
+use trace_sentinel::stats::StatsSink;
 use trace_sentinel::Error;
 
 fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
@@ -40,6 +40,7 @@ fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
 /// Run `scan`.
 pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
     let (cfg, format) = args.detect.to_config(false)?;
+    persist::validate(&args.persist)?;
     let threads = match args.threads {
         None => ScanOptions::default().threads,
         Some(n) if (1..=1024).contains(&n) => n as usize,
@@ -57,7 +58,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         .iter()
         .map(|p| ScanInput {
             path: p.clone(),
-            source: input::source_name(p),
+            source: persist::source_for(p, &args.persist),
         })
         .collect();
     // Total size for the bar: regular uncompressed files only.
@@ -74,6 +75,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         .sum();
     let semantic = cfg.semantic;
     let mut engine = Engine::new(cfg, format);
+    persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
         let primed = engine.prime_benign(args.detect.seed as usize);
         eprintln!("primed baselines with {primed} benign signals");
@@ -98,34 +100,28 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     };
     let report = scanner.run(
         &inputs,
-        &mut engine.sentinel,
+        &mut engine.shards,
         &mut sink,
         interrupted,
         &mut progress,
     )?;
     bar.finish_and_clear();
     let Tee(stats_sink, _) = sink;
+    persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
-        let c = &engine.sentinel.counters;
-        let mut stats = RunStats {
-            events: c.events,
-            bytes: report.bytes,
-            anomalies: stats_sink,
-            elapsed: start.elapsed(),
+        let mut stats = persist::run_stats(
+            &engine.shards,
+            report.bytes,
+            stats_sink,
+            start.elapsed(),
             threads,
-            ..Default::default()
-        };
+        );
         stats.stages.insert("read", report.read);
         stats.stages.insert("parse_extract", report.extract);
         stats.stages.insert("detect", report.detect);
-        stats.counters.insert("overflow_events", c.overflow_events);
-        stats.counters.insert("metrics_dropped", c.metrics_dropped);
-        stats
-            .counters
-            .insert("interarrival_untracked", c.interarrival_untracked);
         stats.write_to(path)?;
     }
-    let n = engine.sentinel.counters.anomalies;
+    let n = engine.shards.counters.anomalies;
     Ok(if report.interrupted {
         Outcome::Interrupted(n)
     } else {

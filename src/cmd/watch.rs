@@ -1,27 +1,39 @@
-//! `watch`: read files (or stdin) in order on one thread through the shared engine.
+//! `watch`: read files (or stdin) in order on one thread through the shared engine;
+//! with `--follow`, hand over to [`super::follow`].
 
-use super::{classify, make_output, output_error, Outcome};
+use super::{classify, make_output, output_error, persist, Outcome};
 use crate::cli;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use trace_sentinel::engine::Engine;
 use trace_sentinel::input::{self, BlockReader};
+use trace_sentinel::sink::{Sink, Tee};
+use trace_sentinel::stats::StatsSink;
 use trace_sentinel::Error;
 
 /// Run `watch`.
 pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
+    if args.follow.follow {
+        return super::follow::run(args, interrupted);
+    }
     let (cfg, format) = args.detect.to_config(false)?;
+    persist::validate(&args.persist)?;
     input::check_paths(&args.paths)?;
+    let start = Instant::now();
     let mut engine = Engine::new(cfg, format);
+    persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
         let primed = engine.prime_benign(args.detect.seed as usize);
         eprintln!("primed baselines with {primed} benign signals");
     }
-    let mut sink = make_output(&args.detect)?;
+    let mut out = make_output(&args.detect)?;
+    let mut sink = Tee(StatsSink::default(), &mut *out);
     let mut reader = BlockReader::new();
     let mut stopped = false;
+    let mut bytes = 0u64;
     for path in &args.paths {
-        let source = input::source_name(path);
+        let source = persist::source_for(path, &args.persist);
         let mut stream = input::open_stream(path)?;
         reader
             .for_each_block(&mut stream, |block| {
@@ -29,8 +41,9 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
                     stopped = true;
                     return Ok(false);
                 }
+                bytes += block.len() as u64;
                 engine
-                    .feed_block(block, &source, &mut *sink)
+                    .feed_block(block, &source, &mut sink)
                     .map_err(output_error)?;
                 Ok(true)
             })
@@ -41,7 +54,12 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     }
     sink.flush().map_err(Error::Output)?;
     let _ = io::stderr().flush();
-    let n = engine.sentinel.counters.anomalies;
+    persist::save_baseline(&engine, &args.persist)?;
+    if let Some(path) = &args.stats_json {
+        let Tee(stats_sink, _) = sink;
+        persist::run_stats(&engine.shards, bytes, stats_sink, start.elapsed(), 1).write_to(path)?;
+    }
+    let n = engine.shards.counters.anomalies;
     Ok(if stopped {
         Outcome::Interrupted(n)
     } else {

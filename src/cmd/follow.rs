@@ -1,0 +1,311 @@
+//! `watch --follow`: wires the library's [`Follower`] to the shared engine and sinks
+//! (exactly the blocks → `Engine::feed_block` path of `watch`), and owns the run's
+//! durability: checkpoints of file positions *and* detector state in one atomically
+//! written `--state` file, live `--stats-json`, and the shutdown on SIGINT/SIGTERM.
+//!
+//! Exactly-once: a checkpoint names, per file, the offset just past the last complete line
+//! fed to the engine, together with the detector state after that line, so a restart
+//! after a graceful stop observes every line once. With `--state`, a round of lines that
+//! produced anomalies is made durable before its output is released (within
+//! [`ANOMALY_CHECKPOINT_GAP`]), so a crash right after an anomaly is printed does not
+//! report it again; the stats file is switched in with the state, so the `events` of all
+//! runs add up to the lines of the files even across SIGKILL.
+
+use super::{classify, make_output, output_error, persist, Outcome};
+use crate::cli;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trace_sentinel::engine::Engine;
+use trace_sentinel::follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
+use trace_sentinel::fsutil::{prepare_atomic, sync_dir};
+use trace_sentinel::input;
+use trace_sentinel::sink::{Sink, Tee};
+use trace_sentinel::snapshot::{self, Kind};
+use trace_sentinel::stats::{StageHistogram, StatsSink};
+use trace_sentinel::Error;
+
+/// Name of the state file inside `--state DIR`.
+pub const STATE_FILE: &str = "follow-state.json";
+/// Shortest gap between checkpoints that release held-back anomaly output.
+const ANOMALY_CHECKPOINT_GAP: Duration = Duration::from_millis(20);
+
+fn millis(flag: &'static str, v: i64, min: i64) -> Result<Duration, Error> {
+    if v < min {
+        return Err(Error::Config {
+            flag,
+            reason: format!("{v} (must be >= {min})"),
+        });
+    }
+    Ok(Duration::from_millis(v as u64))
+}
+
+type Output<'a> = Tee<StatsSink, &'a mut dyn Sink>;
+
+/// The state and stats files and when they were last written.
+struct Durability {
+    state_file: Option<PathBuf>,
+    stats_file: Option<PathBuf>,
+    every: Duration,
+    last: Instant,
+    last_cps: Vec<PathCheckpoint>,
+    last_bytes: u64,
+    start: Instant,
+    failing: Option<String>,
+}
+
+impl Durability {
+    fn enabled(&self) -> bool {
+        self.state_file.is_some() || self.stats_file.is_some()
+    }
+
+    /// Whether anything was read since the last checkpoint.
+    fn dirty(&self, follower: &Follower) -> bool {
+        follower.bytes() != self.last_bytes
+    }
+
+    /// Make positions, detector state and stats durable, then release the output: both
+    /// files are written and synced under temporary names, switched in back to back, and
+    /// only then is the output flushed — so an anomaly that was printed is never printed
+    /// again after a crash, and `events` in the stats agrees with the state.
+    fn write(
+        &mut self,
+        engine: &Engine,
+        follower: &Follower,
+        sink: &mut Output<'_>,
+        stage: &StageHistogram,
+    ) -> Result<(), Error> {
+        let cps = follower.checkpoints();
+        let state = match &self.state_file {
+            Some(p) => Some(prepare_atomic(
+                p,
+                &snapshot::to_json(Kind::FollowState, &engine.shards, Some(&cps)),
+            )?),
+            None => None,
+        };
+        let stats = match &self.stats_file {
+            Some(p) => {
+                let mut stats = persist::run_stats(
+                    &engine.shards,
+                    follower.bytes(),
+                    sink.0.clone(),
+                    self.start.elapsed(),
+                    1,
+                );
+                stats.stages.insert("read_detect", stage.clone());
+                let text = serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default();
+                Some(prepare_atomic(p, text.as_bytes())?)
+            }
+            None => None,
+        };
+        let mut dirs = Vec::new();
+        for w in [state, stats].into_iter().flatten() {
+            dirs.push(w.switch()?);
+        }
+        sink.flush().map_err(Error::Output)?;
+        for d in dirs {
+            sync_dir(&d);
+        }
+        self.last = Instant::now();
+        self.last_cps = cps;
+        self.last_bytes = follower.bytes();
+        Ok(())
+    }
+
+    /// A checkpoint during the run: a failure is reported once and retried later (the
+    /// output is still released); the final checkpoint's failure is an error.
+    fn write_periodic(
+        &mut self,
+        engine: &Engine,
+        follower: &Follower,
+        sink: &mut Output<'_>,
+        stage: &StageHistogram,
+    ) -> Result<(), Error> {
+        match self.write(engine, follower, sink, stage) {
+            Ok(()) => {
+                self.failing = None;
+                Ok(())
+            }
+            Err(Error::Output(e)) => Err(Error::Output(e)),
+            Err(e) => {
+                let msg = e.to_string();
+                if self.failing.as_deref() != Some(msg.as_str()) {
+                    eprintln!("trace-sentinel: warning: checkpoint failed: {msg}");
+                    self.failing = Some(msg);
+                }
+                self.last = Instant::now();
+                sink.flush().map_err(Error::Output)
+            }
+        }
+    }
+}
+
+/// Run `watch --follow`.
+pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
+    let (cfg, format) = args.detect.to_config(true)?;
+    persist::validate(&args.persist)?;
+    let fa = &args.follow;
+    let opts = FollowOptions {
+        from_start: fa.from_start,
+        poll_interval: millis("--poll-interval", fa.poll_interval, 1)?,
+        rotate_wait: millis("--rotate-wait", fa.rotate_wait, 0)?,
+        use_events: !fa.no_events,
+    };
+    let every = millis("--checkpoint-interval", fa.checkpoint_interval, 1)?;
+    for p in &args.paths {
+        if input::is_stdin(p) {
+            return Err(Error::Config {
+                flag: "--follow",
+                reason: "cannot follow stdin ('-'); read it without --follow".into(),
+            });
+        }
+        if p.is_dir() {
+            return Err(Error::IsDirectory(p.clone()));
+        }
+    }
+    let state_file = match &fa.state {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.clone(),
+                source,
+            })?;
+            Some(dir.join(STATE_FILE))
+        }
+        None => None,
+    };
+    let mut engine = Engine::new(cfg.clone(), format);
+    let mut checkpoints: Vec<PathCheckpoint> = Vec::new();
+    match &state_file {
+        Some(sf) if sf.exists() => {
+            let (files, shards) = snapshot::load_follow_state(sf, &cfg)?;
+            engine.shards = shards;
+            checkpoints = files;
+        }
+        _ => {
+            persist::load_baseline(&mut engine, &args.persist)?;
+            if args.detect.seed > 0 {
+                let primed = engine.prime_benign(args.detect.seed as usize);
+                eprintln!("primed baselines with {primed} benign signals");
+            }
+        }
+    }
+    let specs: Vec<FollowSpec> = args
+        .paths
+        .iter()
+        .map(|p| FollowSpec {
+            path: p.clone(),
+            source: persist::source_for(p, &args.persist),
+        })
+        .collect();
+    let mut follower = Follower::new(&specs, &checkpoints, opts);
+    // Which signal stopped us: SIGTERM is a clean stop (exit 0), SIGINT an interruption.
+    let term = Arc::new(AtomicBool::new(false));
+    let int = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&int));
+    let waker = follower.waker();
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]) {
+        // Signals end the wait at once instead of at the next poll.
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                waker.wake();
+            }
+        });
+    }
+    let start = Instant::now();
+    let mut durable = Durability {
+        state_file,
+        stats_file: args.stats_json.clone(),
+        every,
+        last: start,
+        last_cps: follower.checkpoints(),
+        last_bytes: 0,
+        start,
+        failing: None,
+    };
+    let mut out = make_output(&args.detect)?;
+    let mut sink: Output<'_> = Tee(StatsSink::default(), &mut *out);
+    let mut stage = StageHistogram::default();
+    // Anomaly output waiting for the checkpoint that makes its lines durable.
+    let mut held = false;
+    let no_path = Path::new("-");
+    // Record the starting positions at once: a follower killed before its first interval
+    // must not restart at the (by then later) end of its files.
+    if durable.enabled() {
+        durable.write(&engine, &follower, &mut sink, &stage)?;
+    }
+    while !interrupted.load(Ordering::Relaxed) {
+        let anomalies = engine.shards.counters.anomalies;
+        let bytes = follower.bytes();
+        let t0 = Instant::now();
+        let more = follower
+            .poll(&mut |block, source| {
+                engine
+                    .feed_block(block, source, &mut sink)
+                    .map_err(output_error)
+            })
+            .map_err(|e| classify(e, no_path))?;
+        if follower.bytes() != bytes {
+            stage.record(t0.elapsed());
+        }
+        for n in follower.take_notices() {
+            eprintln!("trace-sentinel: note: {n}");
+        }
+        if engine.shards.counters.anomalies != anomalies {
+            if durable.state_file.is_some() {
+                held = true;
+            } else {
+                sink.flush().map_err(Error::Output)?;
+            }
+        }
+        let now = Instant::now();
+        let periodic = durable.enabled() && durable.dirty(&follower) && now >= durable.last + every;
+        let release = held && now >= durable.last + ANOMALY_CHECKPOINT_GAP;
+        if periodic || release {
+            durable.write_periodic(&engine, &follower, &mut sink, &stage)?;
+            held = false;
+        } else if periodic_retiring_changed(&durable, &follower, now) {
+            durable.write_periodic(&engine, &follower, &mut sink, &stage)?;
+        }
+        if more {
+            continue;
+        }
+        let mut timeout = follower.next_timeout();
+        if held {
+            timeout =
+                timeout.min((durable.last + ANOMALY_CHECKPOINT_GAP).saturating_duration_since(now));
+        }
+        if durable.enabled() && durable.dirty(&follower) {
+            timeout = timeout.min((durable.last + every).saturating_duration_since(now));
+        }
+        follower.wait(timeout);
+    }
+    durable.write(&engine, &follower, &mut sink, &stage)?;
+    persist::save_baseline(&engine, &args.persist)?;
+    // Every handler of one delivery runs before long; the shared flag may be seen first.
+    let t0 = Instant::now();
+    while !term.load(Ordering::Relaxed)
+        && !int.load(Ordering::Relaxed)
+        && t0.elapsed() < Duration::from_millis(100)
+    {
+        std::thread::yield_now();
+    }
+    let n = engine.shards.counters.anomalies;
+    Ok(
+        if term.load(Ordering::Relaxed) && !int.load(Ordering::Relaxed) {
+            Outcome::Terminated(n)
+        } else {
+            Outcome::Interrupted(n)
+        },
+    )
+}
+
+/// A rotated file was closed (or picked up) without new bytes: positions changed, so a
+/// checkpoint is due on the usual interval.
+fn periodic_retiring_changed(d: &Durability, follower: &Follower, now: Instant) -> bool {
+    d.state_file.is_some() && now >= d.last + d.every && follower.checkpoints() != d.last_cps
+}

@@ -1,0 +1,72 @@
+//! Plumbing every driver shares for `--source`, `--baseline`, `--save-baseline` and the
+//! `--stats-json` document: flags in, library calls out. No detection logic lives here.
+
+use crate::cli::PersistArgs;
+use std::path::Path;
+use std::time::Duration;
+use trace_sentinel::engine::Engine;
+use trace_sentinel::input;
+use trace_sentinel::shard::ShardSet;
+use trace_sentinel::snapshot;
+use trace_sentinel::stats::{RunStats, StatsSink};
+use trace_sentinel::Error;
+
+/// Check the persistence flags before any work starts.
+pub fn validate(args: &PersistArgs) -> Result<(), Error> {
+    if args.source.as_deref() == Some("") {
+        return Err(Error::Config {
+            flag: "--source",
+            reason: "must not be empty".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The source label of `path`'s plain-text lines: `--source`, else the file name.
+pub fn source_for(path: &Path, args: &PersistArgs) -> String {
+    match &args.source {
+        Some(s) => s.clone(),
+        None => input::source_name(path),
+    }
+}
+
+/// Replace the engine's detector state with the `--baseline` snapshot, if one is given.
+pub fn load_baseline(engine: &mut Engine, args: &PersistArgs) -> Result<(), Error> {
+    if let Some(path) = &args.baseline {
+        engine.shards = snapshot::load_baseline(path, engine.shards.config())?;
+    }
+    Ok(())
+}
+
+/// Write the `--save-baseline` snapshot, if one is asked for.
+pub fn save_baseline(engine: &Engine, args: &PersistArgs) -> Result<(), Error> {
+    if let Some(path) = &args.save_baseline {
+        snapshot::save_baseline(&engine.shards, path)?;
+    }
+    Ok(())
+}
+
+/// The `--stats-json` document of a run: counts from the shard set's counters.
+pub fn run_stats(
+    shards: &ShardSet,
+    bytes: u64,
+    anomalies: StatsSink,
+    elapsed: Duration,
+    threads: usize,
+) -> RunStats {
+    let c = &shards.counters;
+    let mut stats = RunStats {
+        events: c.events,
+        bytes,
+        anomalies,
+        elapsed,
+        threads,
+        ..Default::default()
+    };
+    stats.counters.insert("overflow_events", c.overflow_events);
+    stats.counters.insert("metrics_dropped", c.metrics_dropped);
+    stats
+        .counters
+        .insert("interarrival_untracked", c.interarrival_untracked);
+    stats
+}

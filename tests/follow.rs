@@ -1,0 +1,667 @@
+//! Behaviour tests of `watch --follow`, `--state`, `--baseline`/`--save-baseline` and
+//! `--source`: the real binary on temp files. Tests synchronise on the live
+//! `--stats-json` file (rewritten at every checkpoint) and on anomaly output, never on
+//! long sleeps.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_trace-sentinel")
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "ts-it-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn append(p: &Path, s: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .unwrap();
+    f.write_all(s.as_bytes()).unwrap();
+}
+
+/// `n` ordinary lines (their lengths and token counts vary a little).
+fn normal(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| {
+            let tail = " ok".repeat(i % 3);
+            format!(
+                "GET /api/items/{} 200 served in {} ms{tail}\n",
+                i % 13,
+                10 + i % 7
+            )
+        })
+        .collect()
+}
+
+/// A line far longer than [`normal`] ones, tagged so its report can be found.
+fn spike(tag: &str) -> String {
+    format!("SPIKE-{tag} {}\n", "x".repeat(600))
+}
+
+/// A running `watch --follow` with JSON output collected from a reader thread.
+struct Follow {
+    child: Child,
+    out: Receiver<String>,
+    seen: Vec<Value>,
+    stats: PathBuf,
+}
+
+impl Follow {
+    fn start(dir: &TempDir, stats: &str, args: &[&str]) -> Follow {
+        let stats = dir.path(stats);
+        let _ = std::fs::remove_file(&stats);
+        let mut child = Command::new(bin())
+            .current_dir(&dir.0)
+            .args(["watch", "--follow", "--format", "json", "--warmup", "5"])
+            .args(["--checkpoint-interval", "20", "--poll-interval", "20"])
+            .arg("--stats-json")
+            .arg(&stats)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn trace-sentinel");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let f = Follow {
+            child,
+            out: rx,
+            seen: Vec::new(),
+            stats,
+        };
+        // The first checkpoint is written once every file is open.
+        f.wait_stats(|_| true);
+        f
+    }
+
+    fn read_stats(&self) -> Option<Value> {
+        let text = std::fs::read_to_string(&self.stats).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn wait_stats(&self, pred: impl Fn(&Value) -> bool) -> Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(v) = self.read_stats() {
+                if pred(&v) {
+                    return v;
+                }
+            }
+            assert!(
+                t0.elapsed() < TIMEOUT,
+                "stats never matched; last: {:?}",
+                self.read_stats()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn wait_events(&self, n: u64) -> Value {
+        self.wait_stats(|v| v["events"].as_u64() == Some(n))
+    }
+
+    fn drain(&mut self) {
+        while let Ok(line) = self.out.try_recv() {
+            self.seen
+                .push(serde_json::from_str(&line).expect("JSON output"));
+        }
+    }
+
+    /// Wait for a length anomaly whose message starts with `prefix`.
+    fn wait_spike(&mut self, prefix: &str) -> Value {
+        let t0 = Instant::now();
+        loop {
+            self.drain();
+            if let Some(v) = self
+                .spikes()
+                .into_iter()
+                .find(|v| msg(v).starts_with(prefix))
+            {
+                return v;
+            }
+            assert!(
+                t0.elapsed() < TIMEOUT,
+                "no anomaly for {prefix}: {:?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Length anomalies seen so far (other metrics, e.g. inter-arrival, are noise here).
+    fn spikes(&self) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter(|v| v["metric"] == "message.length")
+            .cloned()
+            .collect()
+    }
+
+    fn signal(&mut self, sig: &str) -> (ExitStatus, String) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        self.finish()
+    }
+
+    fn finish(&mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut err).unwrap();
+        // The reader thread ends with the pipe.
+        let t0 = Instant::now();
+        while let Ok(line) = self.out.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(serde_json::from_str(&line).unwrap());
+            assert!(t0.elapsed() < TIMEOUT);
+        }
+        (status, err)
+    }
+
+    fn term(&mut self) -> Value {
+        let (status, err) = self.signal("-TERM");
+        assert_eq!(status.code(), Some(0), "SIGTERM exits 0; stderr: {err}");
+        self.read_stats().expect("stats written at exit")
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn msg(v: &Value) -> &str {
+    v["message"].as_str().unwrap_or("")
+}
+
+fn count_spikes(seen: &[Value], prefix: &str) -> usize {
+    seen.iter()
+        .filter(|v| v["metric"] == "message.length" && msg(v).starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn append_starts_at_the_end() {
+    let d = TempDir::new("append");
+    let log = d.path("app.log");
+    append(&log, &normal(0, 7));
+    append(&log, &spike("OLD"));
+    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
+    append(&log, &normal(0, 20));
+    f.wait_events(20);
+    append(&log, &spike("A"));
+    let a = f.wait_spike("SPIKE-A");
+    assert_eq!(a["source"], "app.log");
+    let stats = f.term();
+    assert_eq!(stats["events"], 21);
+    assert_eq!(count_spikes(&f.seen, "SPIKE-OLD"), 0);
+    assert_eq!(count_spikes(&f.seen, "SPIKE-A"), 1);
+}
+
+#[test]
+fn from_start_reads_existing_lines_and_matches_watch() {
+    let d = TempDir::new("fromstart");
+    let log = d.path("app.log");
+    let mut text = normal(0, 40);
+    text.push_str(&spike("S1"));
+    text.push_str(&normal(40, 30));
+    text.push_str("tiny\n");
+    append(&log, &text);
+    let mut f = Follow::start(&d, "stats.json", &["--from-start", "app.log"]);
+    f.wait_events(72);
+    f.term();
+    let watch = Command::new(bin())
+        .current_dir(&d.0)
+        .args(["watch", "app.log", "--format", "json", "--warmup", "5"])
+        .output()
+        .unwrap();
+    let key = |v: &Value| format!("{} {} {}", v["metric"], v["score"], v["message"]);
+    let want: Vec<String> = String::from_utf8_lossy(&watch.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| key(&v))
+        .collect();
+    let got: Vec<String> = f
+        .seen
+        .iter()
+        .filter(|v| v["metric"] != "event.interarrival_s")
+        .map(key)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "follow and watch share one engine");
+}
+
+#[test]
+fn rename_rotation_keeps_late_writes_to_the_old_file() {
+    let d = TempDir::new("rename");
+    let log = d.path("app.log");
+    append(&log, "");
+    let mut f = Follow::start(&d, "stats.json", &["app.log", "--rotate-wait", "300"]);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    // The writer still holds the old file when it is renamed away.
+    let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::fs::rename(&log, d.path("app.log.1")).unwrap();
+    append(&log, &normal(30, 10));
+    old.write_all(normal(100, 5).as_bytes()).unwrap();
+    old.write_all(spike("LATE").as_bytes()).unwrap();
+    append(&log, &spike("NEW"));
+    f.wait_spike("SPIKE-LATE");
+    f.wait_spike("SPIKE-NEW");
+    f.wait_events(47);
+    let stats = f.term();
+    assert_eq!(stats["events"], 47);
+    assert_eq!(count_spikes(&f.seen, "SPIKE-LATE"), 1);
+    assert_eq!(count_spikes(&f.seen, "SPIKE-NEW"), 1);
+}
+
+#[test]
+fn copytruncate_restarts_at_zero() {
+    let d = TempDir::new("copytrunc");
+    let log = d.path("app.log");
+    append(&log, "");
+    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    std::fs::copy(&log, d.path("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &normal(30, 3));
+    append(&log, &spike("AFTER"));
+    f.wait_spike("SPIKE-AFTER");
+    f.wait_events(34);
+    // Lines written just before a copytruncate the follower had not read yet are
+    // recovered from the copy.
+    append(&log, &normal(40, 6));
+    std::fs::copy(&log, d.path("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, "short\n");
+    let stats = f.wait_events(41);
+    assert_eq!(stats["events"], 41);
+    assert_eq!(f.term()["events"], 41);
+}
+
+#[test]
+fn delete_and_recreate() {
+    let d = TempDir::new("delete");
+    let log = d.path("app.log");
+    append(&log, "");
+    let mut f = Follow::start(&d, "stats.json", &["app.log", "--rotate-wait", "50"]);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    std::fs::remove_file(&log).unwrap();
+    append(&log, &normal(30, 5));
+    append(&log, &spike("RECREATED"));
+    f.wait_spike("SPIKE-RECREATED");
+    assert_eq!(f.term()["events"], 36);
+}
+
+#[test]
+fn partial_line_waits_for_its_newline() {
+    let d = TempDir::new("partial");
+    let log = d.path("app.log");
+    append(&log, "");
+    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    let size = std::fs::metadata(&log).unwrap().len();
+    let line = spike("SPLIT");
+    let (a, b) = line.split_at(300);
+    append(&log, a);
+    // The follower has read the first piece but observed nothing.
+    let s = f.wait_stats(|v| v["bytes"].as_u64() == Some(size + 300));
+    assert_eq!(s["events"], 30);
+    append(&log, b);
+    let v = f.wait_spike("SPIKE-SPLIT");
+    assert_eq!(msg(&v), line.trim_end());
+    assert_eq!(f.term()["events"], 31);
+}
+
+#[test]
+fn files_created_after_start_and_several_files() {
+    let d = TempDir::new("several");
+    let a = d.path("a.log");
+    append(&a, &normal(0, 3));
+    let mut f = Follow::start(&d, "stats.json", &["a.log", "b.log", "sub/c.log"]);
+    append(&a, &normal(0, 10));
+    append(&d.path("b.log"), &normal(0, 10));
+    std::fs::create_dir(d.path("sub")).unwrap();
+    append(&d.path("sub/c.log"), &normal(0, 10));
+    f.wait_events(30);
+    append(&a, &spike("A"));
+    append(&d.path("b.log"), &spike("B"));
+    append(&d.path("sub/c.log"), &spike("C"));
+    assert_eq!(f.wait_spike("SPIKE-A")["source"], "a.log");
+    assert_eq!(f.wait_spike("SPIKE-B")["source"], "b.log");
+    assert_eq!(f.wait_spike("SPIKE-C")["source"], "c.log");
+    assert_eq!(f.term()["events"], 33);
+}
+
+#[test]
+fn sigterm_then_resume_observes_lines_written_while_down() {
+    let d = TempDir::new("resume");
+    let log = d.path("app.log");
+    append(&log, &normal(0, 3));
+    let state = ["--state", "st"];
+    let mut f = Follow::start(&d, "s1.json", &[&state[..], &["app.log"]].concat());
+    append(&log, &normal(0, 20));
+    f.wait_events(20);
+    append(&log, "half a li");
+    f.wait_stats(|v| v["bytes"].as_u64() == Some(normal(0, 20).len() as u64 + 9));
+    assert_eq!(f.term()["events"], 20);
+    // While stopped: the half line is finished and more lines arrive.
+    append(&log, "ne\n");
+    append(&log, &spike("DOWN"));
+    append(&log, &normal(20, 9));
+    let mut g = Follow::start(&d, "s2.json", &[&state[..], &["app.log"]].concat());
+    // Baselines were restored: the spike is flagged although this run saw < warmup lines.
+    g.wait_spike("SPIKE-DOWN");
+    g.wait_events(11);
+    let half = g.seen.iter().any(|v| msg(v) == "ne");
+    assert!(!half, "the split line is observed whole");
+    assert_eq!(g.term()["events"], 11);
+    assert_eq!(count_spikes(&f.seen, "SPIKE-DOWN"), 0);
+}
+
+#[test]
+fn sigkill_loses_no_line() {
+    let d = TempDir::new("kill");
+    let log = d.path("app.log");
+    append(&log, "");
+    let args = ["--state", "st", "app.log"];
+    let mut f = Follow::start(&d, "s1.json", &args);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    append(&log, &normal(30, 10));
+    append(&log, &spike("K1"));
+    f.wait_spike("SPIKE-K1");
+    append(&log, &normal(50, 7));
+    f.child.kill().unwrap();
+    f.finish();
+    let before = f.read_stats().unwrap()["events"].as_u64().unwrap();
+    eprintln!("killed run observed {before}");
+    append(&log, &normal(60, 5));
+    let mut g = Follow::start(&d, "s2.json", &args);
+    let after = g.wait_stats(|v| v["events"].as_u64().unwrap() + before >= 53);
+    assert_eq!(
+        after["events"].as_u64().unwrap() + before,
+        53,
+        "each line counted once"
+    );
+    let stats = g.term();
+    assert_eq!(stats["events"].as_u64().unwrap() + before, 53);
+    // The reported spike was made durable before it was printed: not reported again.
+    assert_eq!(
+        count_spikes(&f.seen, "SPIKE-K1") + count_spikes(&g.seen, "SPIKE-K1"),
+        1
+    );
+}
+
+#[test]
+fn sigint_exits_130_and_follow_refuses_stdin() {
+    let d = TempDir::new("sigint");
+    append(&d.path("app.log"), "");
+    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
+    let (status, err) = f.signal("-INT");
+    assert_eq!(status.code(), Some(130), "{err}");
+    let out = Command::new(bin())
+        .args(["watch", "-f", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+fn gz(path: &Path, text: &str) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap();
+}
+
+fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .current_dir(&dir.0)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json_lines(out: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn baseline_from_gz_archives_flags_the_first_line() {
+    let d = TempDir::new("baseline");
+    append(&d.path("a.log"), &normal(0, 40));
+    gz(&d.path("b.log.gz"), &normal(40, 40));
+    let out = run(
+        &d,
+        &[
+            "scan",
+            "a.log",
+            "b.log.gz",
+            "--semantic",
+            "--warmup",
+            "5",
+            "--save-baseline",
+            "base.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    append(
+        &d.path("new.log"),
+        "kernel: segfault at 0000 ip 7f3a error 4 in libc.so.6\n",
+    );
+    let out = run(
+        &d,
+        &[
+            "watch",
+            "new.log",
+            "--semantic",
+            "--warmup",
+            "5",
+            "--baseline",
+            "base.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let got = json_lines(&out);
+    assert!(
+        got.iter()
+            .any(|v| v["metric"] == "message.semantic_novelty"),
+        "{got:?}"
+    );
+    // The same through follow mode, on a file created after start.
+    let mut f = Follow::start(
+        &d,
+        "stats.json",
+        &["--semantic", "--baseline", "base.json", "live.log"],
+    );
+    append(&d.path("live.log"), &spike("FIRST"));
+    f.wait_spike("SPIKE-FIRST");
+    f.term();
+}
+
+#[test]
+fn source_label_seeds_the_shard_watch_uses() {
+    let d = TempDir::new("source");
+    append(&d.path("app.log.1"), &normal(0, 30));
+    gz(&d.path("app.log.2.gz"), &normal(30, 30));
+    let out = run(
+        &d,
+        &[
+            "scan",
+            "app.log.1",
+            "app.log.2.gz",
+            "--source",
+            "app.log",
+            "--save-baseline",
+            "b.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let snap: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path("b.json")).unwrap()).unwrap();
+    let names: Vec<&str> = snap["detectors"]["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["app.log"]);
+    assert_eq!(snap["detectors"]["shards"][0]["shard"]["events"], 60);
+    append(&d.path("app.log"), &spike("ONE"));
+    let out = run(
+        &d,
+        &[
+            "watch",
+            "app.log",
+            "--baseline",
+            "b.json",
+            "--format",
+            "json",
+        ],
+    );
+    let got = json_lines(&out);
+    assert!(
+        got.iter().any(|v| v["metric"] == "message.length"),
+        "{got:?}"
+    );
+    assert!(got.iter().all(|v| v["source"] == "app.log"));
+    // A baseline saved by watch loads in scan too.
+    let out = run(&d, &["watch", "app.log.1", "--save-baseline", "w.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(
+        &d,
+        &[
+            "scan",
+            "app.log",
+            "--baseline",
+            "w.json",
+            "--source",
+            "app.log.1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_snapshots_exit_2_with_one_line() {
+    let d = TempDir::new("badsnap");
+    append(&d.path("a.log"), &normal(0, 20));
+    let out = run(&d, &["scan", "a.log", "--save-baseline", "good.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let good = std::fs::read_to_string(d.path("good.json")).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("truncated", good[..good.len() / 2].to_string()),
+        ("garbage", "\u{0}\u{1}not json".into()),
+        ("empty", String::new()),
+        ("future", good.replace("\"version\":1", "\"version\":2")),
+        (
+            "wrongkind",
+            good.replace("\"kind\":\"baseline\"", "\"kind\":\"follow-state\""),
+        ),
+        ("stats", "{\"events\": 3}".into()),
+    ];
+    for (name, text) in &cases {
+        std::fs::write(d.path(name), text).unwrap();
+        for cmd in ["watch", "scan"] {
+            let out = run(&d, &[cmd, "a.log", "--baseline", name]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {name}: {err}");
+            assert_eq!(err.lines().count(), 1, "{cmd} {name}: {err}");
+            assert!(err.contains(name), "{err}");
+        }
+    }
+    let out = run(&d, &["watch", "a.log", "--baseline", "missing.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    for flags in [
+        &["--detector", "mad"][..],
+        &["--semantic"],
+        &["--warmup", "7"],
+    ] {
+        let out = run(
+            &d,
+            &[&["watch", "a.log", "--baseline", "good.json"], flags].concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        assert!(err.contains("different detector flags"), "{err}");
+    }
+    // A corrupt or foreign state file is refused the same way.
+    std::fs::create_dir(d.path("st")).unwrap();
+    for text in [&good[..good.len() / 3], good.as_str()] {
+        std::fs::write(d.path("st/follow-state.json"), text).unwrap();
+        let out = run(&d, &["watch", "-f", "a.log", "--state", "st"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
