@@ -5,7 +5,6 @@
 use super::Outcome;
 use crate::cli::DetectArgs;
 use clap::{Args, ValueEnum};
-use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -215,7 +214,7 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     let addr = hud.local_addr().map_err(Error::from)?;
     let link = url(addr);
     eprintln!("trace-sentinel HUD :: listening on {link}");
-    eprintln!("engine :: {mode} · threshold {}σ", args.detect.threshold);
+    eprintln!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
     if exposed {
         eprintln!(
             "warning: serving on {addr}: anyone who can reach it can read these logs \
@@ -251,9 +250,7 @@ fn open_browser(link: &str) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
-    if spawned.is_err() && io::stderr().is_terminal() {
-        eprintln!("could not start a browser (xdg-open); open {link} yourself");
-    } else if spawned.is_err() {
-        eprintln!("note: xdg-open is not available; open {link} in a browser");
+    if spawned.is_err() {
+        eprintln!("note: could not start a browser (xdg-open); open {link} yourself");
     }
 }
