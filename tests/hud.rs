@@ -145,9 +145,14 @@ impl Hud {
     }
 
     /// SIGTERM, then wait (killing after a timeout).
-    fn stop(mut self) -> (ExitStatus, String) {
+    fn stop(self) -> (ExitStatus, String) {
+        self.signal("-TERM")
+    }
+
+    /// Send `sig` (a `kill` option), then wait (killing after a timeout).
+    fn signal(mut self, sig: &str) -> (ExitStatus, String) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([sig, &self.child.id().to_string()])
             .status();
         let end = Instant::now() + Duration::from_secs(10);
         let status = loop {
@@ -299,8 +304,9 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
     let local = http::get_as(&hud.addr, "/api/state", "localhost:1234").unwrap();
     assert_eq!(local.status, 200);
 
+    // SIGTERM is a clean stop for a service.
     let (status, log) = hud.stop();
-    assert_eq!(status.code(), Some(130), "{log}");
+    assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("anomalies surfaced"), "{log}");
 }
 
@@ -347,8 +353,9 @@ fn sse_pushes_every_change() {
         pushes += 1;
     }
     assert_eq!(pushes, 5, "the stream keeps pushing while events arrive");
-    let (status, _) = hud.stop();
-    assert_eq!(status.code(), Some(130));
+    // SIGINT interrupts, even with a stream client connected.
+    let (status, log) = hud.signal("-INT");
+    assert_eq!(status.code(), Some(130), "{log}");
 }
 
 #[test]
@@ -620,6 +627,59 @@ fn help_lists_the_issue_flags() {
     assert!(!help.contains("--seed <"), "--seed is hidden for hud");
 }
 
+/// Append `text` to the file at `path` (like a logger would).
+fn append_to(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f.flush().unwrap();
+}
+
+#[test]
+fn follow_backfills_then_streams_appends_through_rotation() {
+    let dir = scratch("follow");
+    let log = dir.join("app.log");
+    std::fs::write(&log, normal_lines(100, 0)).unwrap();
+    let hud = Hud::start(&[
+        log.to_str().unwrap(),
+        "-f",
+        "--backfill",
+        "50",
+        "--port",
+        "0",
+        "--no-seed",
+        "--warmup",
+        "20",
+    ]);
+    // The last 50 lines are replayed through the feed first.
+    let st = hud.wait_for("backfill", |s| s["events"] == 50 && s["seeding"] == false);
+    assert_eq!(st["mode"], "FOLLOW · app.log");
+    assert_eq!(st["running"], true);
+
+    append_to(&log, &(normal_lines(30, 100) + &spike("FOLLOW-SPIKE")));
+    let st = hud.wait_for("appended lines", |s| s["events"] == 81);
+    assert!(feed_messages(&st)
+        .iter()
+        .any(|m| m.contains("FOLLOW-SPIKE")));
+    // Follow mode times events by arrival.
+    assert!(st["metrics"].get("event.interarrival_s").is_some());
+
+    // A partial line waits for its end.
+    append_to(&log, "half a li");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(hud.state()["events"], 81);
+    append_to(&log, "ne\n");
+    hud.wait_for("completed line", |s| s["events"] == 82);
+
+    // Rename-and-create rotation: the new file is read from its start.
+    std::fs::rename(&log, dir.join("app.log.1")).unwrap();
+    std::fs::write(&log, normal_lines(10, 200) + &spike("ROTATED-SPIKE")).unwrap();
+    let st = hud.wait_for("rotated file", |s| s["events"] == 93);
+    assert!(feed_messages(&st)
+        .iter()
+        .any(|m| m.contains("ROTATED-SPIKE")));
+    assert!(st["error"].is_null());
+}
+
 /// Find a Chromium binary: `$CHROMIUM`, else the usual names on PATH.
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {
@@ -664,26 +724,22 @@ fn screenshot_path() -> PathBuf {
 /// the page's feed, check hostile text stayed text, take screenshots, check the phone
 /// layout.
 fn browser_test(browser: &Path) {
-    let mut hud = Hud::start_with(
-        &[
-            "--source",
-            "stdin",
-            "--port",
-            "0",
-            "--warmup",
-            "20",
-            "--semantic",
-            "--no-seed",
-        ],
-        Stdio::piped(),
-        &[],
-    );
-    let mut input = hud.stdin();
-    let mut append = |text: &str| {
-        input.write_all(text.as_bytes()).unwrap();
-        input.flush().unwrap();
-    };
-    append(&normal_lines(150, 0));
+    let dir = scratch("browser");
+    let log = dir.join("app.log");
+    std::fs::write(&log, normal_lines(150, 0)).unwrap();
+    let hud = Hud::start(&[
+        log.to_str().unwrap(),
+        "--follow",
+        "--backfill",
+        "150",
+        "--port",
+        "0",
+        "--warmup",
+        "20",
+        "--semantic",
+        "--no-seed",
+    ]);
+    let append = |text: &str| append_to(&log, text);
     hud.wait_for("history", |s| s["events"] == 150);
 
     let mut b = cdp::Browser::launch(browser, 1280, 900).expect("launch chromium");
@@ -744,6 +800,7 @@ fn browser_test(browser: &Path) {
     )
     .unwrap();
 
+    b.viewport(1280, 900, false).unwrap();
     let shot = screenshot_path();
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     // Let the last push and the entry animation settle.
@@ -768,5 +825,5 @@ fn browser_test(browser: &Path) {
     std::fs::write(&phone, b.screenshot().unwrap()).unwrap();
     drop(b);
     let (status, _) = hud.stop();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(0));
 }

@@ -1,6 +1,6 @@
 //! `hud`: the live web dashboard's flags and driver. Validates the flags into a
 //! [`HudConfig`], binds the socket, prints where it listens, optionally opens a browser,
-//! and serves until SIGINT/SIGTERM. The dashboard itself is `trace_sentinel::hud`.
+//! and serves until SIGTERM (exit 0) or SIGINT (130). The dashboard itself is `trace_sentinel::hud`.
 
 use super::Outcome;
 use crate::cli::DetectArgs;
@@ -224,11 +224,18 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     if args.open {
         open_browser(&link);
     }
+    // SIGTERM is a service's clean stop (exit 0); SIGINT an interruption (130).
+    let term = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term));
     let shared = hud.shared();
     let watcher = {
         let interrupted = Arc::clone(interrupted);
+        let term = Arc::clone(&term);
         std::thread::spawn(move || {
-            while !interrupted.load(Ordering::Relaxed) && !shared.stopping() {
+            while !interrupted.load(Ordering::Relaxed)
+                && !term.load(Ordering::Relaxed)
+                && !shared.stopping()
+            {
                 std::thread::sleep(Duration::from_millis(100));
             }
             shared.request_stop();
@@ -236,7 +243,9 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     };
     let n = hud.run().map_err(Error::from)?;
     let _ = watcher.join();
-    Ok(if interrupted.load(Ordering::Relaxed) {
+    Ok(if term.load(Ordering::Relaxed) {
+        Outcome::Terminated(n)
+    } else if interrupted.load(Ordering::Relaxed) {
         Outcome::Interrupted(n)
     } else {
         Outcome::Done(n)
