@@ -680,6 +680,82 @@ fn follow_backfills_then_streams_appends_through_rotation() {
     assert!(st["error"].is_null());
 }
 
+/// A one-shot-per-connection HTTP receiver on loopback: records POST bodies, answers
+/// 200 (keep-alive, Content-Length bodies).
+fn webhook_receiver() -> (String, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { break };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut w = conn;
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = l.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    if std::io::Read::read_exact(&mut r, &mut body).is_err() {
+                        return;
+                    }
+                    let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+                    let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn webhook_receives_what_the_feed_shows() {
+    let (hook, bodies) = webhook_receiver();
+    let dir = scratch("webhook");
+    let log = dir.join("app.log");
+    std::fs::write(&log, normal_lines(80, 0) + &spike("HOOKED-SPIKE")).unwrap();
+    let url = format!("http://{hook}/hook");
+    let hud = Hud::start(&[
+        log.to_str().unwrap(),
+        "--once",
+        "--port",
+        "0",
+        "--no-seed",
+        "--webhook",
+        &url,
+    ]);
+    let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 81);
+    let body = bodies
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a webhook POST");
+    let posted: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(posted.len() as u64, st["anomalies"].as_u64().unwrap());
+    assert!(posted
+        .iter()
+        .any(|a| a["message"].as_str().unwrap().contains("HOOKED-SPIKE")));
+    let (status, _) = hud.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
 /// Find a Chromium binary: `$CHROMIUM`, else the usual names on PATH.
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {

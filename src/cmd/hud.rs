@@ -210,7 +210,10 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     let cfg = args.to_config()?;
     let mode = cfg.source.mode();
     let exposed = !cfg.addr.ip().is_loopback();
-    let hud = Hud::bind(cfg).map_err(Error::from)?;
+    let mut hud = Hud::bind(cfg).map_err(Error::from)?;
+    if let Some(hook) = super::webhook_sink(&args.detect.webhook)? {
+        hud = hud.with_sink(Box::new(hook));
+    }
     let addr = hud.local_addr().map_err(Error::from)?;
     let link = url(addr);
     eprintln!("trace-sentinel HUD :: listening on {link}");

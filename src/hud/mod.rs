@@ -153,12 +153,27 @@ impl HudConfig {
 }
 
 /// A HUD bound to its socket, not yet serving.
-#[derive(Debug)]
 pub struct Hud {
     cfg: HudConfig,
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
+    sink: Option<Box<dyn crate::Sink + Send>>,
 }
+
+impl std::fmt::Debug for Hud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hud")
+            .field("cfg", &self.cfg)
+            .field("listener", &self.listener)
+            .field("sink", &self.sink.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a stopping HUD waits for the engine thread (and an extra sink's final
+/// delivery, e.g. a webhook's bounded flush).
+const ENGINE_JOIN_WAIT: Duration = Duration::from_secs(1);
+const SINK_JOIN_WAIT: Duration = Duration::from_secs(20);
 
 impl Hud {
     /// Check the source and bind the socket (port 0 picks a free port; see
@@ -180,7 +195,14 @@ impl Hud {
             cfg,
             listener,
             shared,
+            sink: None,
         })
+    }
+
+    /// Also send every anomaly to `sink` (a webhook, say), on the engine thread.
+    pub fn with_sink(mut self, sink: Box<dyn crate::Sink + Send>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// The address actually bound.
@@ -203,7 +225,13 @@ impl Hud {
             cfg,
             listener,
             shared,
+            sink,
         } = self;
+        let join_wait = if sink.is_some() {
+            SINK_JOIN_WAIT
+        } else {
+            ENGINE_JOIN_WAIT
+        };
         let loopback_only = cfg.addr.ip().is_loopback();
         let engine = {
             let shared = Arc::clone(&shared);
@@ -211,6 +239,9 @@ impl Hud {
                 .name("hud-engine".into())
                 .spawn(move || {
                     let mut monitor = Monitor::new(cfg.engine.clone(), shared, cfg.pace);
+                    if let Some(sink) = sink {
+                        monitor.set_sink(sink);
+                    }
                     monitor.seed(cfg.seed_count);
                     match cfg.source.run(&mut monitor) {
                         Ok(()) => monitor.set_running(false),
@@ -219,6 +250,7 @@ impl Hud {
                             monitor.fail(e.to_string());
                         }
                     }
+                    monitor.finish();
                 })
                 .map_err(HudError::Serve)?
         };
@@ -231,7 +263,12 @@ impl Hud {
             server::serve(listener, Arc::clone(&shared), loopback_only).await
         });
         shared.request_stop();
-        // A source blocked in a read (stdin) cannot be woken; it ends with the process.
+        // Let the engine thread wind down (and an extra sink deliver). A source blocked
+        // in a read (stdin) cannot be woken; it ends with the process.
+        let deadline = std::time::Instant::now() + join_wait;
+        while !engine.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         if engine.is_finished() {
             let _ = engine.join();
         }

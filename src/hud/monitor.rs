@@ -16,7 +16,7 @@ use crate::shard::{
     Config, EventRecord, Shard, ShardBy, ShardSet, ATTR_PREFIX, INTERARRIVAL_METRIC, LENGTH_METRIC,
     OVERFLOW_SHARD, SHARED_SHARD, TOKENS_METRIC,
 };
-use crate::sink::Sink;
+use crate::sink::{Sink, Tee};
 use crate::split::Lines;
 use crate::timestamp::Timestamp;
 use ahash::AHashMap;
@@ -94,6 +94,40 @@ pub struct FeedSink<'a>(pub &'a mut HudState);
 impl Sink for FeedSink<'_> {
     fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
         self.0.push_anomaly(anomaly);
+        Ok(())
+    }
+}
+
+/// An extra sink (a webhook, say) next to the feed. It must never disturb detection: its
+/// first error is reported once on stderr and the sink is then skipped.
+struct Extra {
+    sink: Box<dyn Sink + Send>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Extra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extra")
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for Extra {
+    fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
+        if !self.failed {
+            if let Err(e) = self.sink.emit(anomaly) {
+                eprintln!("trace-sentinel: hud: extra sink disabled: {e}");
+                self.failed = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.failed {
+            let _ = self.sink.flush();
+        }
         Ok(())
     }
 }
@@ -199,6 +233,7 @@ pub struct Monitor {
     mirror: ShardMirror,
     shared: Arc<Shared>,
     pace: Duration,
+    extra: Option<Extra>,
 }
 
 impl Monitor {
@@ -212,6 +247,23 @@ impl Monitor {
             mirror: ShardMirror::default(),
             shared,
             pace,
+            extra: None,
+        }
+    }
+
+    /// Also send every anomaly to `sink` (after the feed). Its errors never stop
+    /// detection (see [`Monitor::finish`] for its final flush).
+    pub fn set_sink(&mut self, sink: Box<dyn Sink + Send>) {
+        self.extra = Some(Extra {
+            sink,
+            failed: false,
+        });
+    }
+
+    /// Flush and drop the extra sink (a webhook delivers what is queued).
+    pub fn finish(&mut self) {
+        if let Some(mut x) = self.extra.take() {
+            let _ = x.flush();
         }
     }
 
@@ -290,6 +342,7 @@ impl Monitor {
             text,
             jsonl,
             mirror,
+            extra,
             ..
         } = self;
         let parser = match format {
@@ -298,8 +351,12 @@ impl Monitor {
         };
         let set = &mut engine.shards;
         parser.parse(line, source, |ev| {
-            // The feed sink never fails.
-            let _ = set.observe(ev, &mut FeedSink(st));
+            // Neither the feed nor the guarded extra sink ever fails.
+            let mut feed = FeedSink(st);
+            let _ = match extra.as_mut() {
+                Some(x) => set.observe(ev, &mut Tee(&mut feed, x)),
+                None => set.observe(ev, &mut feed),
+            };
             if let Some(i) = mirror.locate(set, ev.source) {
                 mirror.copy_meters(set, i, ev, st);
             }
@@ -417,6 +474,46 @@ mod tests {
         assert!(meters.contains_key("attr.latency"));
         assert!(meters.contains_key(INTERARRIVAL_METRIC));
         assert!(meters["attr.latency"].ready);
+    }
+
+    /// Counts anomalies; fails after `fail_after` of them.
+    struct Counting(Arc<std::sync::atomic::AtomicU64>, u64);
+
+    impl Sink for Counting {
+        fn emit(&mut self, _: &Anomaly<'_>) -> io::Result<()> {
+            let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > self.1 {
+                return Err(io::Error::other("sink broke"));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn extra_sink_sees_anomalies_and_its_failure_changes_nothing() {
+        let cfg = Config {
+            warmup: 10,
+            ..Config::default()
+        };
+        let mut input = lines(50);
+        for _ in 0..5 {
+            input.extend_from_slice(("y".repeat(3000) + "\n").as_bytes());
+            input.extend_from_slice(&lines(30));
+        }
+        let mut plain = monitor(cfg.clone());
+        assert!(plain.feed_block(&input, "a.log", InputFormat::Text));
+        let want = plain.anomalies();
+        assert!(want >= 3);
+
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut m = monitor(cfg);
+        m.set_sink(Box::new(Counting(Arc::clone(&seen), 2)));
+        assert!(m.feed_block(&input, "a.log", InputFormat::Text));
+        // The broken sink got its first two anomalies plus the failing one, then was
+        // skipped; the feed and the counts are unchanged.
+        assert_eq!(seen.load(Ordering::Relaxed), 3);
+        assert_eq!(m.anomalies(), want);
+        m.finish();
     }
 
     #[test]
