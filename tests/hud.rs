@@ -178,15 +178,27 @@ impl Drop for Hud {
     }
 }
 
-fn feed_messages(st: &Value) -> Vec<String> {
+/// The feed item whose message contains `tag`.
+fn feed_item(st: &Value, tag: &str) -> Value {
     st["feed"]
         .as_array()
-        .map(|f| {
+        .and_then(|f| {
             f.iter()
-                .map(|i| i["message"].as_str().unwrap_or("").to_string())
-                .collect()
+                .find(|i| i["message"].as_str().is_some_and(|m| m.contains(tag)))
         })
-        .unwrap_or_default()
+        .cloned()
+        .unwrap_or_else(|| panic!("{tag} is not in the feed: {st}"))
+}
+
+/// A scratch dir `name` holding `file` with `text`, and a HUD started on that file with
+/// `args` and an ephemeral port.
+fn start_on(name: &str, file: &str, text: &str, args: &[&str]) -> (PathBuf, Hud) {
+    let path = scratch(name).join(file);
+    std::fs::write(&path, text).unwrap();
+    let mut all = vec![path.to_str().unwrap(), "--port", "0"];
+    all.extend_from_slice(args);
+    let hud = Hud::start(&all);
+    (path, hud)
 }
 
 fn done(st: &Value) -> bool {
@@ -195,19 +207,13 @@ fn done(st: &Value) -> bool {
 
 #[test]
 fn api_state_healthz_and_metrics_over_a_replayed_file() {
-    let dir = scratch("api");
-    let log = dir.join("app.log");
     let text = normal_lines(120, 0) + &spike("INJECTED-API") + &normal_lines(20, 120);
-    std::fs::write(&log, text).unwrap();
-    let hud = Hud::start(&[
-        log.to_str().unwrap(),
-        "--once",
-        "--port",
-        "0",
-        "--no-seed",
-        "--warmup",
-        "20",
-    ]);
+    let (_, hud) = start_on(
+        "api",
+        "app.log",
+        &text,
+        &["--once", "--no-seed", "--warmup", "20"],
+    );
     assert!(hud.addr.starts_with("127.0.0.1:"), "{}", hud.addr);
     let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 141);
 
@@ -231,10 +237,7 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
     assert!(anomalies >= 1);
     let feed = st["feed"].as_array().unwrap();
     assert_eq!(feed.len() as u64, anomalies.min(60));
-    let item = feed
-        .iter()
-        .find(|i| i["message"].as_str().unwrap().contains("INJECTED-API"))
-        .expect("the spike is in the feed");
+    let item = feed_item(&st, "INJECTED-API");
     for k in [
         "seq",
         "timestamp",
@@ -312,19 +315,13 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
 
 #[test]
 fn sse_pushes_every_change() {
-    let dir = scratch("sse");
-    let log = dir.join("paced.log");
-    std::fs::write(&log, normal_lines(60, 0)).unwrap();
     // Paced replay: events arrive over time, each one a state change.
-    let hud = Hud::start(&[
-        log.to_str().unwrap(),
-        "--port",
-        "0",
-        "--pace",
-        "0.01",
-        "--seed-count",
-        "300",
-    ]);
+    let (_, hud) = start_on(
+        "sse",
+        "paced.log",
+        &normal_lines(60, 0),
+        &["--pace", "0.01", "--seed-count", "300"],
+    );
     let mut sse = Sse::open(&hud.addr, "/api/stream").unwrap();
     let ct = sse
         .headers
@@ -360,8 +357,6 @@ fn sse_pushes_every_change() {
 
 #[test]
 fn jsonl_files_are_timed_and_hostile_text_is_only_data() {
-    let dir = scratch("jsonl");
-    let path = dir.join("events.jsonl");
     let mut text = String::new();
     for i in 0..80 {
         text.push_str(&format!(
@@ -375,18 +370,11 @@ fn jsonl_files_are_timed_and_hostile_text_is_only_data() {
         "timestamp": 1_700_000_100, "source": "api", "message": evil.trim_end(), "latency_ms": 9000
     }).to_string());
     text.push('\n');
-    std::fs::write(&path, text).unwrap();
-    let hud = Hud::start(&[path.to_str().unwrap(), "--once", "--port", "0", "--no-seed"]);
+    let (_, hud) = start_on("jsonl", "events.jsonl", &text, &["--once", "--no-seed"]);
     let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 81);
     assert!(st["metrics"].get("event.interarrival_s").is_some());
     assert_eq!(st["metrics"]["attr.latency_ms"]["ready"], true);
-    let item = st["feed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["message"].as_str().unwrap().contains("JSONL-EVIL"))
-        .expect("hostile anomaly in the feed")
-        .clone();
+    let item = feed_item(&st, "JSONL-EVIL");
     // The API carries the text unchanged (JSON-escaped); the page renders it as text.
     assert_eq!(item["message"], evil.trim_end());
     let raw = hud.get("/api/state").text();
@@ -420,7 +408,7 @@ fn stdin_source() {
     input.write_all(spike("STDIN-SPIKE").as_bytes()).unwrap();
     drop(input);
     let st = hud.wait_for("stdin end", |s| done(s) && s["events"] == 41);
-    assert!(feed_messages(&st).iter().any(|m| m.contains("STDIN-SPIKE")));
+    feed_item(&st, "STDIN-SPIKE");
     assert!(st["error"].is_null());
 }
 
@@ -500,13 +488,7 @@ fn journald_source_maps_entries() {
     assert!(st["error"].is_null(), "{st}");
     assert!(st["metrics"].get("attr.priority").is_some());
     assert!(st["metrics"].get("event.interarrival_s").is_some());
-    let item = st["feed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["message"].as_str().unwrap().contains("JOURNAL-SPIKE"))
-        .expect("journal spike in the feed")
-        .clone();
+    let item = feed_item(&st, "JOURNAL-SPIKE");
     assert_eq!(item["source"], "sshd");
     assert!(item["timestamp"]
         .as_str()
@@ -636,20 +618,13 @@ fn append_to(path: &Path, text: &str) {
 
 #[test]
 fn follow_backfills_then_streams_appends_through_rotation() {
-    let dir = scratch("follow");
-    let log = dir.join("app.log");
-    std::fs::write(&log, normal_lines(100, 0)).unwrap();
-    let hud = Hud::start(&[
-        log.to_str().unwrap(),
-        "-f",
-        "--backfill",
-        "50",
-        "--port",
-        "0",
-        "--no-seed",
-        "--warmup",
-        "20",
-    ]);
+    let (log, hud) = start_on(
+        "follow",
+        "app.log",
+        &normal_lines(100, 0),
+        &["-f", "--backfill", "50", "--no-seed", "--warmup", "20"],
+    );
+    let dir = log.parent().unwrap().to_path_buf();
     // The last 50 lines are replayed through the feed first.
     let st = hud.wait_for("backfill", |s| s["events"] == 50 && s["seeding"] == false);
     assert_eq!(st["mode"], "FOLLOW · app.log");
@@ -657,9 +632,7 @@ fn follow_backfills_then_streams_appends_through_rotation() {
 
     append_to(&log, &(normal_lines(30, 100) + &spike("FOLLOW-SPIKE")));
     let st = hud.wait_for("appended lines", |s| s["events"] == 81);
-    assert!(feed_messages(&st)
-        .iter()
-        .any(|m| m.contains("FOLLOW-SPIKE")));
+    feed_item(&st, "FOLLOW-SPIKE");
     // Follow mode times events by arrival.
     assert!(st["metrics"].get("event.interarrival_s").is_some());
 
@@ -674,9 +647,7 @@ fn follow_backfills_then_streams_appends_through_rotation() {
     std::fs::rename(&log, dir.join("app.log.1")).unwrap();
     std::fs::write(&log, normal_lines(10, 200) + &spike("ROTATED-SPIKE")).unwrap();
     let st = hud.wait_for("rotated file", |s| s["events"] == 93);
-    assert!(feed_messages(&st)
-        .iter()
-        .any(|m| m.contains("ROTATED-SPIKE")));
+    feed_item(&st, "ROTATED-SPIKE");
     assert!(st["error"].is_null());
 }
 
@@ -730,19 +701,14 @@ fn webhook_receiver() -> (String, mpsc::Receiver<String>) {
 #[test]
 fn webhook_receives_what_the_feed_shows() {
     let (hook, bodies) = webhook_receiver();
-    let dir = scratch("webhook");
-    let log = dir.join("app.log");
-    std::fs::write(&log, normal_lines(80, 0) + &spike("HOOKED-SPIKE")).unwrap();
     let url = format!("http://{hook}/hook");
-    let hud = Hud::start(&[
-        log.to_str().unwrap(),
-        "--once",
-        "--port",
-        "0",
-        "--no-seed",
-        "--webhook",
-        &url,
-    ]);
+    let text = normal_lines(80, 0) + &spike("HOOKED-SPIKE");
+    let (_, hud) = start_on(
+        "webhook",
+        "app.log",
+        &text,
+        &["--once", "--no-seed", "--webhook", &url],
+    );
     let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 81);
     let body = bodies
         .recv_timeout(Duration::from_secs(10))
@@ -800,21 +766,12 @@ fn screenshot_path() -> PathBuf {
 /// the page's feed, check hostile text stayed text, take screenshots, check the phone
 /// layout.
 fn browser_test(browser: &Path) {
-    let dir = scratch("browser");
-    let log = dir.join("app.log");
-    std::fs::write(&log, normal_lines(150, 0)).unwrap();
-    let hud = Hud::start(&[
-        log.to_str().unwrap(),
-        "--follow",
-        "--backfill",
-        "150",
-        "--port",
-        "0",
-        "--warmup",
-        "20",
-        "--semantic",
-        "--no-seed",
-    ]);
+    let (log, hud) = start_on(
+        "browser",
+        "app.log",
+        &normal_lines(150, 0),
+        &["--follow", "--backfill", "150", "--seed-count", "3000"],
+    );
     let append = |text: &str| append_to(&log, text);
     hud.wait_for("history", |s| s["events"] == 150);
 
@@ -831,9 +788,9 @@ fn browser_test(browser: &Path) {
 
     // Appended while the page is open: the page must update by itself (SSE).
     append(&normal_lines(30, 150));
-    append(&spike("INJECTED-BROWSER"));
-    append(&normal_lines(20, 180));
     append(&hostile("HOSTILE-BROWSER"));
+    append(&normal_lines(20, 180));
+    append(&spike("INJECTED-BROWSER"));
     append(&normal_lines(40, 200));
     let in_feed = |tag: &str| {
         format!(
