@@ -4,7 +4,7 @@
 //! fields and ours); [`monitor`] drives the synchronous engine on a plain thread and
 //! updates that model per event; [`source`] reads files, stdin, followed files and
 //! [`journald`]; [`server`] (axum/tokio) serves the embedded page, `/api/state`, the
-//! Server-Sent-Events stream, `/healthz` and [`metrics`] — it only observes. [`run`]
+//! Server-Sent-Events stream, `/healthz` and [`metrics`] — it only observes. [`Hud::run`]
 //! ties them together.
 
 pub mod follow;
