@@ -754,6 +754,10 @@ fn browser_shows_live_anomalies_as_text() {
     browser_test(&browser);
 }
 
+/// A desktop Chrome user agent (what a person's browser sends).
+const DESKTOP_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
 /// Where the browser test writes its laptop screenshot: `$HUD_SCREENSHOT`, else under
 /// the target dir (the script points it at `docs/img/hud.png`).
 fn screenshot_path() -> PathBuf {
@@ -776,6 +780,8 @@ fn browser_test(browser: &Path) {
     hud.wait_for("history", |s| s["events"] == 150);
 
     let mut b = cdp::Browser::launch(browser, 1280, 900).expect("launch chromium");
+    // A desktop browser's user agent: the page must use the push stream.
+    b.user_agent(DESKTOP_UA).unwrap();
     b.navigate(&format!("http://{}/", hud.addr)).unwrap();
     let t = Duration::from_secs(20);
     b.wait_true(
@@ -785,6 +791,11 @@ fn browser_test(browser: &Path) {
     .unwrap();
     b.wait_true("document.querySelectorAll('#meters .meter').length >= 3", t)
         .unwrap();
+    b.wait_true(
+        "document.getElementById('link').textContent === 'link: live (SSE)'",
+        t,
+    )
+    .unwrap();
 
     // Appended while the page is open: the page must update by itself (SSE).
     append(&normal_lines(30, 150));
@@ -857,6 +868,24 @@ fn browser_test(browser: &Path) {
     std::fs::create_dir_all(phone.parent().unwrap()).unwrap();
     std::fs::write(&phone, b.screenshot().unwrap()).unwrap();
     drop(b);
+
+    // A one-shot load as a quick check does it: --dump-dom with a virtual-time budget
+    // must finish (headless polls, a stream would stall virtual time) and show the feed,
+    // with the hostile message as escaped text.
+    let dom = cdp::dump_dom(
+        browser,
+        &format!("http://{}/", hud.addr),
+        5000,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(dom.contains("INJECTED-BROWSER"), "{dom}");
+    assert!(
+        dom.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"id="s-events">242<"#), "{dom}");
+    assert!(dom.contains("link: polling"), "{dom}");
     let (status, _) = hud.stop();
     assert_eq!(status.code(), Some(0));
 }

@@ -96,8 +96,30 @@ async fn asset(body: &'static str, ctype: &'static str) -> Response {
         .into_response()
 }
 
-async fn index() -> Response {
-    asset(INDEX_HTML, "text/html; charset=utf-8").await
+/// Where the page carries the state it was served with (a JSON data block, never run).
+const INITIAL_STATE: &str = r#"<script type="application/json" id="initial-state">null</script>"#;
+
+/// The page with the current state embedded, so it renders at once (before any request
+/// of its own; also what `chromium --dump-dom` sees). `<` is written as `\u003c`, so no
+/// log text can close the data block.
+pub fn render_index(state_json: &str) -> String {
+    let safe = state_json.replace('<', "\\u003c");
+    INDEX_HTML.replacen(
+        INITIAL_STATE,
+        &format!(r#"<script type="application/json" id="initial-state">{safe}</script>"#),
+        1,
+    )
+}
+
+async fn index(State(app): State<App>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        render_index(&app.state_json()),
+    )
+        .into_response()
 }
 
 /// Whether `host` (a `Host` header value) names this machine's loopback interface.
@@ -285,6 +307,21 @@ mod tests {
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
+    }
+
+    #[test]
+    fn embedded_state_cannot_break_out() {
+        assert!(INDEX_HTML.contains(INITIAL_STATE));
+        let json =
+            serde_json::json!({"feed": [{"message": "</script><script>alert(1)</script><!--"}]})
+                .to_string();
+        let page = render_index(&json);
+        let start = page.find(r#"id="initial-state">"#).unwrap() + r#"id="initial-state">"#.len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let embedded = &page[start..end];
+        assert!(!embedded.contains('<'));
+        let back: serde_json::Value = serde_json::from_str(embedded).unwrap();
+        assert_eq!(back.to_string(), json);
     }
 
     #[test]

@@ -250,6 +250,13 @@ impl Browser {
         Ok(r["result"]["value"].clone())
     }
 
+    /// Present `ua` as the user agent (e.g. a desktop Chrome's, so the page takes the path
+    /// real browsers take rather than its headless fallback).
+    pub fn user_agent(&mut self, ua: &str) -> io::Result<()> {
+        self.call("Emulation.setUserAgentOverride", json!({ "userAgent": ua }))?;
+        Ok(())
+    }
+
     /// Navigate to `url`.
     pub fn navigate(&mut self, url: &str) -> io::Result<()> {
         self.call("Page.enable", json!({}))?;
@@ -292,6 +299,58 @@ impl Browser {
             .as_str()
             .ok_or_else(|| io::Error::other("no screenshot data"))?;
         base64_decode(data).ok_or_else(|| io::Error::other("bad base64"))
+    }
+}
+
+/// `binary --headless --dump-dom` of `url` with a virtual-time budget, the way a quick
+/// check would load the page; fails if it does not finish within `timeout`.
+pub fn dump_dom(binary: &Path, url: &str, budget_ms: u32, timeout: Duration) -> io::Result<String> {
+    let profile = std::env::temp_dir().join(format!("hud-dump-{}", std::process::id()));
+    std::fs::create_dir_all(&profile)?;
+    let mut child = Command::new(binary)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.display()),
+            &format!("--virtual-time-budget={budget_ms}"),
+            "--dump-dom",
+            url,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut out = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let end = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break Some(st);
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let dom = reader.join().unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&profile);
+    match status {
+        Some(_) => Ok(dom),
+        None => Err(io::Error::other(format!(
+            "--dump-dom with --virtual-time-budget={budget_ms} did not finish in {timeout:?}"
+        ))),
     }
 }
 

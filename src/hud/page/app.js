@@ -70,11 +70,28 @@
     }
   }
   function poll() {
-    transport = "poll";
+    transport = "polling";
     fetchState().finally(() => setTimeout(poll, 1000));
   }
+  function initialState() {
+    const el = $("initial-state");
+    try {
+      return el ? JSON.parse(el.textContent) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  // The push stream is the normal transport. Headless Chromium (automation: --dump-dom,
+  // --screenshot with --virtual-time-budget) polls instead: its virtual clock stands still
+  // while any request is open, so a stream would keep it from ever finishing. `?transport=`
+  // (sse or poll) overrides the choice.
+  function wantStream() {
+    const forced = new URLSearchParams(location.search).get("transport");
+    if (forced === "sse" || forced === "poll") return forced === "sse";
+    return !/HeadlessChrome/.test(navigator.userAgent);
+  }
   function connect() {
-    if (!window.EventSource) {
+    if (!window.EventSource || !wantStream()) {
       poll();
       return;
     }
@@ -404,8 +421,9 @@
     tick();
     setInterval(tick, 1000);
     window.addEventListener("resize", render);
-    render();
-    fetchState();
+    const first = initialState();
+    if (first) apply(first);
+    else render();
     connect();
   }
 
