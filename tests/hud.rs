@@ -212,7 +212,8 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
         "api",
         "app.log",
         &text,
-        &["--once", "--no-seed", "--warmup", "20"],
+        // `--no-open` is the reference's spelling of the default.
+        &["--once", "--no-seed", "--warmup", "20", "--no-open"],
     );
     assert!(hud.addr.starts_with("127.0.0.1:"), "{}", hud.addr);
     let st = hud.wait_for("replay end", |s| done(s) && s["events"] == 141);

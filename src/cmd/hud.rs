@@ -85,6 +85,9 @@ pub struct HudArgs {
     /// Open the dashboard in the default browser (xdg-open).
     #[arg(long)]
     pub open: bool,
+    /// The reference's flag; not opening is already the default.
+    #[arg(long = "no-open", hide = true, conflicts_with = "open")]
+    pub no_open: bool,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
