@@ -665,3 +665,25 @@ fn bad_snapshots_exit_2_with_one_line() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn restart_during_rotation_still_drains_the_renamed_file() {
+    let d = TempDir::new("rotrestart");
+    let log = d.path("app.log");
+    append(&log, "");
+    let args = ["--state", "st", "--rotate-wait", "10000", "app.log"];
+    let mut f = Follow::start(&d, "s1.json", &args);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::fs::rename(&log, d.path("app.log.1")).unwrap();
+    append(&log, &normal(30, 5));
+    f.wait_events(35);
+    assert_eq!(f.term()["events"], 35);
+    // While stopped: late writes to the renamed file and new lines in the new one.
+    old.write_all(normal(100, 4).as_bytes()).unwrap();
+    append(&log, &normal(40, 3));
+    let mut g = Follow::start(&d, "s2.json", &args);
+    g.wait_events(7);
+    assert_eq!(g.term()["events"], 7);
+}
