@@ -5,8 +5,10 @@
 use crate::decode::decode_lossy;
 use crate::extract::Extractor;
 use crate::parse::jsonl::{parse_jsonl_line, JsonFields};
-use crate::semantic::SparseVec;
-use crate::sentinel::{Attrs, Config, EventRecord, Sentinel};
+use crate::semantic::{SemInput, SparseVec};
+use crate::timestamp::Timestamp;
+use std::ops::Range;
+use crate::shard::{Attrs, Config, EventRecord, ShardSet};
 use crate::sink::Sink;
 use crate::split::Lines;
 use std::io;
@@ -62,7 +64,8 @@ impl LineParser {
                     attrs: Attrs::EMPTY,
                     length: features.length,
                     tokens: features.tokens,
-                    semvec: semantic.then_some(&self.semvec),
+                    semvec: semantic.then_some(SemInput::Sparse(self.semvec.view())),
+                    extra: Attrs::EMPTY,
                 })?;
             }
             return Ok(());
@@ -116,7 +119,7 @@ impl LineParser {
             }
         };
         let features = extractor.extract(message, semvec);
-        let semvec = extractor.semantic().then_some(&*semvec);
+        let semvec = extractor.semantic().then_some(SemInput::Sparse(semvec.view()));
         Some(f(&EventRecord {
             message: message.as_bytes(),
             source,
@@ -125,6 +128,7 @@ impl LineParser {
             length: features.length,
             tokens: features.tokens,
             semvec,
+            extra: Attrs::EMPTY,
         }))
     }
 }
@@ -133,8 +137,9 @@ impl LineParser {
 #[derive(Debug)]
 pub struct Engine {
     /// Detect stage (shards, counters).
-    pub sentinel: Sentinel,
+    pub shards: ShardSet,
     parser: LineParser,
+    features: ChunkFeatures,
 }
 
 impl Engine {
@@ -142,8 +147,9 @@ impl Engine {
     pub fn new(cfg: Config, format: InputFormat) -> Self {
         let parser = LineParser::new(format, cfg.semantic);
         Engine {
-            sentinel: Sentinel::new(cfg),
+            shards: ShardSet::new(cfg),
             parser,
+            features: ChunkFeatures::default(),
         }
     }
 
@@ -155,37 +161,43 @@ impl Engine {
         source: &str,
         sink: &mut S,
     ) -> io::Result<()> {
-        let Engine { sentinel, parser } = self;
+        let Engine { shards, parser, .. } = self;
         parser
-            .parse(line, source, |ev| sentinel.observe(ev, sink))
+            .parse(line, source, |ev| shards.observe(ev, sink))
             .unwrap_or(Ok(()))
     }
 
-    /// Observe every line of a block of bytes.
+    /// Observe every line of a block of bytes: the same two stages `scan` runs, on one
+    /// thread (parse + extract into [`ChunkFeatures`], then the ordered detect stage).
     pub fn feed_block<S: Sink + ?Sized>(
         &mut self,
         block: &[u8],
         source: &str,
         sink: &mut S,
     ) -> io::Result<()> {
-        let Engine { sentinel, parser } = self;
-        parser.parse_block(block, source, |ev| sentinel.observe(ev, sink))
+        let Engine { shards, parser, features } = self;
+        parser.extract_chunk(block, features);
+        shards.observe_chunk(features, block, source, sink)
     }
 
     /// Prime baselines with `count` benign synthetic events (see [`crate::seed`]).
     pub fn prime_benign(&mut self, count: usize) -> u64 {
-        let mut parser = LineParser::new(InputFormat::Text, self.sentinel.config().semantic);
+        let mut parser = LineParser::new(InputFormat::Text, self.shards.config().semantic);
         let mut records: Vec<(crate::seed::BenignEvent, f64, f64, SparseVec)> = Vec::new();
         for ev in crate::seed::benign_events(count) {
             let (length, tokens, semvec) = parser
                 .parse(ev.message.as_bytes(), ev.source, |r| {
-                    (r.length, r.tokens, r.semvec.cloned())
+                    let semvec = match r.semvec {
+                        Some(SemInput::Sparse(v)) => Some(SparseVec { idx: v.idx.to_vec(), val: v.val.to_vec() }),
+                        _ => None,
+                    };
+                    (r.length, r.tokens, semvec)
                 })
                 .unwrap_or((0.0, 0.0, None));
             records.push((ev, length, tokens, semvec.unwrap_or_default()));
         }
-        let semantic = self.sentinel.config().semantic;
-        self.sentinel.prime(
+        let semantic = self.shards.config().semantic;
+        self.shards.prime(
             records
                 .iter()
                 .map(|(ev, length, tokens, semvec)| EventRecord {
@@ -195,8 +207,166 @@ impl Engine {
                     attrs: Attrs::EMPTY,
                     length: *length,
                     tokens: *tokens,
-                    semvec: semantic.then_some(semvec),
+                    semvec: semantic.then_some(SemInput::Sparse(semvec.view())),
+                    extra: Attrs::EMPTY,
                 }),
         )
+    }
+}
+
+/// Where a record's message lives: in the chunk's bytes, or in the record arena.
+#[derive(Debug, Clone, Copy)]
+enum TextAt {
+    Chunk(usize, usize),
+    Arena(usize, usize),
+}
+
+/// One event record frozen into ranges of its chunk's stores.
+#[derive(Debug, Clone)]
+struct FrozenRecord {
+    message: TextAt,
+    /// `None` = the input's default source.
+    source: Option<(usize, usize)>,
+    timestamp: Option<Timestamp>,
+    attrs: Range<usize>,
+    length: f64,
+    tokens: f64,
+    sem: Range<usize>,
+}
+
+/// Parse + extract output for one chunk of lines: compact records in input order, with
+/// their strings (decoded messages, JSON sources, attribute keys) in one arena and their
+/// sparse semantic vectors in flat arrays. Built in parallel by workers, consumed in order
+/// by [`ShardSet::observe_chunk`]; reused across chunks.
+#[derive(Debug, Default)]
+pub struct ChunkFeatures {
+    records: Vec<FrozenRecord>,
+    arena: String,
+    attrs: Vec<(Range<usize>, f64)>,
+    sem_idx: Vec<u8>,
+    sem_val: Vec<f64>,
+}
+
+impl ChunkFeatures {
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.arena.clear();
+        self.attrs.clear();
+        self.sem_idx.clear();
+        self.sem_val.clear();
+    }
+
+    fn push_arena(&mut self, s: &str) -> (usize, usize) {
+        let start = self.arena.len();
+        self.arena.push_str(s);
+        (start, self.arena.len())
+    }
+}
+
+/// Workers do not know source names: records that use the input's default source point
+/// at this placeholder while parsing and are stored as "default".
+static SOURCE_PLACEHOLDER: &str = "\u{0}default-source\u{0}";
+
+impl LineParser {
+    /// Parse and extract every line of `bytes` into `out` (cleared first).
+    pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
+        out.clear();
+        let base = bytes.as_ptr() as usize;
+        let end = base + bytes.len();
+        let _ = self.parse_block(bytes, SOURCE_PLACEHOLDER, |ev| -> Result<(), std::convert::Infallible> {
+            let p = ev.message.as_ptr() as usize;
+            let message = if p >= base && p + ev.message.len() <= end {
+                TextAt::Chunk(p - base, p - base + ev.message.len())
+            } else {
+                let start = out.arena.len();
+                // The parse stage produced the message from a `&str`.
+                out.arena.push_str(&String::from_utf8_lossy(ev.message));
+                TextAt::Arena(start, out.arena.len())
+            };
+            let source = if std::ptr::eq(ev.source.as_ptr(), SOURCE_PLACEHOLDER.as_ptr()) {
+                None
+            } else {
+                Some(out.push_arena(ev.source))
+            };
+            let a0 = out.attrs.len();
+            for (k, v) in ev.attrs.iter() {
+                let (s, e) = out.push_arena(k);
+                out.attrs.push((s..e, v));
+            }
+            let s0 = out.sem_idx.len();
+            if let Some(SemInput::Sparse(v)) = ev.semvec {
+                out.sem_idx.extend_from_slice(v.idx);
+                out.sem_val.extend_from_slice(v.val);
+            }
+            out.records.push(FrozenRecord {
+                message,
+                source,
+                timestamp: ev.timestamp,
+                attrs: a0..out.attrs.len(),
+                length: ev.length,
+                tokens: ev.tokens,
+                sem: s0..out.sem_idx.len(),
+            });
+            Ok(())
+        });
+    }
+}
+
+/// Records observed per detect batch (bounds the batch's borrowed-record buffer).
+const DETECT_BATCH: usize = 4096;
+
+impl ShardSet {
+    /// Observe every record of a chunk in order; `bytes` are the chunk's bytes and
+    /// `source` the input's default source label.
+    pub fn observe_chunk<S: Sink + ?Sized>(
+        &mut self,
+        features: &ChunkFeatures,
+        bytes: &[u8],
+        source: &str,
+        sink: &mut S,
+    ) -> io::Result<()> {
+        let semantic = self.config().semantic;
+        let f = features;
+        let mut batch: Vec<EventRecord<'_>> = Vec::with_capacity(f.records.len().min(DETECT_BATCH));
+        for group in f.records.chunks(DETECT_BATCH) {
+            batch.clear();
+            for r in group {
+                let message: &[u8] = match r.message {
+                    TextAt::Chunk(s, e) => bytes.get(s..e).unwrap_or_default(),
+                    TextAt::Arena(s, e) => f.arena.as_bytes().get(s..e).unwrap_or_default(),
+                };
+                let src = match r.source {
+                    None => source,
+                    Some((s, e)) => f.arena.get(s..e).unwrap_or_default(),
+                };
+                batch.push(EventRecord {
+                    message,
+                    source: src,
+                    timestamp: r.timestamp,
+                    attrs: Attrs { keys: &f.arena, items: &f.attrs[r.attrs.clone()] },
+                    length: r.length,
+                    tokens: r.tokens,
+                    semvec: semantic.then(|| {
+                        SemInput::Sparse(crate::semantic::SparseRef {
+                            idx: &f.sem_idx[r.sem.clone()],
+                            val: &f.sem_val[r.sem.clone()],
+                        })
+                    }),
+                    extra: Attrs::EMPTY,
+                });
+            }
+            self.observe_batch(&batch, sink)?;
+        }
+        Ok(())
     }
 }

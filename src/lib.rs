@@ -8,6 +8,8 @@
 //! `input → split → decode/parse → extract → detect (shards) → sinks`.
 //! See `docs/architecture.md` for the module map.
 
+#![deny(missing_docs)]
+
 pub mod anomaly;
 pub mod decode;
 pub mod detect;
@@ -24,6 +26,7 @@ pub mod scan;
 pub mod seed;
 pub mod semantic;
 pub mod sentinel;
+pub mod shard;
 pub mod snapshot;
 pub mod sink;
 pub mod split;
@@ -36,5 +39,6 @@ pub use anomaly::{Anomaly, Severity};
 pub use detect::DetectorKind;
 pub use engine::{Engine, InputFormat, LineParser};
 pub use error::{Error, Result};
-pub use sentinel::{Config, EventRecord, Sentinel, ShardBy};
+pub use shard::{Config, EventRecord, ShardBy, ShardSet};
+pub use sentinel::{AnomalyRecord, Event, Sentinel};
 pub use sink::Sink;

@@ -4,19 +4,17 @@
 //! are streamed into owned chunks). Rayon workers run the shared [`LineParser`] (decode,
 //! parse, extract — including trigram hashing) over each chunk and freeze the results
 //! into compact per-chunk records. The calling thread consumes chunks strictly in input
-//! order and feeds every record to the [`Sentinel`], so detection — score before update,
+//! order and feeds every record to the [`ShardSet`], so detection — score before update,
 //! shard by shard — is exactly what the sequential `watch` path does, whatever the thread
 //! count. At most `in_flight` chunks exist at once, so memory stays flat.
 
-use crate::engine::{InputFormat, LineParser};
+use crate::engine::{ChunkFeatures, InputFormat, LineParser};
 use crate::error::{Error, Result};
 use crate::input;
-use crate::semantic::SparseVec;
-use crate::sentinel::{Attrs, EventRecord, Sentinel};
+use crate::shard::ShardSet;
 use crate::sink::Sink;
 use crate::split;
 use crate::stats::StageHistogram;
-use crate::timestamp::Timestamp;
 use memmap2::Mmap;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -73,35 +71,6 @@ impl std::ops::Deref for ChunkBytes {
     }
 }
 
-/// Where a record's message lives.
-#[derive(Clone, Copy)]
-enum TextAt {
-    Chunk(usize, usize),
-    Arena(usize, usize),
-}
-
-/// A frozen event record: ranges into its chunk's stores.
-struct Rec {
-    message: TextAt,
-    source: Option<(usize, usize)>,
-    timestamp: Option<Timestamp>,
-    attrs: Range<usize>,
-    length: f64,
-    tokens: f64,
-    sem: Range<usize>,
-    sem_norm: f64,
-}
-
-/// Parallel-stage output for one chunk.
-#[derive(Default)]
-struct Frozen {
-    recs: Vec<Rec>,
-    arena: String,
-    attrs: Vec<(Range<usize>, f64)>,
-    sem_idx: Vec<u8>,
-    sem_cnt: Vec<i16>,
-}
-
 struct ChunkJob {
     seq: u64,
     input: usize,
@@ -112,65 +81,8 @@ struct ChunkDone {
     seq: u64,
     input: usize,
     bytes: ChunkBytes,
-    frozen: Frozen,
+    features: ChunkFeatures,
     extract_us: u64,
-}
-
-fn push_arena(arena: &mut String, s: &str) -> (usize, usize) {
-    let start = arena.len();
-    arena.push_str(s);
-    (start, arena.len())
-}
-
-/// Parse + extract every line of `bytes` into `frozen`.
-fn extract_chunk(parser: &mut LineParser, bytes: &[u8], source: &str, frozen: &mut Frozen) {
-    let base = bytes.as_ptr() as usize;
-    let end = base + bytes.len();
-    let _ = parser.parse_block(
-        bytes,
-        source,
-        |ev| -> Result<(), std::convert::Infallible> {
-            let p = ev.message.as_ptr() as usize;
-            let message = if p >= base && p + ev.message.len() <= end {
-                TextAt::Chunk(p - base, p - base + ev.message.len())
-            } else {
-                let start = frozen.arena.len();
-                // The parse stage produced the message from a `&str`.
-                frozen.arena.push_str(&String::from_utf8_lossy(ev.message));
-                TextAt::Arena(start, frozen.arena.len())
-            };
-            let src = if std::ptr::eq(ev.source.as_ptr(), source.as_ptr())
-                && ev.source.len() == source.len()
-            {
-                None
-            } else {
-                Some(push_arena(&mut frozen.arena, ev.source))
-            };
-            let a0 = frozen.attrs.len();
-            for (k, v) in ev.attrs.iter() {
-                let (s, e) = push_arena(&mut frozen.arena, k);
-                frozen.attrs.push((s..e, v));
-            }
-            let s0 = frozen.sem_idx.len();
-            let mut sem_norm = 0.0;
-            if let Some(v) = ev.semvec {
-                frozen.sem_idx.extend_from_slice(&v.idx);
-                frozen.sem_cnt.extend_from_slice(&v.cnt);
-                sem_norm = v.norm;
-            }
-            frozen.recs.push(Rec {
-                message,
-                source: src,
-                timestamp: ev.timestamp,
-                attrs: a0..frozen.attrs.len(),
-                length: ev.length,
-                tokens: ev.tokens,
-                sem: s0..frozen.sem_idx.len(),
-                sem_norm,
-            });
-            Ok(())
-        },
-    );
 }
 
 /// Progress report: bytes done so far, events so far.
@@ -198,7 +110,7 @@ pub struct Scanner {
     format: InputFormat,
     semantic: bool,
     parsers: Arc<Mutex<Vec<LineParser>>>,
-    frozen_pool: Arc<Mutex<Vec<Frozen>>>,
+    frozen_pool: Arc<Mutex<Vec<ChunkFeatures>>>,
 }
 
 impl Scanner {
@@ -227,11 +139,11 @@ impl Scanner {
         })
     }
 
-    /// Scan `inputs` in order as one stream into `sentinel`, anomalies into `sink`.
+    /// Scan `inputs` in order as one stream into the detect stage, anomalies into `sink`.
     pub fn run(
         &self,
         inputs: &[ScanInput],
-        sentinel: &mut Sentinel,
+        shards: &mut ShardSet,
         sink: &mut dyn Sink,
         stop: &AtomicBool,
         progress: Progress<'_>,
@@ -244,6 +156,7 @@ impl Scanner {
             in_flight: 0,
             report: ScanReport::default(),
             inputs,
+            recycle: Arc::clone(&self.frozen_pool),
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
@@ -263,7 +176,7 @@ impl Scanner {
                 };
                 st.report.read.record(t0.elapsed());
                 while st.in_flight >= self.opts.in_flight {
-                    st.wait_one(sentinel, sink, progress)?;
+                    st.wait_one(shards, sink, progress)?;
                 }
                 self.spawn(
                     ChunkJob {
@@ -275,11 +188,11 @@ impl Scanner {
                 );
                 seq += 1;
                 st.in_flight += 1;
-                st.drain_ready(sentinel, sink, progress)?;
+                st.drain_ready(shards, sink, progress)?;
             }
         }
         while st.in_flight > 0 {
-            st.wait_one(sentinel, sink, progress)?;
+            st.wait_one(shards, sink, progress)?;
         }
         sink.flush().map_err(Error::Output)?;
         Ok(st.report)
@@ -294,38 +207,23 @@ impl Scanner {
             let mut parser = lock(&parsers)
                 .pop()
                 .unwrap_or_else(|| LineParser::new(format, semantic));
-            let mut frozen = lock(&frozen_pool).pop().unwrap_or_default();
-            frozen.clear();
-            extract_chunk(&mut parser, &job.bytes, SOURCE_PLACEHOLDER, &mut frozen);
+            let mut features = lock(&frozen_pool).pop().unwrap_or_default();
+            parser.extract_chunk(&job.bytes, &mut features);
             lock(&parsers).push(parser);
             let extract_us = t0.elapsed().as_micros() as u64;
             let _ = tx.send(ChunkDone {
                 seq: job.seq,
                 input: job.input,
                 bytes: job.bytes,
-                frozen,
+                features,
                 extract_us,
             });
         });
     }
 }
 
-/// Workers do not know source names; records that use the default source are marked by
-/// pointing at this placeholder and resolved by the ordered consumer.
-static SOURCE_PLACEHOLDER: &str = "\u{0}default-source\u{0}";
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Frozen {
-    fn clear(&mut self) {
-        self.recs.clear();
-        self.arena.clear();
-        self.attrs.clear();
-        self.sem_idx.clear();
-        self.sem_cnt.clear();
-    }
 }
 
 /// The ordered consumer state.
@@ -336,12 +234,13 @@ struct Ordered<'a> {
     in_flight: usize,
     report: ScanReport,
     inputs: &'a [ScanInput],
+    recycle: Arc<Mutex<Vec<ChunkFeatures>>>,
 }
 
 impl Ordered<'_> {
     fn wait_one(
         &mut self,
-        sentinel: &mut Sentinel,
+        shards: &mut ShardSet,
         sink: &mut dyn Sink,
         progress: Progress<'_>,
     ) -> Result<()> {
@@ -356,12 +255,12 @@ impl Ordered<'_> {
                 });
             }
         }
-        self.drain_ready(sentinel, sink, progress)
+        self.drain_ready(shards, sink, progress)
     }
 
     fn drain_ready(
         &mut self,
-        sentinel: &mut Sentinel,
+        shards: &mut ShardSet,
         sink: &mut dyn Sink,
         progress: Progress<'_>,
     ) -> Result<()> {
@@ -374,58 +273,14 @@ impl Ordered<'_> {
             self.report.extract.record_us(done.extract_us);
             let t0 = Instant::now();
             let source = self.inputs[done.input].source.as_str();
-            detect_chunk(&done, source, sentinel, sink).map_err(Error::Output)?;
+            shards.observe_chunk(&done.features, &done.bytes, source, sink).map_err(Error::Output)?;
+            lock(&self.recycle).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
-            progress(self.report.bytes, sentinel.counters.events);
+            progress(self.report.bytes, shards.counters.events);
         }
         Ok(())
     }
-}
-
-/// Feed one chunk's records to the sentinel in order.
-fn detect_chunk(
-    done: &ChunkDone,
-    source: &str,
-    sentinel: &mut Sentinel,
-    sink: &mut dyn Sink,
-) -> std::io::Result<()> {
-    let f = &done.frozen;
-    let bytes: &[u8] = &done.bytes;
-    let mut semvec = SparseVec::default();
-    for r in &f.recs {
-        let message: &[u8] = match r.message {
-            TextAt::Chunk(s, e) => &bytes[s..e],
-            TextAt::Arena(s, e) => &f.arena.as_bytes()[s..e],
-        };
-        let src = match r.source {
-            None => source,
-            Some((s, e)) => &f.arena[s..e],
-        };
-        let semvec = if sentinel.config().semantic {
-            semvec.clear();
-            semvec.idx.extend_from_slice(&f.sem_idx[r.sem.clone()]);
-            semvec.cnt.extend_from_slice(&f.sem_cnt[r.sem.clone()]);
-            semvec.norm = r.sem_norm;
-            Some(&semvec)
-        } else {
-            None
-        };
-        let ev = EventRecord {
-            message,
-            source: src,
-            timestamp: r.timestamp,
-            attrs: Attrs {
-                keys: &f.arena,
-                items: &f.attrs[r.attrs.clone()],
-            },
-            length: r.length,
-            tokens: r.tokens,
-            semvec,
-        };
-        sentinel.observe(&ev, sink)?;
-    }
-    Ok(())
 }
 
 /// Produces the chunks of one input.

@@ -23,37 +23,45 @@ pub const DECAY: f64 = 0.01;
 /// Metric name of semantic anomalies.
 pub const SEMANTIC_METRIC: &str = "message.semantic_novelty";
 
-/// A sparse embedding before normalisation: strictly increasing buckets with their
-/// (non-zero) signed trigram counts, and the L2 norm of the counts. Entry `i` of the
-/// normalised vector is `cnt[i] as f64 / norm` — the very division the reference does —
-/// so storing counts is exact and 3 bytes per entry instead of 10.
+/// A sparse, L2-normalised embedding: strictly increasing bucket indices with their
+/// values (`count / norm`, the very division the reference performs).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SparseVec {
     /// Bucket indices, increasing.
     pub idx: Vec<u8>,
-    /// Signed counts, same length as `idx`.
-    pub cnt: Vec<i16>,
-    /// L2 norm of the counts (0 for the zero vector).
-    pub norm: f64,
+    /// Normalised values, same length as `idx`.
+    pub val: Vec<f64>,
 }
 
 impl SparseVec {
     /// Remove all entries, keeping capacity.
     pub fn clear(&mut self) {
         self.idx.clear();
-        self.cnt.clear();
-        self.norm = 0.0;
+        self.val.clear();
     }
 
-    /// `(bucket, normalised value)` pairs in bucket order.
-    #[inline]
-    pub fn entries(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let norm = self.norm;
-        self.idx.iter().zip(&self.cnt).map(move |(i, c)| {
-            let v = *c as f64;
-            (*i as usize, if norm != 0.0 { v / norm } else { v })
-        })
+    /// A borrowed view.
+    pub fn view(&self) -> SparseRef<'_> {
+        SparseRef { idx: &self.idx, val: &self.val }
     }
+}
+
+/// Borrowed view of a [`SparseVec`] (what the detect stage consumes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SparseRef<'a> {
+    /// Bucket indices, increasing, each < [`DIM`].
+    pub idx: &'a [u8],
+    /// Normalised values, same length as `idx`.
+    pub val: &'a [f64],
+}
+
+/// What the semantic detector scores for one message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SemInput<'a> {
+    /// The built-in hashing vectorizer's sparse vector (dimension [`DIM`]).
+    Sparse(SparseRef<'a>),
+    /// A dense embedding from a user-supplied embedder (any fixed dimension).
+    Dense(&'a [f64]),
 }
 
 /// Hash one n-gram (UTF-8 bytes) to (bucket, sign) exactly like the reference.
@@ -71,47 +79,69 @@ fn encode(bucket: usize, positive: bool) -> u16 {
     0x8000 | ((positive as u16) << 8) | bucket as u16
 }
 
+/// Symbols a lowercased printable-ASCII trigram can hold: space..'@' and '['..'~'
+/// (no upper case after lowering). Other bytes (tabs, controls) take the slow path.
+const CLASSES: usize = 69;
+
+/// Byte → symbol class (`u8::MAX` when not in the table).
+const CLASS_OF: [u8; 256] = {
+    let mut t = [u8::MAX; 256];
+    let mut b: usize = 0x20;
+    let mut n: u8 = 0;
+    while b <= 0x7e {
+        if !(b >= b'A' as usize && b <= b'Z' as usize) {
+            t[b] = n;
+            n += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
 static ASCII_MEMO: OnceLock<Box<[AtomicU16]>> = OnceLock::new();
 
 fn ascii_memo() -> &'static [AtomicU16] {
-    // 128^3 entries × 2 bytes = 4 MiB, filled on demand. Racing threads store the same
-    // value, so relaxed ordering is enough.
-    ASCII_MEMO.get_or_init(|| {
-        (0..128usize * 128 * 128)
-            .map(|_| AtomicU16::new(0))
-            .collect()
-    })
+    // 69^3 entries × 2 bytes ≈ 640 KiB (fits in L2), filled on demand. Racing threads
+    // store the same value, so relaxed ordering is enough.
+    ASCII_MEMO.get_or_init(|| (0..CLASSES * CLASSES * CLASSES).map(|_| AtomicU16::new(0)).collect())
 }
 
 /// Bound on the per-vectorizer memo of non-ASCII trigrams (cleared when reached).
 const WIDE_MEMO_CAP: usize = 1 << 18;
 
 /// Message → sparse normalised vector, with reusable scratch (one per worker).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Vectorizer {
     lowered: String,
     lowered_bytes: Vec<u8>,
     chars: Vec<char>,
-    counts: Vec<i16>,
-    touched: [u64; DIM / 64],
+    counts: [i16; DIM],
     wide_memo: AHashMap<u64, u16>,
+}
+
+impl Default for Vectorizer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Vectorizer {
     /// A vectorizer with empty scratch.
     pub fn new() -> Self {
         Vectorizer {
-            counts: vec![0; DIM],
-            ..Default::default()
+            lowered: String::new(),
+            lowered_bytes: Vec::new(),
+            chars: Vec::new(),
+            counts: [0; DIM],
+            wide_memo: AHashMap::new(),
         }
     }
 
     #[inline]
     fn add(&mut self, code: u16) {
-        let bucket = (code & 0xff) as usize;
+        let bucket = (code & 0xff) as u8 as usize;
         // At most MAX_CHARS + 2 trigrams per message, so an i16 cannot overflow.
-        self.counts[bucket] += if code & 0x100 != 0 { 1 } else { -1 };
-        self.touched[bucket >> 6] |= 1 << (bucket & 63);
+        self.counts[bucket] += ((code >> 7) & 2) as i16 - 1;
     }
 
     fn wide_code(&mut self, g: [char; 3]) -> u16 {
@@ -201,11 +231,7 @@ impl Vectorizer {
         self.finish(out);
     }
 
-    fn ensure_counts(&mut self) {
-        if self.counts.len() != DIM {
-            self.counts = vec![0; DIM];
-        }
-    }
+    fn ensure_counts(&mut self) {}
 
     /// Count the trigrams of ` lowered ` (ASCII), through the shared memo.
     fn add_ascii_grams(&mut self, b: &[u8]) {
@@ -216,12 +242,13 @@ impl Vectorizer {
         }
         let memo = ascii_memo();
         for w in b.windows(3) {
-            if (w[0] | w[1] | w[2]) >= 0x80 {
+            let (c0, c1, c2) = (CLASS_OF[w[0] as usize], CLASS_OF[w[1] as usize], CLASS_OF[w[2] as usize]);
+            if (c0 | c1 | c2) == u8::MAX || c0.max(c1).max(c2) as usize >= CLASSES {
                 let (bk, s) = hash_gram(w, DIM);
                 self.add(encode(bk, s));
                 continue;
             }
-            let key = (w[0] as usize) << 14 | (w[1] as usize) << 7 | w[2] as usize;
+            let key = (c0 as usize * CLASSES + c1 as usize) * CLASSES + c2 as usize;
             let mut code = memo[key].load(Ordering::Relaxed);
             if code == 0 {
                 let (bk, s) = hash_gram(w, DIM);
@@ -234,26 +261,90 @@ impl Vectorizer {
 
     /// Turn the accumulated counts into `out` and reset the scratch.
     fn finish(&mut self, out: &mut SparseVec) {
-        // Integer counts: the sum of squares is exact in any order, as in the reference.
+        // Find the non-zero counts eight at a time, then visit only those. Integer
+        // counts make the sum of squares exact in any order, as in the reference.
         let mut sumsq = 0i64;
-        for (w, word) in self.touched.iter_mut().enumerate() {
-            let mut bits = std::mem::take(word);
-            while bits != 0 {
-                let i = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let c = std::mem::take(&mut self.counts[i]);
-                if c != 0 {
-                    sumsq += (c as i64) * (c as i64);
-                    out.idx.push(i as u8);
-                    out.cnt.push(c);
-                }
+        for (block, chunk) in self.counts.chunks_exact(8).enumerate() {
+            let mut mask = nonzero_mask8(chunk);
+            while mask != 0 {
+                let lane = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let v = chunk[lane];
+                sumsq += (v as i64) * (v as i64);
+                out.idx.push((block * 8 + lane) as u8);
+                out.val.push(v as f64);
             }
         }
-        out.norm = (sumsq as f64).sqrt();
+        self.counts = [0; DIM];
+        let norm = (sumsq as f64).sqrt();
+        if norm != 0.0 {
+            divide_all(&mut out.val, norm);
+        }
+    }
+}
+
+/// Bit `k` set when `chunk[k] != 0` (8 lanes).
+#[inline]
+fn nonzero_mask8(chunk: &[i16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if chunk.len() == 8 {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load reads
+        // exactly the 8 × 2 bytes of `chunk` (length checked above).
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let zero = _mm_cmpeq_epi16(v, _mm_setzero_si128());
+            // Two mask bits per 16-bit lane; keep one.
+            let m = !(_mm_movemask_epi8(zero) as u32) & 0xffff;
+            return _pext_like(m);
+        }
+    }
+    chunk.iter().enumerate().fold(0, |m, (k, v)| m | (((*v != 0) as u32) << k))
+}
+
+/// Compress the even bits of a 16-bit byte mask into 8 lane bits.
+#[inline]
+fn _pext_like(m: u32) -> u32 {
+    let mut x = m & 0x5555;
+    x = (x | (x >> 1)) & 0x3333;
+    x = (x | (x >> 2)) & 0x0f0f;
+    x = (x | (x >> 4)) & 0x00ff;
+    x
+}
+
+/// `v /= norm` for every value — vectorised, with AVX2 where the CPU has it (division
+/// is exactly rounded at any width).
+fn divide_all(vals: &mut [f64], norm: f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 support was checked at run time; the body is safe code.
+        return unsafe { divide_all_avx2(vals, norm) };
+    }
+    for v in vals {
+        *v /= norm;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn divide_all_avx2(vals: &mut [f64], norm: f64) {
+    for v in vals {
+        *v /= norm;
     }
 }
 
 /// Decayed-centroid novelty detector (one per shard when `--semantic`).
+///
+/// The centroid is always updated exactly as the reference does (dense, in order). The
+/// novelty of a message has two paths:
+/// * exact — the reference's arithmetic bit for bit (a 256-term norm in index order and
+///   one division per non-zero entry);
+/// * fast — a tracked squared norm and one division, O(non-zeros).
+///
+/// The fast path is used only where its ~1e-15 relative difference cannot reach the
+/// output: never while the novelty baseline is degenerate (std < 1e-6, where rounding
+/// noise dominates scores), and any message whose fast score comes within 1e-9 of the
+/// alerting threshold is recomputed exactly (so every reported anomaly is exact).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SemanticDetector {
     /// Messages needed before scores count.
@@ -264,17 +355,28 @@ pub struct SemanticDetector {
     pub centroid: Vec<f64>,
     /// Running stats of novelty values.
     pub novelty: RunningStats,
+    /// Tracked squared norm of the centroid (fast path), `None` when stale.
+    #[serde(skip)]
+    tracked: Option<TrackedNorm>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TrackedNorm {
+    sumsq: f64,
+    age: u32,
+}
+
+/// Below this novelty std the exact path is always used.
+const DEGENERATE_STD: f64 = 1e-6;
+/// Messages after which the tracked norm is recomputed exactly.
+const RESYNC_EVERY: u32 = 1024;
+/// Relative margin around the threshold inside which scores are recomputed exactly.
+const EXACT_MARGIN: f64 = 1e-9;
 
 impl SemanticDetector {
     /// A fresh detector.
     pub fn new(warmup: u64) -> Self {
-        SemanticDetector {
-            warmup,
-            n: 0,
-            centroid: Vec::new(),
-            novelty: RunningStats::default(),
-        }
+        SemanticDetector { warmup, n: 0, centroid: Vec::new(), novelty: RunningStats::default(), tracked: None }
     }
 
     /// Whether enough messages were seen for scores to count.
@@ -283,58 +385,162 @@ impl SemanticDetector {
         self.n >= self.warmup
     }
 
-    /// Score the message vector's novelty against the centroid, then fold it in.
-    pub fn score_then_update(&mut self, vec: &SparseVec) -> f64 {
+    /// Score one message's novelty against the centroid (bit-exact reference
+    /// arithmetic), then fold it in.
+    pub fn score_then_update(&mut self, vec: SparseRef<'_>) -> f64 {
+        self.score_with_threshold(vec, 0.0)
+    }
+
+    /// Score-then-update for a caller that alerts at `threshold`: scores whose magnitude
+    /// is below `threshold` may come from the fast path (see the type docs); any score
+    /// at or near it is exact. `threshold <= 0` always takes the exact path.
+    pub fn score_with_threshold(&mut self, vec: SparseRef<'_>, threshold: f64) -> f64 {
         if self.centroid.len() != DIM {
             self.centroid = vec![0.0; DIM];
-            for (i, v) in vec.entries() {
-                self.centroid[i] = v;
+            for (i, v) in vec.idx.iter().zip(vec.val) {
+                self.centroid[*i as usize] = *v;
             }
             self.n = 1;
             return 0.0;
         }
-        // Same operation order as the reference: norm over every dimension in index
-        // order; the dot product skips zero entries of the message vector, which adds
-        // only ±0 terms in the reference and so leaves its sum bit-identical.
-        let mut sumsq = 0.0f64;
-        for c in &self.centroid {
-            sumsq += c * c;
-        }
-        let norm = sumsq.sqrt();
-        let mut dot = 0.0f64;
-        if norm == 0.0 {
-            for (i, v) in vec.entries() {
-                dot += v * self.centroid[i];
-            }
-        } else {
-            for (i, v) in vec.entries() {
-                dot += v * (self.centroid[i] / norm);
-            }
-        }
-        let novelty = 1.0 - dot;
         let ready = self.ready();
         let (mean, std) = (self.novelty.mean, self.novelty.std());
+        let fast_ok = threshold > 0.0 && self.novelty.n >= 2 && std >= DEGENERATE_STD;
+        let mut novelty = None;
+        let mut dot_raw = f64::NAN;
+        if fast_ok {
+            let t = match self.tracked {
+                Some(t) if t.age < RESYNC_EVERY => t,
+                _ => TrackedNorm { sumsq: sum_of_squares(&self.centroid), age: 0 },
+            };
+            dot_raw = dot_raw_sparse(&self.centroid, vec);
+            let norm = t.sumsq.sqrt();
+            let approx = 1.0 - if norm == 0.0 { dot_raw } else { dot_raw / norm };
+            let near = ready && std != 0.0 && ((approx - mean) / std).abs() >= threshold * (1.0 - EXACT_MARGIN);
+            if !near {
+                novelty = Some(approx);
+            }
+            self.tracked = Some(t);
+        }
+        let novelty = novelty.unwrap_or_else(|| self.exact_novelty(vec));
         self.novelty.update(novelty);
-        self.fold(vec);
         self.n += 1;
+        let sq_x: f64 = vec.val.iter().map(|x| x * x).sum();
+        fold_in_place(&mut self.centroid, vec);
+        self.tracked = match self.tracked {
+            Some(t) if fast_ok && dot_raw.is_finite() => {
+                let keep = 1.0 - DECAY;
+                let sumsq = keep * keep * t.sumsq + 2.0 * keep * DECAY * dot_raw + DECAY * DECAY * sq_x;
+                Some(TrackedNorm { sumsq, age: t.age + 1 })
+            }
+            _ => None,
+        };
         if !ready || std == 0.0 {
             return 0.0;
         }
         (novelty - mean) / std
     }
 
-    /// centroid = (1 - decay) * centroid + decay * vec over every dimension, exactly the
-    /// reference's dense update (zero entries of `vec` contribute `decay * 0.0`).
-    #[inline]
-    fn fold(&mut self, vec: &SparseVec) {
+    /// The reference's novelty, bit for bit: `1 - Σ x · (c / ‖c‖)` with the norm summed
+    /// over all 256 dimensions in index order. Zero entries of `x` only add `±0.0` to a
+    /// sum that starts at `+0.0`, so they are skipped.
+    fn exact_novelty(&self, vec: SparseRef<'_>) -> f64 {
+        let norm = sum_of_squares(&self.centroid).sqrt();
+        let mut dot = 0.0;
+        if norm == 0.0 {
+            for (i, x) in vec.idx.iter().zip(vec.val) {
+                dot += x * self.centroid[*i as usize];
+            }
+        } else {
+            for (i, x) in vec.idx.iter().zip(vec.val) {
+                dot += x * (self.centroid[*i as usize] / norm);
+            }
+        }
+        1.0 - dot
+    }
+
+    /// Score a user-supplied dense embedding (used as given, like the reference's
+    /// `embed_fn`), then fold it in. The dimension is fixed by the first vector; a vector
+    /// of another length scores 0 and is ignored.
+    pub fn score_then_update_dense(&mut self, vec: &[f64]) -> f64 {
+        if self.centroid.is_empty() {
+            self.centroid = vec.to_vec();
+            self.n = 1;
+            return 0.0;
+        }
+        if vec.len() != self.centroid.len() {
+            return 0.0;
+        }
+        let norm = sum_of_squares(&self.centroid).sqrt();
+        let mut dot = 0.0;
+        for (x, c) in vec.iter().zip(&self.centroid) {
+            dot += x * if norm == 0.0 { *c } else { c / norm };
+        }
         let keep = 1.0 - DECAY;
-        let mut dense = [0.0f64; DIM];
-        for (i, v) in vec.entries() {
-            dense[i] = v;
+        for (c, x) in self.centroid.iter_mut().zip(vec) {
+            *c = keep * *c + DECAY * x;
         }
-        for (c, v) in self.centroid.iter_mut().zip(dense.iter()) {
-            *c = keep * *c + DECAY * *v;
+        let ready = self.ready();
+        let (mean, std) = (self.novelty.mean, self.novelty.std());
+        self.novelty.update(1.0 - dot);
+        self.n += 1;
+        if !ready || std == 0.0 {
+            return 0.0;
         }
+        (1.0 - dot - mean) / std
+    }
+
+    /// Score `vecs` in order for a caller alerting at `threshold`, writing
+    /// `(score, was_ready)` for each into `out` — the same as calling
+    /// [`Self::score_with_threshold`] once per vector.
+    pub fn score_batch(&mut self, vecs: &[SparseRef<'_>], threshold: f64, out: &mut [(f64, bool)]) {
+        for (v, o) in vecs.iter().zip(out.iter_mut()) {
+            let ready = self.ready();
+            *o = (self.score_with_threshold(*v, threshold), ready);
+        }
+    }
+}
+
+/// Σ c², summed in index order like Python's `sum`.
+#[inline]
+fn sum_of_squares(c: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for x in c {
+        acc += x * x;
+    }
+    acc
+}
+
+/// Σ x·c over the non-zero entries, in any order (fast path only).
+#[inline]
+fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut idx = v.idx.chunks_exact(4);
+    let mut val = v.val.chunks_exact(4);
+    for (i4, x4) in (&mut idx).zip(&mut val) {
+        for k in 0..4 {
+            acc[k] += x4[k] * c[i4[k] as usize];
+        }
+    }
+    let mut tail = 0.0;
+    for (i, x) in idx.remainder().iter().zip(val.remainder()) {
+        tail += x * c[*i as usize];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `c = (1 - decay) * c + decay * vec` over every dimension, as the reference does (a
+/// zero entry contributes `decay * 0.0`, which still turns `-0.0` into `0.0`).
+#[inline]
+fn fold_in_place(c: &mut [f64], v: SparseRef<'_>) {
+    let keep = 1.0 - DECAY;
+    let mut add = [0.0f64; DIM];
+    for (i, x) in v.idx.iter().zip(v.val) {
+        add[*i as usize] = DECAY * x;
+    }
+    // Entries without a trigram hold exactly `decay * 0.0 == +0.0`.
+    for (ci, a) in c.iter_mut().zip(add.iter()) {
+        *ci = keep * *ci + a;
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::anomaly::{Anomaly, Severity};
 use crate::detect::{Detector, DetectorKind};
-use crate::semantic::{SemanticDetector, SparseVec, SEMANTIC_METRIC};
+use crate::semantic::{SemInput, SemanticDetector, SparseRef, SEMANTIC_METRIC};
 use crate::sink::Sink;
 use crate::timestamp::Timestamp;
 use ahash::AHashMap;
@@ -115,7 +115,10 @@ pub struct EventRecord<'a> {
     /// `message.tokens`.
     pub tokens: f64,
     /// Semantic vector (when the semantic layer is on).
-    pub semvec: Option<&'a SparseVec>,
+    pub semvec: Option<SemInput<'a>>,
+    /// Extra metrics from user extractors, `(metric name, value)`, scored after the
+    /// built-in ones in this order.
+    pub extra: Attrs<'a>,
 }
 
 /// One metric's detector with its last score.
@@ -136,6 +139,8 @@ pub struct Shard {
     by_attr: AHashMap<String, u32>,
     #[serde(skip)]
     fixed: [Option<u32>; 3],
+    #[serde(skip)]
+    by_name: AHashMap<String, u32>,
     /// Semantic detector (when on).
     pub semantic: Option<SemanticDetector>,
     /// Last semantic score.
@@ -170,6 +175,7 @@ impl Shard {
             metrics: Vec::new(),
             by_attr: AHashMap::new(),
             fixed: [None; 3],
+            by_name: AHashMap::new(),
             semantic: cfg.semantic.then(|| SemanticDetector::new(cfg.warmup)),
             semantic_last: 0.0,
             last_ts: AHashMap::new(),
@@ -180,6 +186,7 @@ impl Shard {
     /// Rebuild lookup indexes (after deserialisation).
     pub fn reindex(&mut self) {
         self.by_attr.clear();
+        self.by_name.clear();
         self.fixed = [None; 3];
         for i in 0..self.metrics.len() {
             match self.metrics[i].name.as_str() {
@@ -189,6 +196,8 @@ impl Shard {
                 name => {
                     if let Some(key) = name.strip_prefix(ATTR_PREFIX) {
                         self.by_attr.insert(key.to_string(), i as u32);
+                    } else {
+                        self.by_name.insert(name.to_string(), i as u32);
                     }
                 }
             }
@@ -227,6 +236,25 @@ impl Shard {
         Some(slot)
     }
 
+    /// The detector slot of a metric given by its full name (user extractors).
+    fn named_slot(&mut self, cfg: &Config, name: &str, counters: &mut Counters) -> Option<u32> {
+        match name {
+            LENGTH_METRIC => return self.fixed_slot(cfg, 0, counters),
+            TOKENS_METRIC => return self.fixed_slot(cfg, 1, counters),
+            INTERARRIVAL_METRIC => return self.fixed_slot(cfg, 2, counters),
+            _ => {}
+        }
+        if let Some(key) = name.strip_prefix(ATTR_PREFIX) {
+            return self.attr_slot(cfg, key, counters);
+        }
+        if let Some(i) = self.by_name.get(name) {
+            return Some(*i);
+        }
+        let slot = self.new_slot(cfg, name.to_string(), counters)?;
+        self.by_name.insert(name.to_string(), slot);
+        Some(slot)
+    }
+
     /// Inter-arrival for `source` at `ts` (epoch seconds); updates the clock.
     fn interarrival(
         &mut self,
@@ -249,22 +277,25 @@ impl Shard {
     }
 
     /// Observe one event: score every metric before updating it; emit what crosses the
-    /// threshold. With `emit == false` this is the reference's `prime` (baselines learn,
-    /// nothing is reported, last scores untouched).
+    /// threshold. `semantic` carries a semantic `(score, was_ready)` already computed by a
+    /// batch (see [`ShardSet::observe_batch`]); `None` computes it here. With
+    /// `emit == false` this is the reference's `prime` (baselines learn, nothing is
+    /// reported).
+    #[allow(clippy::too_many_arguments)]
     fn observe<S: Sink + ?Sized>(
         &mut self,
         cfg: &Config,
         ev: &EventRecord<'_>,
+        semantic: Option<(f64, bool)>,
         ts: &mut Option<Timestamp>,
         counters: &mut Counters,
         sink: &mut S,
         emit: bool,
     ) -> io::Result<()> {
         self.events += emit as u64;
-        let mut values: [(Option<u32>, f64); 2] = [(None, ev.length), (None, ev.tokens)];
-        values[0].0 = self.fixed_slot(cfg, 0, counters);
-        values[1].0 = self.fixed_slot(cfg, 1, counters);
-        for (slot, value) in values {
+        let length = self.fixed_slot(cfg, 0, counters);
+        let tokens = self.fixed_slot(cfg, 1, counters);
+        for (slot, value) in [(length, ev.length), (tokens, ev.tokens)] {
             if let Some(slot) = slot {
                 self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
             }
@@ -282,25 +313,31 @@ impl Shard {
                 }
             }
         }
-        if let (Some(sem), Some(vec)) = (self.semantic.as_mut(), ev.semvec) {
-            let ready = sem.ready();
-            let score = sem.score_then_update(vec);
-            if emit {
-                self.semantic_last = score;
-                if ready && score.abs() >= cfg.threshold {
-                    let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                    report(
-                        cfg,
-                        SEMANTIC_METRIC,
-                        score,
-                        score,
-                        true,
-                        t,
-                        ev,
-                        counters,
-                        sink,
-                    )?;
-                }
+        for (name, value) in ev.extra.iter() {
+            if let Some(slot) = self.named_slot(cfg, name, counters) {
+                self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
+            }
+        }
+        let Some(sem) = self.semantic.as_mut() else {
+            return Ok(());
+        };
+        let (score, ready) = match (semantic, ev.semvec) {
+            (Some(pre), _) => pre,
+            (None, Some(SemInput::Sparse(v))) => {
+                let ready = sem.ready();
+                (sem.score_with_threshold(v, cfg.threshold), ready)
+            }
+            (None, Some(SemInput::Dense(v))) => {
+                let ready = sem.ready();
+                (sem.score_then_update_dense(v), ready)
+            }
+            (None, None) => return Ok(()),
+        };
+        if emit {
+            self.semantic_last = score;
+            if ready && score.abs() >= cfg.threshold {
+                let t = *ts.get_or_insert_with(Timestamp::now_utc);
+                report(cfg, SEMANTIC_METRIC, score, score, true, t, ev, counters, sink)?;
             }
         }
         Ok(())
@@ -384,6 +421,8 @@ pub struct ShardSet {
     /// Primed or loaded state that new shards start from.
     template: Option<Shard>,
     last_route: Option<(String, u32)>,
+    batch_routes: Vec<u32>,
+    batch_scores: Vec<Option<(f64, bool)>>,
     /// What happened so far.
     pub counters: Counters,
 }
@@ -404,6 +443,8 @@ impl ShardSet {
             overflow: None,
             template: None,
             last_route: None,
+            batch_routes: Vec::new(),
+            batch_scores: Vec::new(),
             counters: Counters::default(),
         }
     }
@@ -520,13 +561,65 @@ impl ShardSet {
         self.counters.events += 1;
         let idx = self.route(ev.source) as usize;
         let mut ts = ev.timestamp;
-        let ShardSet {
-            cfg,
-            shards,
-            counters,
-            ..
-        } = self;
-        shards[idx].observe(cfg, ev, &mut ts, counters, sink, true)
+        let ShardSet { cfg, shards, counters, .. } = self;
+        shards[idx].observe(cfg, ev, None, &mut ts, counters, sink, true)
+    }
+
+    /// Observe a batch of events in order — the same results as calling
+    /// [`Self::observe`] for each, but the semantic layer scores each shard's sparse
+    /// vectors in batches (see [`SemanticDetector::score_batch`]).
+    pub fn observe_batch<S: Sink + ?Sized>(&mut self, evs: &[EventRecord<'_>], sink: &mut S) -> io::Result<()> {
+        if !self.cfg.semantic {
+            for ev in evs {
+                self.observe(ev, sink)?;
+            }
+            return Ok(());
+        }
+        let mut routes = std::mem::take(&mut self.batch_routes);
+        let mut scores = std::mem::take(&mut self.batch_scores);
+        routes.clear();
+        routes.extend(evs.iter().map(|ev| self.route(ev.source)));
+        scores.clear();
+        scores.resize(evs.len(), None);
+        let mut vecs: Vec<SparseRef<'_>> = Vec::new();
+        let mut members: Vec<usize> = Vec::new();
+        let mut pre: Vec<(f64, bool)> = Vec::new();
+        let mut done_shards: Vec<u32> = Vec::new();
+        for (k, &shard) in routes.iter().enumerate() {
+            if done_shards.contains(&shard) || done_shards.len() > 64 {
+                continue;
+            }
+            done_shards.push(shard);
+            vecs.clear();
+            members.clear();
+            for (m, ev) in evs.iter().enumerate().skip(k) {
+                if routes[m] == shard {
+                    if let Some(SemInput::Sparse(v)) = ev.semvec {
+                        vecs.push(v);
+                        members.push(m);
+                    }
+                }
+            }
+            let Some(sem) = self.shards[shard as usize].semantic.as_mut() else { continue };
+            pre.clear();
+            pre.resize(vecs.len(), (0.0, false));
+            sem.score_batch(&vecs, self.cfg.threshold, &mut pre);
+            for (m, p) in members.iter().zip(&pre) {
+                scores[*m] = Some(*p);
+            }
+        }
+        let result = (|| {
+            let ShardSet { cfg, shards, counters, .. } = self;
+            for ((ev, &shard), pre) in evs.iter().zip(&routes).zip(&scores) {
+                counters.events += 1;
+                let mut ts = ev.timestamp;
+                shards[shard as usize].observe(cfg, ev, *pre, &mut ts, counters, sink, true)?;
+            }
+            Ok(())
+        })();
+        self.batch_routes = routes;
+        self.batch_scores = scores;
+        result
     }
 
     /// Warm baselines with benign events without reporting (the reference's `prime`).
@@ -548,7 +641,7 @@ impl ShardSet {
         for ev in events {
             let mut ts = ev.timestamp;
             // The sink never fails.
-            let _ = target.observe(&self.cfg, &ev, &mut ts, &mut counters, &mut sink, false);
+            let _ = target.observe(&self.cfg, &ev, None, &mut ts, &mut counters, &mut sink, false);
             n += 1;
         }
         match self.cfg.shard_by {

@@ -14,6 +14,15 @@ pub trait Sink {
     }
 }
 
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
+        (**self).emit(anomaly)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
 impl<S: Sink + ?Sized> Sink for &mut S {
     fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
         (**self).emit(anomaly)
