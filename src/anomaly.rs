@@ -64,8 +64,10 @@ pub struct Anomaly<'a> {
     pub timestamp: Timestamp,
     /// Event source.
     pub source: &'a str,
-    /// Event message.
+    /// Event message (lone surrogates from JSON escapes shown as U+FFFD).
     pub message: &'a str,
+    /// The message as WTF-8 when it holds lone surrogates, for exact JSON output.
+    pub message_wtf8: Option<&'a [u8]>,
 }
 
 impl Anomaly<'_> {
@@ -121,7 +123,10 @@ impl Anomaly<'_> {
         self.write_explanation(scratch);
         pyfmt::write_json_str(out, scratch);
         out.push_str(", \"message\": ");
-        pyfmt::write_json_str(out, self.message);
+        match self.message_wtf8 {
+            Some(raw) => pyfmt::write_json_wtf8(out, raw),
+            None => pyfmt::write_json_str(out, self.message),
+        }
         out.push('}');
     }
 }

@@ -95,12 +95,12 @@ impl LineParser {
             semvec,
         } = self;
         let text = decode_lossy(line, decoded);
-        let (message, source, timestamp, attrs) = match format {
+        let (message, message_bytes, source, timestamp, attrs) = match format {
             InputFormat::Text => {
                 if text.is_empty() {
                     return None;
                 }
-                (text, default_source, None, Attrs::EMPTY)
+                (text, text.as_bytes(), default_source, None, Attrs::EMPTY)
             }
             InputFormat::JsonLines => {
                 if !parse_jsonl_line(text, json) {
@@ -115,13 +115,13 @@ impl LineParser {
                     keys: &json.attr_keys,
                     items: &json.attrs,
                 };
-                (json.message.as_str(), source, json.timestamp, attrs)
+                (json.message.as_str(), json.message_bytes(), source, json.timestamp, attrs)
             }
         };
         let features = extractor.extract(message, semvec);
         let semvec = extractor.semantic().then_some(SemInput::Sparse(semvec.view()));
         Some(f(&EventRecord {
-            message: message.as_bytes(),
+            message: message_bytes,
             source,
             timestamp,
             attrs,
@@ -242,6 +242,8 @@ struct FrozenRecord {
 pub struct ChunkFeatures {
     records: Vec<FrozenRecord>,
     arena: String,
+    /// Message bytes that do not live in the chunk (JSON messages; WTF-8 allowed).
+    messages: Vec<u8>,
     attrs: Vec<(Range<usize>, f64)>,
     sem_idx: Vec<u8>,
     sem_val: Vec<f64>,
@@ -261,6 +263,7 @@ impl ChunkFeatures {
     fn clear(&mut self) {
         self.records.clear();
         self.arena.clear();
+        self.messages.clear();
         self.attrs.clear();
         self.sem_idx.clear();
         self.sem_val.clear();
@@ -288,10 +291,9 @@ impl LineParser {
             let message = if p >= base && p + ev.message.len() <= end {
                 TextAt::Chunk(p - base, p - base + ev.message.len())
             } else {
-                let start = out.arena.len();
-                // The parse stage produced the message from a `&str`.
-                out.arena.push_str(&String::from_utf8_lossy(ev.message));
-                TextAt::Arena(start, out.arena.len())
+                let start = out.messages.len();
+                out.messages.extend_from_slice(ev.message);
+                TextAt::Arena(start, out.messages.len())
             };
             let source = if std::ptr::eq(ev.source.as_ptr(), SOURCE_PLACEHOLDER.as_ptr()) {
                 None
@@ -343,7 +345,7 @@ impl ShardSet {
             for r in group {
                 let message: &[u8] = match r.message {
                     TextAt::Chunk(s, e) => bytes.get(s..e).unwrap_or_default(),
-                    TextAt::Arena(s, e) => f.arena.as_bytes().get(s..e).unwrap_or_default(),
+                    TextAt::Arena(s, e) => f.messages.get(s..e).unwrap_or_default(),
                 };
                 let src = match r.source {
                     None => source,

@@ -712,3 +712,62 @@ mod tests {
         }
     }
 }
+
+/// Append `json.dumps(s)` for a string given as WTF-8 bytes: like [`write_json_str`], but
+/// a lone surrogate (a 3-byte `ED A0..BF xx` sequence) is written as its `\\udXXX` escape,
+/// as Python does for strings holding lone surrogates; any other invalid byte sequence
+/// becomes U+FFFD.
+pub fn write_json_wtf8(out: &mut String, bytes: &[u8]) {
+    use std::fmt::Write as _;
+    let mut body = String::new();
+    let mut tail = bytes;
+    out.push('"');
+    while !tail.is_empty() {
+        let valid_to = match std::str::from_utf8(tail) {
+            Ok(_) => tail.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        if valid_to > 0 {
+            body.clear();
+            // The prefix is valid UTF-8 by construction.
+            body.push_str(std::str::from_utf8(&tail[..valid_to]).unwrap_or_default());
+            let start = out.len();
+            write_json_str(out, &body);
+            // Drop the quotes `write_json_str` added around the run.
+            out.remove(start);
+            out.pop();
+            tail = &tail[valid_to..];
+            continue;
+        }
+        if tail.len() >= 3 && tail[0] == 0xED && (0xA0..=0xBF).contains(&tail[1]) && (0x80..=0xBF).contains(&tail[2]) {
+            let cp = 0xD000u32 | ((tail[1] as u32 & 0x3F) << 6) | (tail[2] as u32 & 0x3F);
+            let _ = write!(out, "\\u{cp:04x}");
+            tail = &tail[3..];
+        } else {
+            out.push_str("\\ufffd");
+            // Skip one maximal invalid subpart.
+            let skip = match std::str::from_utf8(tail) {
+                Err(e) => e.error_len().unwrap_or(tail.len()).max(1),
+                Ok(_) => tail.len(),
+            };
+            tail = &tail[skip..];
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod wtf8_tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_are_escaped_like_python() {
+        let mut out = String::new();
+        // "lone high \ud800 here" in WTF-8; json.dumps gives "lone high \ud800 here".
+        write_json_wtf8(&mut out, b"lone high \xed\xa0\x80 here \xc3\xa9 \"q\"");
+        assert_eq!(out, "\"lone high \\ud800 here \\u00e9 \\\"q\\\"\"");
+        out.clear();
+        write_json_wtf8(&mut out, b"\xed\xbf\xbf\xf0\x9f\x98\x80\xff");
+        assert_eq!(out, "\"\\udfff\\ud83d\\ude00\\ufffd\"");
+    }
+}

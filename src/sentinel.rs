@@ -199,6 +199,7 @@ impl AnomalyRecord {
             timestamp: self.timestamp,
             source: &self.source,
             message: &self.message,
+            message_wtf8: None,
         }
     }
 

@@ -395,6 +395,9 @@ fn report<S: Sink + ?Sized>(
     let severity = Severity::from_score(score, cfg.threshold);
     let mut scratch = String::new();
     let message = crate::decode::decode_lossy(ev.message, &mut scratch);
+    // Bytes that are not UTF-8 here are WTF-8 from JSON lone-surrogate escapes (or a
+    // mapped file that changed underneath): keep them for the exact JSON rendering.
+    let message_wtf8 = (message.len() != ev.message.len() || message.as_bytes() != ev.message).then_some(ev.message);
     counters.anomalies += 1;
     counters.by_severity[severity as usize] += 1;
     sink.emit(&Anomaly {
@@ -407,6 +410,7 @@ fn report<S: Sink + ?Sized>(
         timestamp,
         source: ev.source,
         message,
+        message_wtf8,
     })
 }
 

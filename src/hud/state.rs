@@ -452,6 +452,7 @@ mod tests {
             },
             source: "app.log",
             message,
+            message_wtf8: None,
         }
     }
 

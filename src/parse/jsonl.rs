@@ -27,7 +27,11 @@ const LINEAR_DEDUP_MAX: usize = 12;
 #[derive(Debug, Default, Clone)]
 pub struct JsonFields {
     /// `str(obj.get("message", ""))`, or the raw stripped line for invalid JSON, or `str(obj)`.
+    /// Lone surrogates appear here as U+FFFD (same length and token count).
     pub message: String,
+    /// The message as WTF-8 when it holds lone surrogates (`\ud800` escapes), so the JSON
+    /// output can reproduce them exactly; empty otherwise. See [`Self::message_bytes`].
+    pub message_wtf8: Vec<u8>,
     /// Whether the object carried a `source` key (else the default source applies).
     pub has_source: bool,
     /// `str(obj["source"])` when `has_source`.
@@ -51,6 +55,16 @@ struct Scratch {
 }
 
 impl JsonFields {
+    /// The message bytes to report: WTF-8 with lone surrogates when there are any, else
+    /// the UTF-8 of [`Self::message`].
+    pub fn message_bytes(&self) -> &[u8] {
+        if self.message_wtf8.is_empty() {
+            self.message.as_bytes()
+        } else {
+            &self.message_wtf8
+        }
+    }
+
     /// Numeric attributes in the reference's order.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
         self.attrs
@@ -68,6 +82,7 @@ pub fn parse_jsonl_line(line: &str, out: &mut JsonFields) -> bool {
     }
     let JsonFields {
         message,
+        message_wtf8,
         has_source,
         source,
         timestamp,
@@ -76,6 +91,7 @@ pub fn parse_jsonl_line(line: &str, out: &mut JsonFields) -> bool {
         scratch,
     } = out;
     message.clear();
+    message_wtf8.clear();
     *has_source = false;
     source.clear();
     *timestamp = None;
@@ -98,6 +114,11 @@ pub fn parse_jsonl_line(line: &str, out: &mut JsonFields) -> bool {
     };
     let root = p.root();
     if p.kind(root) != Kind::Dict {
+        if p.str_has_surrogates(root) {
+            let b = p.str_wtf8(root).unwrap_or_default();
+            let keep = b.len() - b.iter().rev().take_while(|c| **c == b'\n').count();
+            message_wtf8.extend_from_slice(&b[..keep]);
+        }
         p.write_str(root, message);
         let keep = message.trim_end_matches('\n').len();
         message.truncate(keep);
@@ -156,6 +177,9 @@ pub fn parse_jsonl_line(line: &str, out: &mut JsonFields) -> bool {
     }
     attrs.retain(|(_, v)| v.is_finite());
     if let Some(v) = msg {
+        if p.str_has_surrogates(v) {
+            message_wtf8.extend_from_slice(p.str_wtf8(v).unwrap_or_default());
+        }
         p.write_str(v, message);
     }
     if let Some(v) = src {
