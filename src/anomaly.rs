@@ -17,6 +17,13 @@ pub enum Severity {
 
 impl Severity {
     /// Severity of `score` against `threshold`.
+    ///
+    /// ```
+    /// use trace_sentinel::Severity;
+    /// assert_eq!(Severity::from_score(3.2, 3.0), Severity::Warning);
+    /// assert_eq!(Severity::from_score(-4.5, 3.0), Severity::High); // 1.5x the threshold
+    /// assert_eq!(Severity::from_score(6.0, 3.0), Severity::Critical); // 2x
+    /// ```
     pub fn from_score(score: f64, threshold: f64) -> Severity {
         let ratio = if threshold != 0.0 {
             score.abs() / threshold
@@ -46,6 +53,31 @@ impl Severity {
 }
 
 /// A surfaced deviation, borrowing the event it came from.
+///
+/// ```
+/// use trace_sentinel::timestamp::Timestamp;
+/// use trace_sentinel::{Anomaly, Severity};
+///
+/// let a = Anomaly {
+///     metric: "message.length",
+///     value: 9182.0,
+///     score: 245.597,
+///     severity: Severity::Critical,
+///     threshold: 3.0,
+///     semantic: false,
+///     timestamp: Timestamp::from_epoch_seconds(0.0).unwrap(),
+///     source: "web",
+///     message: "GET /search?q=...",
+///     message_wtf8: None,
+/// };
+/// assert_eq!(
+///     a.explanation(),
+///     "message.length = 9.18e+03 is 245.6σ above baseline (threshold 3.0σ)"
+/// );
+/// let (mut json, mut scratch) = (String::new(), String::new());
+/// a.write_json(&mut json, &mut scratch);
+/// assert!(json.starts_with(r#"{"timestamp": "1970-01-01T00:00:00+00:00", "source": "web""#));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Anomaly<'a> {
     /// Metric name (`message.length`, `attr.<key>`, `message.semantic_novelty`, ...).

@@ -167,8 +167,11 @@ pub struct AnomalyRecord {
     pub timestamp: Timestamp,
     /// Event source.
     pub source: String,
-    /// Event message.
+    /// Event message (lone surrogates from JSON escapes shown as U+FFFD).
     pub message: String,
+    /// The message as WTF-8 when it holds lone surrogates (JSON-lines input through the
+    /// engine), so [`Self::to_json`] escapes them exactly like `--format json`.
+    pub message_wtf8: Option<Vec<u8>>,
 }
 
 impl AnomalyRecord {
@@ -184,6 +187,7 @@ impl AnomalyRecord {
             timestamp: a.timestamp,
             source: a.source.to_string(),
             message: a.message.to_string(),
+            message_wtf8: a.message_wtf8.map(<[u8]>::to_vec),
         }
     }
 
@@ -199,7 +203,7 @@ impl AnomalyRecord {
             timestamp: self.timestamp,
             source: &self.source,
             message: &self.message,
-            message_wtf8: None,
+            message_wtf8: self.message_wtf8.as_deref(),
         }
     }
 

@@ -5,6 +5,22 @@ use crate::anomaly::Anomaly;
 use std::io::{self, Write};
 
 /// Consumes anomalies one at a time.
+///
+/// ```
+/// use std::io;
+/// use trace_sentinel::{Anomaly, Sink};
+///
+/// /// Counts anomalies per metric.
+/// #[derive(Default)]
+/// struct PerMetric(std::collections::BTreeMap<String, u64>);
+///
+/// impl Sink for PerMetric {
+///     fn emit(&mut self, a: &Anomaly<'_>) -> io::Result<()> {
+///         *self.0.entry(a.metric.to_string()).or_default() += 1;
+///         Ok(())
+///     }
+/// }
+/// ```
 pub trait Sink {
     /// Take one anomaly.
     fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()>;
@@ -142,6 +158,21 @@ impl<W: Write> Sink for JsonSink<W> {
 }
 
 /// Calls a closure per anomaly (route anomalies anywhere).
+///
+/// ```
+/// use trace_sentinel::sentinel::{Event, Sentinel};
+/// use trace_sentinel::sink::CallbackSink;
+/// use trace_sentinel::Anomaly;
+///
+/// let mut sentinel = Sentinel::builder().warmup(3).build()?;
+/// let mut seen = Vec::new();
+/// let mut sink = CallbackSink(|a: &Anomaly<'_>| seen.push(a.metric.to_string()));
+/// for msg in ["ok 1", "ok 22", "ok 333", "ok 4", "ok 55", &"x".repeat(300)] {
+///     sentinel.observe_into(&Event::new(msg), &mut sink)?;
+/// }
+/// assert_eq!(seen, ["message.length"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct CallbackSink<F: FnMut(&Anomaly<'_>)>(pub F);
 
 impl<F: FnMut(&Anomaly<'_>)> Sink for CallbackSink<F> {

@@ -242,6 +242,7 @@ fn with_anomaly(i: usize, f: impl FnOnce(&Anomaly<'_>)) -> String {
         timestamp: ts,
         source: "web-01",
         message: &message,
+        message_wtf8: None,
     };
     f(&a);
     let (mut json, mut scratch) = (String::new(), String::new());
