@@ -102,14 +102,25 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        let port = match read_port(&profile, &mut child) {
-            Ok(p) => p,
+        match Self::attach(&profile, &mut child) {
+            Ok(ws) => Ok(Browser {
+                child,
+                profile,
+                ws,
+                next_id: 0,
+            }),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                let _ = std::fs::remove_dir_all(&profile);
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// Find the debugging port and the page target, and open the page's WebSocket.
+    fn attach(profile: &Path, child: &mut Child) -> io::Result<TcpStream> {
+        let port = read_port(profile, child)?;
         // Find the page target and open its WebSocket.
         let end = Instant::now() + Duration::from_secs(20);
         let ws_url = loop {
@@ -152,12 +163,7 @@ impl Browser {
         if !head.starts_with("HTTP/1.1 101") {
             return Err(io::Error::other(format!("websocket refused: {head}")));
         }
-        Ok(Browser {
-            child,
-            profile,
-            ws,
-            next_id: 0,
-        })
+        Ok(ws)
     }
 
     fn send_text(&mut self, text: &str) -> io::Result<()> {
