@@ -208,7 +208,7 @@ fn done(st: &Value) -> bool {
 #[test]
 fn api_state_healthz_and_metrics_over_a_replayed_file() {
     let text = normal_lines(120, 0) + &spike("INJECTED-API") + &normal_lines(20, 120);
-    let (_, hud) = start_on(
+    let (log, hud) = start_on(
         "api",
         "app.log",
         &text,
@@ -238,6 +238,32 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
     assert!(anomalies >= 1);
     let feed = st["feed"].as_array().unwrap();
     assert_eq!(feed.len() as u64, anomalies.min(60));
+    // The same engine as `watch`: the same anomalies for the same input and flags.
+    let watch = Command::new(BIN)
+        .args([
+            "watch",
+            log.to_str().unwrap(),
+            "--warmup",
+            "20",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let key = |v: &Value| {
+        format!(
+            "{} {} {} {}",
+            v["metric"], v["score"], v["severity"], v["message"]
+        )
+    };
+    let mut want: Vec<String> = String::from_utf8_lossy(&watch.stdout)
+        .lines()
+        .map(|l| key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    let mut got: Vec<String> = feed.iter().map(key).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
     let item = feed_item(&st, "INJECTED-API");
     for k in [
         "seq",
