@@ -527,6 +527,87 @@ fn journald_source_maps_entries() {
     }
 }
 
+/// Log `message` to the journal under `tag` with `systemd-cat`.
+fn journal_write(tag: &str, message: &str, priority: &str) -> bool {
+    let Ok(mut child) = Command::new("systemd-cat")
+        .args(["-t", tag, "-p", priority])
+        .stdin(Stdio::piped())
+        .spawn()
+    else {
+        return false;
+    };
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(message.as_bytes());
+    }
+    child.wait().is_ok_and(|s| s.success())
+}
+
+/// Whether a journal is running here that `systemd-cat` writes to and `journalctl`
+/// reads back (not in most containers or CI).
+fn journal_available(tag: &str) -> bool {
+    let marker = format!("hud-probe-{tag}");
+    if !journal_write(tag, &marker, "info") {
+        return false;
+    }
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        let out = Command::new("journalctl")
+            .args(["-o", "json", "-n", "50", "--no-pager", "-t", tag])
+            .output();
+        if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&marker)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn journald_real_journal_when_available() {
+    let tag = format!("hudtest{}", std::process::id());
+    if !journal_available(&tag) {
+        eprintln!("skipping: no readable systemd journal here (journald not running)");
+        return;
+    }
+    let hud = Hud::start(&[
+        "--source",
+        "journald",
+        "--port",
+        "0",
+        "--no-seed",
+        "--warmup",
+        "5",
+        "--backfill",
+        "0",
+    ]);
+    hud.wait_for("journalctl running", |s| {
+        s["running"] == true && s["seeding"] == false
+    });
+    // Give journalctl a moment to reach the journal's end before writing.
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..20 {
+        assert!(journal_write(
+            &tag,
+            &format!("routine entry {i} ok{}", "!".repeat(i % 4)),
+            "info"
+        ));
+    }
+    assert!(journal_write(&tag, &spike("REAL-JOURNAL-SPIKE"), "err"));
+    let st = hud.wait_for("journal spike", |s| {
+        s["feed"].as_array().is_some_and(|f| {
+            f.iter().any(|i| {
+                i["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("REAL-JOURNAL-SPIKE"))
+            })
+        })
+    });
+    let item = feed_item(&st, "REAL-JOURNAL-SPIKE");
+    assert_eq!(item["source"], tag.as_str());
+    assert!(st["metrics"].get("attr.priority").is_some());
+    assert!(st["error"].is_null());
+}
+
 #[test]
 fn journald_failure_is_reported_in_state() {
     let dir = scratch("journald-fail");
