@@ -225,6 +225,10 @@ pub struct DetectArgs {
         value_name = "N"
     )]
     pub max_sources: i64,
+    /// Longest line kept whole, in bytes; longer lines are still measured (length and
+    /// tokens) but only this prefix is kept as the message [default: 1048576].
+    #[arg(long = "max-line-bytes", default_value_t = 1 << 20, allow_negative_numbers = true, value_name = "N")]
+    pub max_line_bytes: i64,
     #[command(flatten)]
     pub webhook: WebhookArgs,
 }
@@ -294,6 +298,9 @@ impl DetectArgs {
                 "--max-sources",
                 format!("{} (must be >= 1)", self.max_sources),
             ));
+        }
+        if self.max_line_bytes < 1 {
+            return Err(invalid("--max-line-bytes", format!("{} (must be >= 1)", self.max_line_bytes)));
         }
         if self.seed < 0 {
             return Err(invalid("--seed", format!("{} (must be >= 0)", self.seed)));

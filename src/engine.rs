@@ -30,7 +30,35 @@ pub struct LineParser {
     json: JsonFields,
     extractor: Extractor,
     semvec: SparseVec,
+    max_line: usize,
+    meter: crate::extract::LineMeter,
+    /// Lines longer than the line cap seen so far (measured whole, kept as a prefix).
+    pub oversized_lines: u64,
 }
+
+/// Length of `b` without a UTF-8 sequence cut off at its end (so a kept prefix ends at a
+/// character boundary instead of decoding to a trailing U+FFFD).
+fn char_boundary_len(b: &[u8]) -> usize {
+    let n = b.len();
+    for back in 1..=3.min(n) {
+        let lead = b[n - back];
+        if lead & 0xC0 == 0x80 {
+            continue; // continuation byte: keep looking for the lead
+        }
+        let need = match lead {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => 1,
+        };
+        return if need > back { n - back } else { n };
+    }
+    n
+}
+
+/// Default `--max-line-bytes`: lines longer than this keep only their first this-many
+/// bytes as the message (length and tokens still count the whole line).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 impl LineParser {
     /// A parser for `format`; `semantic` enables the vectorizer.
@@ -41,7 +69,63 @@ impl LineParser {
             json: JsonFields::default(),
             extractor: Extractor::new(semantic),
             semvec: SparseVec::default(),
+            max_line: DEFAULT_MAX_LINE_BYTES,
+            meter: crate::extract::LineMeter::new(),
+            oversized_lines: 0,
         }
+    }
+
+    /// Set the line cap (`--max-line-bytes`, at least 1).
+    pub fn set_max_line_bytes(&mut self, n: usize) {
+        self.max_line = n.max(1);
+    }
+
+    /// The line cap.
+    pub fn max_line_bytes(&self) -> usize {
+        self.max_line
+    }
+
+    /// An over-long line: `prefix` is its first `max_line_bytes` bytes and `chars` /
+    /// `words` measure the whole line ([`crate::extract::LineMeter`]). The message is the
+    /// lossily decoded prefix — also in JSON-lines mode, where such a line is not parsed
+    /// as JSON — and the semantic layer reads the prefix.
+    pub fn parse_oversized<R>(
+        &mut self,
+        prefix: &[u8],
+        chars: u64,
+        words: u64,
+        default_source: &str,
+        f: impl FnOnce(&EventRecord<'_>) -> R,
+    ) -> R {
+        self.oversized_lines += 1;
+        let prefix = &prefix[..char_boundary_len(prefix)];
+        let LineParser { decoded, extractor, semvec, .. } = self;
+        let text = decode_lossy(prefix, decoded);
+        extractor.extract(text, semvec);
+        let semvec = extractor.semantic().then_some(SemInput::Sparse(semvec.view()));
+        f(&EventRecord {
+            message: text.as_bytes(),
+            source: default_source,
+            timestamp: None,
+            attrs: Attrs::EMPTY,
+            length: chars as f64,
+            tokens: words as f64,
+            semvec,
+            extra: Attrs::EMPTY,
+        })
+    }
+
+    /// Measure a whole over-long line held in memory and parse it like a streamed one.
+    fn parse_long_line<R>(
+        &mut self,
+        line: &[u8],
+        default_source: &str,
+        f: impl FnOnce(&EventRecord<'_>) -> R,
+    ) -> R {
+        self.meter.feed(line);
+        let (chars, words) = self.meter.finish();
+        let cut = self.max_line.min(line.len());
+        self.parse_oversized(&line[..cut], chars, words, default_source, f)
     }
 
     /// Parse and extract every line of `block`, calling `f` with each event record in
@@ -56,6 +140,10 @@ impl LineParser {
         if self.format == InputFormat::Text && crate::unicode::is_ascii_block(block) {
             let semantic = self.extractor.semantic();
             for line in Lines::new(block) {
+                if line.len() > self.max_line {
+                    self.parse_long_line(line, default_source, &mut f)?;
+                    continue;
+                }
                 let features = self.extractor.extract_ascii(line, &mut self.semvec);
                 f(&EventRecord {
                     message: line,
@@ -71,7 +159,9 @@ impl LineParser {
             return Ok(());
         }
         for line in Lines::new(block) {
-            if let Some(r) = self.parse(line, default_source, &mut f) {
+            if line.len() > self.max_line {
+                self.parse_long_line(line, default_source, &mut f)?;
+            } else if let Some(r) = self.parse(line, default_source, &mut f) {
                 r?;
             }
         }
@@ -93,6 +183,7 @@ impl LineParser {
             json,
             extractor,
             semvec,
+            ..
         } = self;
         let text = decode_lossy(line, decoded);
         let (message, message_bytes, source, timestamp, attrs) = match format {
@@ -165,6 +256,30 @@ impl Engine {
         parser
             .parse(line, source, |ev| shards.observe(ev, sink))
             .unwrap_or(Ok(()))
+    }
+
+    /// Set the line cap (`--max-line-bytes`).
+    pub fn set_max_line_bytes(&mut self, n: usize) {
+        self.parser.set_max_line_bytes(n);
+    }
+
+    /// Over-long lines seen so far.
+    pub fn oversized_lines(&self) -> u64 {
+        self.parser.oversized_lines
+    }
+
+    /// Observe one over-long line given as its kept prefix and whole-line measurements
+    /// (from a streaming reader, see [`crate::input::Piece`]).
+    pub fn feed_oversized<S: Sink + ?Sized>(
+        &mut self,
+        prefix: &[u8],
+        chars: u64,
+        words: u64,
+        source: &str,
+        sink: &mut S,
+    ) -> io::Result<()> {
+        let Engine { shards, parser, .. } = self;
+        parser.parse_oversized(prefix, chars, words, source, |ev| shards.observe(ev, sink))
     }
 
     /// Observe every line of a block of bytes: the same two stages `scan` runs, on one
@@ -281,12 +396,30 @@ impl ChunkFeatures {
 static SOURCE_PLACEHOLDER: &str = "\u{0}default-source\u{0}";
 
 impl LineParser {
+    /// Freeze one over-long line (prefix + whole-line measurements) into `out` (cleared
+    /// first) — the streaming counterpart of an over-long line inside a chunk.
+    pub fn extract_oversized(&mut self, prefix: &[u8], chars: u64, words: u64, out: &mut ChunkFeatures) {
+        out.clear();
+        self.parse_oversized(prefix, chars, words, SOURCE_PLACEHOLDER, |ev| out.freeze(prefix, ev));
+    }
+
     /// Parse and extract every line of `bytes` into `out` (cleared first).
     pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
         out.clear();
+        let _ = self.parse_block(bytes, SOURCE_PLACEHOLDER, |ev| -> Result<(), std::convert::Infallible> {
+            out.freeze(bytes, ev);
+            Ok(())
+        });
+    }
+}
+
+impl ChunkFeatures {
+    /// Append one record; `bytes` are the chunk bytes its message may borrow from.
+    fn freeze(&mut self, bytes: &[u8], ev: &EventRecord<'_>) {
+        let out = self;
         let base = bytes.as_ptr() as usize;
         let end = base + bytes.len();
-        let _ = self.parse_block(bytes, SOURCE_PLACEHOLDER, |ev| -> Result<(), std::convert::Infallible> {
+        {
             let p = ev.message.as_ptr() as usize;
             let message = if p >= base && p + ev.message.len() <= end {
                 TextAt::Chunk(p - base, p - base + ev.message.len())
@@ -319,8 +452,7 @@ impl LineParser {
                 tokens: ev.tokens,
                 sem: s0..out.sem_idx.len(),
             });
-            Ok(())
-        });
+        }
     }
 }
 

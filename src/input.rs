@@ -75,13 +75,35 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
     }
 }
 
+/// What a [`BlockReader`] hands out.
+#[derive(Debug)]
+pub enum Piece<'a> {
+    /// Complete lines (the last block of a stream may end without a line break).
+    Block(&'a [u8]),
+    /// One line longer than the line cap: its first `max_line` bytes and the whole
+    /// line's measurements.
+    Long {
+        /// The kept prefix.
+        prefix: &'a [u8],
+        /// Characters of the whole line (lossy UTF-8).
+        chars: u64,
+        /// `\w+` tokens of the whole line.
+        words: u64,
+    },
+}
+
 /// Reads a stream into one reused buffer and hands out blocks of complete lines; the
-/// unfinished last line is rolled to the front of the buffer for the next read.
+/// unfinished last line is rolled to the front of the buffer for the next read. A line
+/// longer than the line cap is measured as it streams and only its prefix is kept, so
+/// memory stays bounded by the cap, not by the input.
 #[derive(Debug)]
 pub struct BlockReader {
     buf: Vec<u8>,
     /// Bytes of `buf` holding data.
     filled: usize,
+    max_line: usize,
+    prefix: Vec<u8>,
+    meter: crate::extract::LineMeter,
 }
 
 impl Default for BlockReader {
@@ -91,36 +113,110 @@ impl Default for BlockReader {
 }
 
 impl BlockReader {
-    /// A reader with the default block size.
+    /// A reader with the default block size and line cap.
     pub fn new() -> Self {
+        Self::with_max_line(crate::engine::DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// A reader keeping at most `max_line` bytes of any one line.
+    pub fn with_max_line(max_line: usize) -> Self {
+        Self::with_sizes(BLOCK_SIZE, max_line)
+    }
+
+    /// A reader with an initial buffer of `block` bytes (it grows up to the line cap).
+    /// Lines longer than the cap that fit in the buffer arrive inside blocks; the parse
+    /// stage caps those ([`crate::engine::LineParser`]).
+    pub fn with_sizes(block: usize, max_line: usize) -> Self {
         BlockReader {
-            buf: vec![0; BLOCK_SIZE],
+            buf: vec![0; block.max(1)],
             filled: 0,
+            max_line: max_line.max(1),
+            prefix: Vec::new(),
+            meter: crate::extract::LineMeter::new(),
         }
     }
 
-    /// Read `reader` to the end, calling `f` with each block of complete lines (the last
-    /// block may end without a line break). `f` returns `false` to stop early.
+    /// Read `reader` to the end, calling `f` with each block of complete lines; an
+    /// over-long line arrives as a block holding just its prefix. `f` returns `false` to
+    /// stop early.
     pub fn for_each_block<R: Read + ?Sized>(
         &mut self,
         reader: &mut R,
         mut f: impl FnMut(&[u8]) -> io::Result<bool>,
     ) -> io::Result<()> {
+        self.for_each_piece(reader, |piece| match piece {
+            Piece::Block(b) => f(b),
+            Piece::Long { prefix, .. } => f(prefix),
+        })
+    }
+
+    /// Read `reader` to the end, calling `f` with each [`Piece`]. `f` returns `false` to
+    /// stop early.
+    pub fn for_each_piece<R: Read + ?Sized>(
+        &mut self,
+        reader: &mut R,
+        mut f: impl FnMut(Piece<'_>) -> io::Result<bool>,
+    ) -> io::Result<()> {
         self.filled = 0;
+        let mut long = false;
         loop {
-            if self.filled == self.buf.len() {
-                // One line fills the buffer: grow (bounded by memory, see SECURITY.md).
-                let new_len = self.buf.len() * 2;
-                self.buf.resize(new_len, 0);
+            if !long && self.filled == self.buf.len() {
+                if self.filled > self.max_line {
+                    // The pending line is over the cap: keep its prefix, measure the rest.
+                    long = true;
+                    self.prefix.clear();
+                    self.prefix.extend_from_slice(&self.buf[..self.max_line]);
+                    self.meter = crate::extract::LineMeter::new();
+                    self.meter.feed(&self.buf[..self.filled]);
+                    self.filled = 0;
+                } else {
+                    let new_len = (self.buf.len() * 2).min(self.max_line + 1).max(self.buf.len() + 1);
+                    self.buf.resize(new_len, 0);
+                }
             }
             let n = match reader.read(&mut self.buf[self.filled..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if n == 0 {
-                if self.filled > 0 && !f(&self.buf[..self.filled])? {
+            if long {
+                let piece = &self.buf[..n];
+                let brk = piece.iter().position(|b| split::is_line_break(*b));
+                self.meter.feed(&piece[..brk.unwrap_or(n)]);
+                if n > 0 && brk.is_none() {
+                    continue;
+                }
+                long = false;
+                let (chars, words) = self.meter.finish();
+                if !f(Piece::Long { prefix: &self.prefix, chars, words })? {
                     return Ok(());
+                }
+                if n == 0 {
+                    return Ok(());
+                }
+                let rest = brk.map_or(n, |i| i + 1);
+                self.buf.copy_within(rest..n, 0);
+                self.filled = n - rest;
+                let done = split::complete_prefix_len(&self.buf[..self.filled]);
+                if done > 0 {
+                    if !f(Piece::Block(&self.buf[..done]))? {
+                        return Ok(());
+                    }
+                    self.buf.copy_within(done..self.filled, 0);
+                    self.filled -= done;
+                }
+                continue;
+            }
+            if n == 0 {
+                if self.filled > self.max_line {
+                    let (chars, words) = {
+                        self.meter = crate::extract::LineMeter::new();
+                        self.meter.feed(&self.buf[..self.filled]);
+                        self.meter.finish()
+                    };
+                    f(Piece::Long { prefix: &self.buf[..self.max_line], chars, words })?;
+                } else if self.filled > 0 {
+                    f(Piece::Block(&self.buf[..self.filled]))?;
                 }
                 self.filled = 0;
                 return Ok(());
@@ -132,7 +228,7 @@ impl BlockReader {
                 continue;
             }
             let done = start + done;
-            if !f(&self.buf[..done])? {
+            if !f(Piece::Block(&self.buf[..done]))? {
                 return Ok(());
             }
             self.buf.copy_within(done..self.filled, 0);
@@ -154,6 +250,29 @@ mod tests {
             out[..n].copy_from_slice(&self.0[..n]);
             self.0 = &self.0[n..];
             Ok(n)
+        }
+    }
+
+    #[test]
+    fn long_lines_keep_a_prefix_and_count_everything() {
+        let long: String = "word ".repeat(100);
+        let text = format!("short\n{long}\nafter\r\n{long}");
+        for step in [1, 7, 64, 1000] {
+            let mut r = BlockReader::with_sizes(16, 32);
+            let mut got = Vec::new();
+            r.for_each_piece(&mut Trickle(text.as_bytes(), step), |p| {
+                match p {
+                    Piece::Block(b) => got.extend(split::Lines::new(b).map(|l| format!("B:{}", String::from_utf8_lossy(l)))),
+                    Piece::Long { prefix, chars, words } => {
+                        got.push(format!("L:{}:{chars}:{words}", String::from_utf8_lossy(prefix)))
+                    }
+                }
+                Ok(true)
+            })
+            .unwrap();
+            let pre = &long[..32];
+            assert_eq!(got, vec!["B:short".to_string(), format!("L:{pre}:500:100"), "B:after".into(), format!("L:{pre}:500:100")], "step {step}");
+            assert!(r.buf.len() <= 33, "buffer grew to {}", r.buf.len());
         }
     }
 

@@ -33,6 +33,8 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Chunks in flight at once (bounds memory).
     pub in_flight: usize,
+    /// Line cap (`--max-line-bytes`): longer lines keep only this prefix as the message.
+    pub max_line_bytes: usize,
 }
 
 impl Default for ScanOptions {
@@ -42,6 +44,7 @@ impl Default for ScanOptions {
             threads,
             chunk_size: 1 << 20,
             in_flight: 0,
+            max_line_bytes: crate::engine::DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -75,6 +78,8 @@ struct ChunkJob {
     seq: u64,
     input: usize,
     bytes: ChunkBytes,
+    /// `Some((chars, words))` when `bytes` is the kept prefix of one over-long line.
+    long: Option<(u64, u64)>,
 }
 
 struct ChunkDone {
@@ -160,14 +165,14 @@ impl Scanner {
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
-            let mut chunks = ChunkSource::open(inp, self.opts.chunk_size)?;
+            let mut chunks = ChunkSource::open(inp, self.opts.chunk_size, self.opts.max_line_bytes)?;
             loop {
                 if stop.load(Ordering::Relaxed) {
                     st.report.interrupted = true;
                     break 'inputs;
                 }
                 let t0 = Instant::now();
-                let Some(bytes) = chunks.next_chunk().map_err(|e| Error::Input {
+                let Some((bytes, long)) = chunks.next_chunk().map_err(|e| Error::Input {
                     path: inp.path.clone(),
                     source: e,
                 })?
@@ -183,6 +188,7 @@ impl Scanner {
                         seq,
                         input: i,
                         bytes,
+                        long,
                     },
                     tx.clone(),
                 );
@@ -198,17 +204,27 @@ impl Scanner {
         Ok(st.report)
     }
 
+    /// Over-long lines the workers have seen so far (`--max-line-bytes`).
+    pub fn oversized_lines(&self) -> u64 {
+        lock(&self.parsers).iter().map(|p| p.oversized_lines).sum()
+    }
+
     fn spawn(&self, job: ChunkJob, tx: mpsc::Sender<ChunkDone>) {
         let parsers = Arc::clone(&self.parsers);
         let frozen_pool = Arc::clone(&self.frozen_pool);
-        let (format, semantic) = (self.format, self.semantic);
+        let (format, semantic, max_line) = (self.format, self.semantic, self.opts.max_line_bytes);
         self.pool.spawn(move || {
             let t0 = Instant::now();
-            let mut parser = lock(&parsers)
-                .pop()
-                .unwrap_or_else(|| LineParser::new(format, semantic));
+            let mut parser = lock(&parsers).pop().unwrap_or_else(|| {
+                let mut p = LineParser::new(format, semantic);
+                p.set_max_line_bytes(max_line);
+                p
+            });
             let mut features = lock(&frozen_pool).pop().unwrap_or_default();
-            parser.extract_chunk(&job.bytes, &mut features);
+            match job.long {
+                Some((chars, words)) => parser.extract_oversized(&job.bytes, chars, words, &mut features),
+                None => parser.extract_chunk(&job.bytes, &mut features),
+            }
             lock(&parsers).push(parser);
             let extract_us = t0.elapsed().as_micros() as u64;
             let _ = tx.send(ChunkDone {
@@ -295,12 +311,13 @@ enum ChunkSource {
         carry: Vec<u8>,
         chunk: usize,
         eof: bool,
+        max_line: usize,
     },
     Empty,
 }
 
 impl ChunkSource {
-    fn open(inp: &ScanInput, chunk: usize) -> Result<Self> {
+    fn open(inp: &ScanInput, chunk: usize, max_line: usize) -> Result<Self> {
         if input::is_stdin(&inp.path) || input::is_gzip(&inp.path) {
             let reader = input::open_stream(&inp.path)?;
             return Ok(ChunkSource::Stream {
@@ -308,6 +325,7 @@ impl ChunkSource {
                 carry: Vec::new(),
                 chunk,
                 eof: false,
+                max_line,
             });
         }
         let file = input::open_file(&inp.path)?;
@@ -322,6 +340,7 @@ impl ChunkSource {
                 carry: Vec::new(),
                 chunk,
                 eof: false,
+                max_line,
             });
         }
         if meta.len() == 0 {
@@ -344,7 +363,9 @@ impl ChunkSource {
         })
     }
 
-    fn next_chunk(&mut self) -> std::io::Result<Option<ChunkBytes>> {
+    /// The next chunk, with `Some((chars, words))` when it is the kept prefix of one
+    /// over-long line of a stream (measured as it was read; see `LineMeter`).
+    fn next_chunk(&mut self) -> std::io::Result<Option<(ChunkBytes, Option<(u64, u64)>)>> {
         match self {
             ChunkSource::Empty => Ok(None),
             ChunkSource::Mapped { map, pos, chunk } => {
@@ -360,13 +381,14 @@ impl ChunkSource {
                 };
                 let r = *pos..end;
                 *pos = end;
-                Ok(Some(ChunkBytes::Mapped(Arc::clone(map), r)))
+                Ok(Some((ChunkBytes::Mapped(Arc::clone(map), r), None)))
             }
             ChunkSource::Stream {
                 reader,
                 carry,
                 chunk,
                 eof,
+                max_line,
             } => {
                 if *eof {
                     return Ok(None);
@@ -380,7 +402,12 @@ impl ChunkSource {
                         if done > 0 {
                             carry.extend_from_slice(&buf[done..]);
                             buf.truncate(done);
-                            return Ok(Some(ChunkBytes::Owned(buf)));
+                            return Ok(Some((ChunkBytes::Owned(buf), None)));
+                        }
+                        if filled > *max_line {
+                            // One line already longer than the cap: keep its prefix and
+                            // measure the rest as it streams, in bounded memory.
+                            return read_long_line(reader, buf, *max_line, carry, eof).map(Some);
                         }
                     }
                     let grow = want.max(filled * 2).max(filled + 64 * 1024) - filled;
@@ -395,14 +422,56 @@ impl ChunkSource {
                     buf.truncate(filled + n);
                     if n == 0 {
                         *eof = true;
+                        if buf.len() > *max_line {
+                            return read_long_line(reader, buf, *max_line, carry, eof).map(Some);
+                        }
                         return Ok(if buf.is_empty() {
                             None
                         } else {
-                            Some(ChunkBytes::Owned(buf))
+                            Some((ChunkBytes::Owned(buf), None))
                         });
                     }
                 }
             }
         }
     }
+}
+
+/// Finish an over-long line whose first `buf.len()` bytes (no line break among them) are
+/// in hand: measure everything up to the next line break (or end of stream), keep the
+/// first `max_line` bytes, and leave what follows the break in `carry`.
+fn read_long_line(
+    reader: &mut Box<dyn Read + Send>,
+    mut buf: Vec<u8>,
+    max_line: usize,
+    carry: &mut Vec<u8>,
+    eof: &mut bool,
+) -> std::io::Result<(ChunkBytes, Option<(u64, u64)>)> {
+    let mut meter = crate::extract::LineMeter::new();
+    meter.feed(&buf);
+    buf.truncate(max_line);
+    let mut piece = vec![0u8; 1 << 16];
+    if !*eof {
+        loop {
+            let n = match reader.read(&mut piece) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                *eof = true;
+                break;
+            }
+            match piece[..n].iter().position(|b| split::is_line_break(*b)) {
+                Some(i) => {
+                    meter.feed(&piece[..i]);
+                    carry.extend_from_slice(&piece[i + 1..n]);
+                    break;
+                }
+                None => meter.feed(&piece[..n]),
+            }
+        }
+    }
+    let (chars, words) = meter.finish();
+    Ok((ChunkBytes::Owned(buf), Some((chars, words))))
 }

@@ -87,3 +87,23 @@ pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
         source: e,
     }
 }
+
+/// Say once, at the end of a run, which configured limits were hit (each a single line on
+/// stderr): over-long lines, sources past `--max-sources`, metrics past the metric cap,
+/// inter-arrival sources past the table bound.
+pub fn report_limits(c: &trace_sentinel::shard::Counters, oversized: u64, max_line_bytes: i64) {
+    if oversized > 0 {
+        eprintln!(
+            "note: {oversized} line(s) longer than --max-line-bytes {max_line_bytes} were measured whole but kept as their first {max_line_bytes} bytes"
+        );
+    }
+    if c.overflow_events > 0 || c.interarrival_untracked > 0 {
+        eprintln!(
+            "note: --max-sources reached: {} event(s) from later sources shared the overflow shard, {} inter-arrival value(s) of untracked sources not computed",
+            c.overflow_events, c.interarrival_untracked
+        );
+    }
+    if c.metrics_dropped > 0 {
+        eprintln!("note: {} metric value(s) ignored: a shard reached the 4096-metric cap", c.metrics_dropped);
+    }
+}

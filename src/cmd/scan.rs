@@ -84,6 +84,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         threads,
         chunk_size: args.chunk_size.max(1),
         in_flight: 0,
+        max_line_bytes: args.detect.max_line_bytes as usize,
     };
     let scanner = Scanner::new(opts, format, semantic)?;
     let mut out = make_output(&args.detect)?;
@@ -106,6 +107,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         &mut progress,
     )?;
     bar.finish_and_clear();
+    super::report_limits(&engine.shards.counters, scanner.oversized_lines(), args.detect.max_line_bytes);
     let Tee(stats_sink, _) = sink;
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
@@ -119,6 +121,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         stats.stages.insert("read", report.read);
         stats.stages.insert("parse_extract", report.extract);
         stats.stages.insert("detect", report.detect);
+        stats.counters.insert("oversized_lines", scanner.oversized_lines());
         stats.write_to(path)?;
     }
     let n = engine.shards.counters.anomalies;

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use trace_sentinel::engine::Engine;
-use trace_sentinel::input::{self, BlockReader};
+use trace_sentinel::input::{self, BlockReader, Piece};
 use trace_sentinel::sink::{Sink, Tee};
 use trace_sentinel::stats::StatsSink;
 use trace_sentinel::Error;
@@ -22,6 +22,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     input::check_paths(&args.paths)?;
     let start = Instant::now();
     let mut engine = Engine::new(cfg, format);
+    engine.set_max_line_bytes(args.detect.max_line_bytes as usize);
     persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
         let primed = engine.prime_benign(args.detect.seed as usize);
@@ -29,22 +30,29 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     }
     let mut out = make_output(&args.detect)?;
     let mut sink = Tee(StatsSink::default(), &mut *out);
-    let mut reader = BlockReader::new();
+    let mut reader = BlockReader::with_max_line(args.detect.max_line_bytes as usize);
     let mut stopped = false;
     let mut bytes = 0u64;
     for path in &args.paths {
         let source = persist::source_for(path, &args.persist);
         let mut stream = input::open_stream(path)?;
         reader
-            .for_each_block(&mut stream, |block| {
+            .for_each_piece(&mut stream, |piece| {
                 if interrupted.load(Ordering::Relaxed) {
                     stopped = true;
                     return Ok(false);
                 }
-                bytes += block.len() as u64;
-                engine
-                    .feed_block(block, &source, &mut sink)
-                    .map_err(output_error)?;
+                match piece {
+                    Piece::Block(block) => {
+                        bytes += block.len() as u64;
+                        engine.feed_block(block, &source, &mut sink)
+                    }
+                    Piece::Long { prefix, chars, words } => {
+                        bytes += prefix.len() as u64;
+                        engine.feed_oversized(prefix, chars, words, &source, &mut sink)
+                    }
+                }
+                .map_err(output_error)?;
                 Ok(true)
             })
             .map_err(|e| classify(e, path))?;
@@ -53,6 +61,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         }
     }
     sink.flush().map_err(Error::Output)?;
+    super::report_limits(&engine.shards.counters, engine.oversized_lines(), args.detect.max_line_bytes);
     let _ = io::stderr().flush();
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
