@@ -130,7 +130,7 @@ pub struct HudConfig {
     pub source: Source,
     /// Benign events to prime with (0 = none).
     pub seed_count: usize,
-    /// Sleep after each event (file replay).
+    /// Sleep after each event of a file replay (ignored for live sources).
     pub pace: Duration,
     /// Listening address.
     pub addr: SocketAddr,
@@ -238,7 +238,12 @@ impl Hud {
             std::thread::Builder::new()
                 .name("hud-engine".into())
                 .spawn(move || {
-                    let mut monitor = Monitor::new(cfg.engine.clone(), shared, cfg.pace);
+                    // Pacing is for replays; live sources are read as they come.
+                    let pace = match cfg.source {
+                        Source::Replay { .. } => cfg.pace,
+                        _ => Duration::ZERO,
+                    };
+                    let mut monitor = Monitor::new(cfg.engine.clone(), shared, pace);
                     if let Some(sink) = sink {
                         monitor.set_sink(sink);
                     }

@@ -40,6 +40,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 /// Least time between two pushes to one stream client.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Most stream clients served at once; later ones get 503 (and retry).
+pub const MAX_STREAMS: usize = 256;
 /// How often `lines_per_second` is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// How often the server checks for a stop request.
@@ -208,7 +210,15 @@ async fn prometheus(State(app): State<App>) -> Response {
         .into_response()
 }
 
-async fn stream(State(app): State<App>) -> impl IntoResponse {
+async fn stream(State(app): State<App>) -> Response {
+    if app.shared.subscribers() >= MAX_STREAMS {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many stream clients",
+        )
+            .into_response();
+    }
     let rx = app.shared.subscribe();
     let events = futures_util::stream::unfold(
         (rx, app, None::<Instant>),
@@ -235,6 +245,7 @@ async fn stream(State(app): State<App>) -> impl IntoResponse {
         [(header::CACHE_CONTROL, "no-store")],
         Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
     )
+        .into_response()
 }
 
 /// Serve on `listener` until a stop is requested through `shared`; also samples the
