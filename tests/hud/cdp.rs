@@ -10,6 +10,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Headless flags that work as root in a container, without network side traffic.
+const HEADLESS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// A running headless Chromium with one attached page.
 pub struct Browser {
     child: Child,
@@ -80,16 +92,9 @@ impl Browser {
         ));
         std::fs::create_dir_all(&profile)?;
         let mut child = Command::new(binary)
+            .args(HEADLESS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
                 "--no-default-browser-check",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
                 "--disable-extensions",
                 "--hide-scrollbars",
                 "--remote-debugging-address=127.0.0.1",
@@ -314,15 +319,8 @@ pub fn dump_dom(binary: &Path, url: &str, budget_ms: u32, timeout: Duration) -> 
     let profile = std::env::temp_dir().join(format!("hud-dump-{}", std::process::id()));
     std::fs::create_dir_all(&profile)?;
     let mut child = Command::new(binary)
+        .args(HEADLESS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             &format!("--user-data-dir={}", profile.display()),
             &format!("--virtual-time-budget={budget_ms}"),
             "--dump-dom",
