@@ -211,6 +211,9 @@ impl ShardMirror {
             self.key.push_str(key);
             put(st, &self.key);
         }
+        for (name, _) in ev.extra.iter() {
+            put(st, name);
+        }
         if set.config().timed {
             put(st, INTERARRIVAL_METRIC);
         }
