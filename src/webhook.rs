@@ -541,13 +541,24 @@ impl Worker {
         }
         match req.send(&self.body[..]) {
             Ok(mut resp) => {
-                // Drain a little of the answer so the connection can be reused.
-                let _ = resp.body_mut().with_config().limit(64 << 10).read_to_vec();
-                match resp.status().as_u16() {
+                let outcome = match resp.status().as_u16() {
                     200..=299 => Attempt::Delivered,
                     408 | 429 | 500..=599 => Attempt::Retry,
                     _ => Attempt::GiveUp,
+                };
+                // The status decides. Drain a small answer of known length so the
+                // connection can be reused; never wait for a body delimited by the
+                // server closing the connection (a receiver that keeps it open would
+                // stall delivery until the timeout).
+                let small = resp
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n <= 64 << 10);
+                if small {
+                    let _ = resp.body_mut().with_config().limit(64 << 10).read_to_vec();
                 }
+                outcome
             }
             // Transport errors, timeouts, refused connections, TLS failures: the
             // endpoint may come back.

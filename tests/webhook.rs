@@ -24,6 +24,9 @@ enum Reply {
     Stall(Duration),
     /// Wait until the gate opens, then 200.
     Hold,
+    /// 200 without Content-Length, connection left open (body delimited by a close
+    /// that never comes).
+    NoLength,
 }
 
 /// One request as the server saw it.
@@ -187,6 +190,12 @@ fn serve(conn: TcpStream, s: &Shared) {
                 std::thread::sleep(d);
                 let _ = respond(&mut conn, 200);
                 return; // the client gave up on this connection
+            }
+            Reply::NoLength => {
+                s.seen.lock().unwrap()[index].acknowledged = true;
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nok");
+                let _ = conn.flush();
+                continue;
             }
             Reply::Hold => {
                 let (m, cv) = &s.gate;
@@ -400,6 +409,25 @@ fn timeouts_are_retried() {
     let sent = emit(&mut sink, 0, 3);
     let c = sink.finish();
     assert_eq!(c, counts(3, 3, 0, 0, 2, 1));
+    assert_eq!(server.delivered_raw(), sent.join(","));
+}
+
+#[test]
+fn answers_without_length_do_not_stall_delivery() {
+    let server = Server::start(|_| Reply::NoLength);
+    let mut o = opts(server.url());
+    o.batch_size = 2;
+    o.timeout = Duration::from_secs(5);
+    let mut sink = WebhookSink::new(o).unwrap();
+    let start = Instant::now();
+    let sent = emit(&mut sink, 0, 6);
+    let c = sink.finish();
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(c, counts(6, 6, 0, 0, 3, 0));
     assert_eq!(server.delivered_raw(), sent.join(","));
 }
 
