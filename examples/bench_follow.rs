@@ -66,7 +66,9 @@ fn main() {
     let bin = std::fs::canonicalize(&bin).unwrap_or_else(|_| PathBuf::from(&bin));
     let rate: u64 = arg(&args, "--rate", "50000").parse().expect("--rate N");
     let secs: u64 = arg(&args, "--secs", "30").parse().expect("--secs N");
-    let idle_secs: u64 = arg(&args, "--idle-secs", "10").parse().expect("--idle-secs N");
+    let idle_secs: u64 = arg(&args, "--idle-secs", "10")
+        .parse()
+        .expect("--idle-secs N");
     let extra = arg(&args, "--extra", "");
     let dir = PathBuf::from(arg(&args, "--dir", "/tmp/ts-bench-follow"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -77,7 +79,9 @@ fn main() {
 
     let mut child = Command::new(&bin)
         .current_dir(&dir)
-        .args(["watch", "--follow", "app.log", "--format", "json", "--warmup", "100"])
+        .args([
+            "watch", "--follow", "app.log", "--format", "json", "--warmup", "100",
+        ])
         .arg("--stats-json")
         .arg(&stats)
         .args(extra.split_whitespace())
@@ -175,7 +179,9 @@ fn main() {
     std::thread::sleep(Duration::from_secs(idle_secs));
     let idle_ticks = cpu_ticks(pid) - idle0;
 
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let status = child.wait().unwrap();
     let anomalies = reader.join().unwrap();
     let text = std::fs::read_to_string(&stats).unwrap_or_default();
@@ -192,7 +198,10 @@ fn main() {
         written as f64 / write_secs
     );
     println!("events observed: {events} (expected {written})");
-    println!("spikes: {spikes} written, {once} reported exactly once, {} reported", reported.len());
+    println!(
+        "spikes: {spikes} written, {once} reported exactly once, {} reported",
+        reported.len()
+    );
     println!("anomaly lines on stdout: {anomalies}");
     println!(
         "latency write -> anomaly: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
@@ -209,7 +218,7 @@ fn main() {
         "CPU while idle: {:.2}% of one core ({idle_ticks} ticks in {idle_secs} s)",
         idle_ticks as f64 / tck / idle_secs as f64 * 100.0
     );
-    let ok = events == written && once as u64 == spikes;
+    let ok = events == written && once == spikes;
     println!("answer check: {}", if ok { "ok" } else { "FAILED" });
     if !ok {
         std::process::exit(1);

@@ -22,11 +22,21 @@ impl Rng {
 
 const HOSTS: &[&str] = &["web-01", "web-02", "db-01", "cache-03", "worker-07"];
 const USERS: &[&str] = &["alice", "bob", "deploy", "root", "backup", "ci"];
-const PATHS: &[&str] = &["/", "/api/v1/items", "/login", "/static/app.js", "/healthz", "/api/v1/orders/search"];
+const PATHS: &[&str] = &[
+    "/",
+    "/api/v1/items",
+    "/login",
+    "/static/app.js",
+    "/healthz",
+    "/api/v1/orders/search",
+];
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let target: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000_000);
+    let target: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000_000);
     let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(42);
     let mut rng = Rng(seed);
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
@@ -73,10 +83,19 @@ fn main() -> io::Result<()> {
                 rng.below(100_000),
                 USERS[rng.below(USERS.len() as u64) as usize]
             ),
-            _ => write!(line, "CRON[{}]: ({}) CMD (run-parts /etc/cron.hourly)", rng.below(60000), USERS[rng.below(6) as usize]),
+            _ => write!(
+                line,
+                "CRON[{}]: ({}) CMD (run-parts /etc/cron.hourly)",
+                rng.below(60000),
+                USERS[rng.below(6) as usize]
+            ),
         };
         if rng.below(50_000) == 0 {
-            let _ = write!(line, " FATAL unexpected payload {}", "x".repeat(200 + rng.below(800) as usize));
+            let _ = write!(
+                line,
+                " FATAL unexpected payload {}",
+                "x".repeat(200 + rng.below(800) as usize)
+            );
         }
         line.push('\n');
         out.write_all(line.as_bytes())?;

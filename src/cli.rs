@@ -300,7 +300,10 @@ impl DetectArgs {
             ));
         }
         if self.max_line_bytes < 1 {
-            return Err(invalid("--max-line-bytes", format!("{} (must be >= 1)", self.max_line_bytes)));
+            return Err(invalid(
+                "--max-line-bytes",
+                format!("{} (must be >= 1)", self.max_line_bytes),
+            ));
         }
         if self.seed < 0 {
             return Err(invalid("--seed", format!("{} (must be >= 0)", self.seed)));

@@ -317,6 +317,103 @@ pub struct Detector {
     /// Inputs of the last score.
     #[serde(default)]
     pub last: LastScore,
+    /// A user-supplied scorer that replaces the baseline's scoring (library only; not
+    /// part of snapshots). `None` on the built-in path, which it does not slow down
+    /// beyond one never-taken branch.
+    #[serde(skip)]
+    pub custom: Option<Custom>,
+}
+
+/// A user-supplied single-metric scorer (re-exported as `sentinel::Detector`): score a
+/// value against the state as it stood before it, then learn it. Any `Clone + Send`
+/// type implementing it can be plugged in per metric; the built-in [`Detector`]
+/// implements it too.
+pub trait Scorer: ScorerClone + Send {
+    /// Score `value` in sigma against the state before it, then fold it in.
+    fn score_then_update(&mut self, value: f64) -> f64;
+    /// Whether the warmup is over and scores count.
+    fn ready(&self) -> bool;
+}
+
+/// Cloning of boxed [`Scorer`]s (shards are cloned from templates); implemented for
+/// every `Clone` scorer.
+pub trait ScorerClone {
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Scorer>;
+}
+
+impl<T: Scorer + Clone + 'static> ScorerClone for T {
+    fn clone_box(&self) -> Box<dyn Scorer> {
+        Box::new(self.clone())
+    }
+}
+
+/// A boxed [`Scorer`] inside a [`Detector`].
+pub struct Custom(pub Box<dyn Scorer>);
+
+impl Clone for Custom {
+    fn clone(&self) -> Self {
+        Custom(self.0.clone_box())
+    }
+}
+
+impl PartialEq for Custom {
+    /// User state cannot be compared: two custom scorers are never equal.
+    fn eq(&self, _: &Custom) -> bool {
+        false
+    }
+}
+
+impl std::fmt::Debug for Custom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Custom(..)")
+    }
+}
+
+impl Custom {
+    /// The built-in non-finite rule, then the user's score against `threshold`.
+    #[cold]
+    fn observe(&mut self, value: f64, threshold: f64, last: &mut LastScore) -> Option<f64> {
+        if !value.is_finite() {
+            *last = LastScore::default();
+            return None;
+        }
+        let ready = self.0.ready();
+        let score = self.0.score_then_update(value);
+        let score = if score.is_finite() { score } else { 0.0 };
+        // dev / sqrt(1) reproduces the score for dashboards.
+        *last = LastScore {
+            dev: score,
+            scale: 1.0,
+            robust: false,
+        };
+        (ready && score != 0.0 && score.abs() >= threshold).then_some(score)
+    }
+}
+
+/// Builds the scorer of a new metric from its name; `None` keeps the built-in detector.
+#[derive(Clone)]
+pub struct ScorerFactory(pub std::sync::Arc<dyn Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync>);
+
+impl PartialEq for ScorerFactory {
+    fn eq(&self, other: &ScorerFactory) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for ScorerFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScorerFactory(..)")
+    }
+}
+
+impl Scorer for Detector {
+    fn score_then_update(&mut self, value: f64) -> f64 {
+        Detector::score_then_update(self, value)
+    }
+    fn ready(&self) -> bool {
+        Detector::ready(self)
+    }
 }
 
 /// Scale making the MAD score comparable to a z-score for Gaussian data (Φ⁻¹(0.75)).
@@ -339,6 +436,7 @@ impl Detector {
             warmup,
             baseline,
             last: LastScore::default(),
+            custom: None,
         }
     }
 
@@ -355,7 +453,10 @@ impl Detector {
     /// Whether enough history has accumulated for scores to count.
     #[inline]
     pub fn ready(&self) -> bool {
-        self.count() >= self.warmup
+        match &self.custom {
+            None => self.count() >= self.warmup,
+            Some(c) => c.0.ready(),
+        }
     }
 
     /// The last score (sigma); 0 before the first scored value.
@@ -375,6 +476,9 @@ impl Detector {
     /// Values clearly below the threshold skip the square root and division.
     #[inline]
     pub fn observe(&mut self, value: f64, threshold: f64) -> Option<f64> {
+        if let Some(c) = self.custom.as_mut() {
+            return c.observe(value, threshold, &mut self.last);
+        }
         if !value.is_finite() {
             self.last = LastScore::default();
             return None;

@@ -6,12 +6,12 @@ use crate::decode::decode_lossy;
 use crate::extract::Extractor;
 use crate::parse::jsonl::{parse_jsonl_line, JsonFields};
 use crate::semantic::{SemInput, SparseVec};
-use crate::timestamp::Timestamp;
-use std::ops::Range;
 use crate::shard::{Attrs, Config, EventRecord, ShardSet};
 use crate::sink::Sink;
 use crate::split::Lines;
+use crate::timestamp::Timestamp;
 use std::io;
+use std::ops::Range;
 
 /// How lines are parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,10 +99,17 @@ impl LineParser {
     ) -> R {
         self.oversized_lines += 1;
         let prefix = &prefix[..char_boundary_len(prefix)];
-        let LineParser { decoded, extractor, semvec, .. } = self;
+        let LineParser {
+            decoded,
+            extractor,
+            semvec,
+            ..
+        } = self;
         let text = decode_lossy(prefix, decoded);
         extractor.extract(text, semvec);
-        let semvec = extractor.semantic().then_some(SemInput::Sparse(semvec.view()));
+        let semvec = extractor
+            .semantic()
+            .then_some(SemInput::Sparse(semvec.view()));
         f(&EventRecord {
             message: text.as_bytes(),
             source: default_source,
@@ -206,11 +213,19 @@ impl LineParser {
                     keys: &json.attr_keys,
                     items: &json.attrs,
                 };
-                (json.message.as_str(), json.message_bytes(), source, json.timestamp, attrs)
+                (
+                    json.message.as_str(),
+                    json.message_bytes(),
+                    source,
+                    json.timestamp,
+                    attrs,
+                )
             }
         };
         let features = extractor.extract(message, semvec);
-        let semvec = extractor.semantic().then_some(SemInput::Sparse(semvec.view()));
+        let semvec = extractor
+            .semantic()
+            .then_some(SemInput::Sparse(semvec.view()));
         Some(f(&EventRecord {
             message: message_bytes,
             source,
@@ -290,7 +305,11 @@ impl Engine {
         source: &str,
         sink: &mut S,
     ) -> io::Result<()> {
-        let Engine { shards, parser, features } = self;
+        let Engine {
+            shards,
+            parser,
+            features,
+        } = self;
         parser.extract_chunk(block, features);
         shards.observe_chunk(features, block, source, sink)
     }
@@ -303,7 +322,10 @@ impl Engine {
             let (length, tokens, semvec) = parser
                 .parse(ev.message.as_bytes(), ev.source, |r| {
                     let semvec = match r.semvec {
-                        Some(SemInput::Sparse(v)) => Some(SparseVec { idx: v.idx.to_vec(), val: v.val.to_vec() }),
+                        Some(SemInput::Sparse(v)) => Some(SparseVec {
+                            idx: v.idx.to_vec(),
+                            val: v.val.to_vec(),
+                        }),
                         _ => None,
                     };
                     (r.length, r.tokens, semvec)
@@ -398,18 +420,30 @@ static SOURCE_PLACEHOLDER: &str = "\u{0}default-source\u{0}";
 impl LineParser {
     /// Freeze one over-long line (prefix + whole-line measurements) into `out` (cleared
     /// first) — the streaming counterpart of an over-long line inside a chunk.
-    pub fn extract_oversized(&mut self, prefix: &[u8], chars: u64, words: u64, out: &mut ChunkFeatures) {
+    pub fn extract_oversized(
+        &mut self,
+        prefix: &[u8],
+        chars: u64,
+        words: u64,
+        out: &mut ChunkFeatures,
+    ) {
         out.clear();
-        self.parse_oversized(prefix, chars, words, SOURCE_PLACEHOLDER, |ev| out.freeze(prefix, ev));
+        self.parse_oversized(prefix, chars, words, SOURCE_PLACEHOLDER, |ev| {
+            out.freeze(prefix, ev)
+        });
     }
 
     /// Parse and extract every line of `bytes` into `out` (cleared first).
     pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
         out.clear();
-        let _ = self.parse_block(bytes, SOURCE_PLACEHOLDER, |ev| -> Result<(), std::convert::Infallible> {
-            out.freeze(bytes, ev);
-            Ok(())
-        });
+        let _ = self.parse_block(
+            bytes,
+            SOURCE_PLACEHOLDER,
+            |ev| -> Result<(), std::convert::Infallible> {
+                out.freeze(bytes, ev);
+                Ok(())
+            },
+        );
     }
 }
 
@@ -487,7 +521,10 @@ impl ShardSet {
                     message,
                     source: src,
                     timestamp: r.timestamp,
-                    attrs: Attrs { keys: &f.arena, items: &f.attrs[r.attrs.clone()] },
+                    attrs: Attrs {
+                        keys: &f.arena,
+                        items: &f.attrs[r.attrs.clone()],
+                    },
                     length: r.length,
                     tokens: r.tokens,
                     semvec: semantic.then(|| {

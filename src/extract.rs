@@ -105,7 +105,10 @@ impl LineMeter {
             let mut tmp = [0u8; 8];
             let n = self.carry.len();
             let take = piece.len().min(4 - n.min(3));
-            let incomplete = |h: &[u8]| std::str::from_utf8(h).is_err_and(|e| e.error_len().is_none() && e.valid_up_to() == 0);
+            let incomplete = |h: &[u8]| {
+                std::str::from_utf8(h)
+                    .is_err_and(|e| e.error_len().is_none() && e.valid_up_to() == 0)
+            };
             tmp[..n].copy_from_slice(&self.carry);
             tmp[n..n + take].copy_from_slice(&piece[..take]);
             let head = &tmp[..n + take];
@@ -114,7 +117,9 @@ impl LineMeter {
                 self.carry.extend_from_slice(piece);
                 return;
             }
-            let Some(chunk) = head.utf8_chunks().next() else { break };
+            let Some(chunk) = head.utf8_chunks().next() else {
+                break;
+            };
             if let Some(c) = chunk.valid().chars().next() {
                 let used = c.len_utf8() - n;
                 self.count_char(crate::unicode::is_word(c));
@@ -157,7 +162,10 @@ impl LineMeter {
             }
         }
         let out = (self.chars, self.words);
-        *self = LineMeter { carry, ..LineMeter::default() };
+        *self = LineMeter {
+            carry,
+            ..LineMeter::default()
+        };
         self.carry.clear();
         out
     }
@@ -169,7 +177,10 @@ mod meter_tests {
 
     fn whole(bytes: &[u8]) -> (u64, u64) {
         let s = String::from_utf8_lossy(bytes);
-        (crate::unicode::char_count(&s) as u64, crate::unicode::count_words(&s) as u64)
+        (
+            crate::unicode::char_count(&s) as u64,
+            crate::unicode::count_words(&s) as u64,
+        )
     }
 
     #[test]

@@ -170,7 +170,9 @@ impl BlockReader {
                     self.meter.feed(&self.buf[..self.filled]);
                     self.filled = 0;
                 } else {
-                    let new_len = (self.buf.len() * 2).min(self.max_line + 1).max(self.buf.len() + 1);
+                    let new_len = (self.buf.len() * 2)
+                        .min(self.max_line + 1)
+                        .max(self.buf.len() + 1);
                     self.buf.resize(new_len, 0);
                 }
             }
@@ -188,7 +190,11 @@ impl BlockReader {
                 }
                 long = false;
                 let (chars, words) = self.meter.finish();
-                if !f(Piece::Long { prefix: &self.prefix, chars, words })? {
+                if !f(Piece::Long {
+                    prefix: &self.prefix,
+                    chars,
+                    words,
+                })? {
                     return Ok(());
                 }
                 if n == 0 {
@@ -214,7 +220,11 @@ impl BlockReader {
                         self.meter.feed(&self.buf[..self.filled]);
                         self.meter.finish()
                     };
-                    f(Piece::Long { prefix: &self.buf[..self.max_line], chars, words })?;
+                    f(Piece::Long {
+                        prefix: &self.buf[..self.max_line],
+                        chars,
+                        words,
+                    })?;
                 } else if self.filled > 0 {
                     f(Piece::Block(&self.buf[..self.filled]))?;
                 }
@@ -262,16 +272,32 @@ mod tests {
             let mut got = Vec::new();
             r.for_each_piece(&mut Trickle(text.as_bytes(), step), |p| {
                 match p {
-                    Piece::Block(b) => got.extend(split::Lines::new(b).map(|l| format!("B:{}", String::from_utf8_lossy(l)))),
-                    Piece::Long { prefix, chars, words } => {
-                        got.push(format!("L:{}:{chars}:{words}", String::from_utf8_lossy(prefix)))
-                    }
+                    Piece::Block(b) => got.extend(
+                        split::Lines::new(b).map(|l| format!("B:{}", String::from_utf8_lossy(l))),
+                    ),
+                    Piece::Long {
+                        prefix,
+                        chars,
+                        words,
+                    } => got.push(format!(
+                        "L:{}:{chars}:{words}",
+                        String::from_utf8_lossy(prefix)
+                    )),
                 }
                 Ok(true)
             })
             .unwrap();
             let pre = &long[..32];
-            assert_eq!(got, vec!["B:short".to_string(), format!("L:{pre}:500:100"), "B:after".into(), format!("L:{pre}:500:100")], "step {step}");
+            assert_eq!(
+                got,
+                vec![
+                    "B:short".to_string(),
+                    format!("L:{pre}:500:100"),
+                    "B:after".into(),
+                    format!("L:{pre}:500:100")
+                ],
+                "step {step}"
+            );
             assert!(r.buf.len() <= 33, "buffer grew to {}", r.buf.len());
         }
     }

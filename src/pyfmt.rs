@@ -739,7 +739,11 @@ pub fn write_json_wtf8(out: &mut String, bytes: &[u8]) {
             tail = &tail[valid_to..];
             continue;
         }
-        if tail.len() >= 3 && tail[0] == 0xED && (0xA0..=0xBF).contains(&tail[1]) && (0x80..=0xBF).contains(&tail[2]) {
+        if tail.len() >= 3
+            && tail[0] == 0xED
+            && (0xA0..=0xBF).contains(&tail[1])
+            && (0x80..=0xBF).contains(&tail[2])
+        {
             let cp = 0xD000u32 | ((tail[1] as u32 & 0x3F) << 6) | (tail[2] as u32 & 0x3F);
             let _ = write!(out, "\\u{cp:04x}");
             tail = &tail[3..];

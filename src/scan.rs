@@ -165,7 +165,8 @@ impl Scanner {
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
-            let mut chunks = ChunkSource::open(inp, self.opts.chunk_size, self.opts.max_line_bytes)?;
+            let mut chunks =
+                ChunkSource::open(inp, self.opts.chunk_size, self.opts.max_line_bytes)?;
             loop {
                 if stop.load(Ordering::Relaxed) {
                     st.report.interrupted = true;
@@ -222,7 +223,9 @@ impl Scanner {
             });
             let mut features = lock(&frozen_pool).pop().unwrap_or_default();
             match job.long {
-                Some((chars, words)) => parser.extract_oversized(&job.bytes, chars, words, &mut features),
+                Some((chars, words)) => {
+                    parser.extract_oversized(&job.bytes, chars, words, &mut features)
+                }
                 None => parser.extract_chunk(&job.bytes, &mut features),
             }
             lock(&parsers).push(parser);
@@ -289,7 +292,9 @@ impl Ordered<'_> {
             self.report.extract.record_us(done.extract_us);
             let t0 = Instant::now();
             let source = self.inputs[done.input].source.as_str();
-            shards.observe_chunk(&done.features, &done.bytes, source, sink).map_err(Error::Output)?;
+            shards
+                .observe_chunk(&done.features, &done.bytes, source, sink)
+                .map_err(Error::Output)?;
             lock(&self.recycle).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
@@ -365,7 +370,7 @@ impl ChunkSource {
 
     /// The next chunk, with `Some((chars, words))` when it is the kept prefix of one
     /// over-long line of a stream (measured as it was read; see `LineMeter`).
-    fn next_chunk(&mut self) -> std::io::Result<Option<(ChunkBytes, Option<(u64, u64)>)>> {
+    fn next_chunk(&mut self) -> std::io::Result<Option<NextChunk>> {
         match self {
             ChunkSource::Empty => Ok(None),
             ChunkSource::Mapped { map, pos, chunk } => {
@@ -437,6 +442,9 @@ impl ChunkSource {
     }
 }
 
+/// A chunk and, for the kept prefix of an over-long streamed line, its `(chars, words)`.
+type NextChunk = (ChunkBytes, Option<(u64, u64)>);
+
 /// Finish an over-long line whose first `buf.len()` bytes (no line break among them) are
 /// in hand: measure everything up to the next line break (or end of stream), keep the
 /// first `max_line` bytes, and leave what follows the break in `carry`.
@@ -446,7 +454,7 @@ fn read_long_line(
     max_line: usize,
     carry: &mut Vec<u8>,
     eof: &mut bool,
-) -> std::io::Result<(ChunkBytes, Option<(u64, u64)>)> {
+) -> std::io::Result<NextChunk> {
     let mut meter = crate::extract::LineMeter::new();
     meter.feed(&buf);
     buf.truncate(max_line);

@@ -42,7 +42,10 @@ impl SparseVec {
 
     /// A borrowed view.
     pub fn view(&self) -> SparseRef<'_> {
-        SparseRef { idx: &self.idx, val: &self.val }
+        SparseRef {
+            idx: &self.idx,
+            val: &self.val,
+        }
     }
 }
 
@@ -103,7 +106,11 @@ static ASCII_MEMO: OnceLock<Box<[AtomicU16]>> = OnceLock::new();
 fn ascii_memo() -> &'static [AtomicU16] {
     // 69^3 entries × 2 bytes ≈ 640 KiB (fits in L2), filled on demand. Racing threads
     // store the same value, so relaxed ordering is enough.
-    ASCII_MEMO.get_or_init(|| (0..CLASSES * CLASSES * CLASSES).map(|_| AtomicU16::new(0)).collect())
+    ASCII_MEMO.get_or_init(|| {
+        (0..CLASSES * CLASSES * CLASSES)
+            .map(|_| AtomicU16::new(0))
+            .collect()
+    })
 }
 
 /// Bound on the per-vectorizer memo of non-ASCII trigrams (cleared when reached).
@@ -242,7 +249,11 @@ impl Vectorizer {
         }
         let memo = ascii_memo();
         for w in b.windows(3) {
-            let (c0, c1, c2) = (CLASS_OF[w[0] as usize], CLASS_OF[w[1] as usize], CLASS_OF[w[2] as usize]);
+            let (c0, c1, c2) = (
+                CLASS_OF[w[0] as usize],
+                CLASS_OF[w[1] as usize],
+                CLASS_OF[w[2] as usize],
+            );
             if (c0 | c1 | c2) == u8::MAX || c0.max(c1).max(c2) as usize >= CLASSES {
                 let (bk, s) = hash_gram(w, DIM);
                 self.add(encode(bk, s));
@@ -299,7 +310,10 @@ fn nonzero_mask8(chunk: &[i16]) -> u32 {
             return _pext_like(m);
         }
     }
-    chunk.iter().enumerate().fold(0, |m, (k, v)| m | (((*v != 0) as u32) << k))
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |m, (k, v)| m | (((*v != 0) as u32) << k))
 }
 
 /// Compress the even bits of a 16-bit byte mask into 8 lane bits.
@@ -376,7 +390,13 @@ const EXACT_MARGIN: f64 = 1e-9;
 impl SemanticDetector {
     /// A fresh detector.
     pub fn new(warmup: u64) -> Self {
-        SemanticDetector { warmup, n: 0, centroid: Vec::new(), novelty: RunningStats::default(), tracked: None }
+        SemanticDetector {
+            warmup,
+            n: 0,
+            centroid: Vec::new(),
+            novelty: RunningStats::default(),
+            tracked: None,
+        }
     }
 
     /// Whether enough messages were seen for scores to count.
@@ -411,12 +431,17 @@ impl SemanticDetector {
         if fast_ok {
             let t = match self.tracked {
                 Some(t) if t.age < RESYNC_EVERY => t,
-                _ => TrackedNorm { sumsq: sum_of_squares(&self.centroid), age: 0 },
+                _ => TrackedNorm {
+                    sumsq: sum_of_squares(&self.centroid),
+                    age: 0,
+                },
             };
             dot_raw = dot_raw_sparse(&self.centroid, vec);
             let norm = t.sumsq.sqrt();
             let approx = 1.0 - if norm == 0.0 { dot_raw } else { dot_raw / norm };
-            let near = ready && std != 0.0 && ((approx - mean) / std).abs() >= threshold * (1.0 - EXACT_MARGIN);
+            let near = ready
+                && std != 0.0
+                && ((approx - mean) / std).abs() >= threshold * (1.0 - EXACT_MARGIN);
             if !near {
                 novelty = Some(approx);
             }
@@ -430,8 +455,12 @@ impl SemanticDetector {
         self.tracked = match self.tracked {
             Some(t) if fast_ok && dot_raw.is_finite() => {
                 let keep = 1.0 - DECAY;
-                let sumsq = keep * keep * t.sumsq + 2.0 * keep * DECAY * dot_raw + DECAY * DECAY * sq_x;
-                Some(TrackedNorm { sumsq, age: t.age + 1 })
+                let sumsq =
+                    keep * keep * t.sumsq + 2.0 * keep * DECAY * dot_raw + DECAY * DECAY * sq_x;
+                Some(TrackedNorm {
+                    sumsq,
+                    age: t.age + 1,
+                })
             }
             _ => None,
         };

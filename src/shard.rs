@@ -337,7 +337,17 @@ impl Shard {
             self.semantic_last = score;
             if ready && score.abs() >= cfg.threshold {
                 let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                report(cfg, SEMANTIC_METRIC, score, score, true, t, ev, counters, sink)?;
+                report(
+                    cfg,
+                    SEMANTIC_METRIC,
+                    score,
+                    score,
+                    true,
+                    t,
+                    ev,
+                    counters,
+                    sink,
+                )?;
             }
         }
         Ok(())
@@ -397,7 +407,8 @@ fn report<S: Sink + ?Sized>(
     let message = crate::decode::decode_lossy(ev.message, &mut scratch);
     // Bytes that are not UTF-8 here are WTF-8 from JSON lone-surrogate escapes (or a
     // mapped file that changed underneath): keep them for the exact JSON rendering.
-    let message_wtf8 = (message.len() != ev.message.len() || message.as_bytes() != ev.message).then_some(ev.message);
+    let message_wtf8 = (message.len() != ev.message.len() || message.as_bytes() != ev.message)
+        .then_some(ev.message);
     counters.anomalies += 1;
     counters.by_severity[severity as usize] += 1;
     sink.emit(&Anomaly {
@@ -565,14 +576,23 @@ impl ShardSet {
         self.counters.events += 1;
         let idx = self.route(ev.source) as usize;
         let mut ts = ev.timestamp;
-        let ShardSet { cfg, shards, counters, .. } = self;
+        let ShardSet {
+            cfg,
+            shards,
+            counters,
+            ..
+        } = self;
         shards[idx].observe(cfg, ev, None, &mut ts, counters, sink, true)
     }
 
     /// Observe a batch of events in order — the same results as calling
     /// [`Self::observe`] for each, but the semantic layer scores each shard's sparse
     /// vectors in batches (see [`SemanticDetector::score_batch`]).
-    pub fn observe_batch<S: Sink + ?Sized>(&mut self, evs: &[EventRecord<'_>], sink: &mut S) -> io::Result<()> {
+    pub fn observe_batch<S: Sink + ?Sized>(
+        &mut self,
+        evs: &[EventRecord<'_>],
+        sink: &mut S,
+    ) -> io::Result<()> {
         if !self.cfg.semantic {
             for ev in evs {
                 self.observe(ev, sink)?;
@@ -604,7 +624,9 @@ impl ShardSet {
                     }
                 }
             }
-            let Some(sem) = self.shards[shard as usize].semantic.as_mut() else { continue };
+            let Some(sem) = self.shards[shard as usize].semantic.as_mut() else {
+                continue;
+            };
             pre.clear();
             pre.resize(vecs.len(), (0.0, false));
             sem.score_batch(&vecs, self.cfg.threshold, &mut pre);
@@ -613,7 +635,12 @@ impl ShardSet {
             }
         }
         let result = (|| {
-            let ShardSet { cfg, shards, counters, .. } = self;
+            let ShardSet {
+                cfg,
+                shards,
+                counters,
+                ..
+            } = self;
             for ((ev, &shard), pre) in evs.iter().zip(&routes).zip(&scores) {
                 counters.events += 1;
                 let mut ts = ev.timestamp;
@@ -645,7 +672,15 @@ impl ShardSet {
         for ev in events {
             let mut ts = ev.timestamp;
             // The sink never fails.
-            let _ = target.observe(&self.cfg, &ev, None, &mut ts, &mut counters, &mut sink, false);
+            let _ = target.observe(
+                &self.cfg,
+                &ev,
+                None,
+                &mut ts,
+                &mut counters,
+                &mut sink,
+                false,
+            );
             n += 1;
         }
         match self.cfg.shard_by {

@@ -104,6 +104,9 @@ pub fn report_limits(c: &trace_sentinel::shard::Counters, oversized: u64, max_li
         );
     }
     if c.metrics_dropped > 0 {
-        eprintln!("note: {} metric value(s) ignored: a shard reached the 4096-metric cap", c.metrics_dropped);
+        eprintln!(
+            "note: {} metric value(s) ignored: a shard reached the 4096-metric cap",
+            c.metrics_dropped
+        );
     }
 }

@@ -107,7 +107,11 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         &mut progress,
     )?;
     bar.finish_and_clear();
-    super::report_limits(&engine.shards.counters, scanner.oversized_lines(), args.detect.max_line_bytes);
+    super::report_limits(
+        &engine.shards.counters,
+        scanner.oversized_lines(),
+        args.detect.max_line_bytes,
+    );
     let Tee(stats_sink, _) = sink;
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
@@ -121,7 +125,9 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         stats.stages.insert("read", report.read);
         stats.stages.insert("parse_extract", report.extract);
         stats.stages.insert("detect", report.detect);
-        stats.counters.insert("oversized_lines", scanner.oversized_lines());
+        stats
+            .counters
+            .insert("oversized_lines", scanner.oversized_lines());
         stats.write_to(path)?;
     }
     let n = engine.shards.counters.anomalies;

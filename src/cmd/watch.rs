@@ -47,7 +47,11 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
                         bytes += block.len() as u64;
                         engine.feed_block(block, &source, &mut sink)
                     }
-                    Piece::Long { prefix, chars, words } => {
+                    Piece::Long {
+                        prefix,
+                        chars,
+                        words,
+                    } => {
                         bytes += prefix.len() as u64;
                         engine.feed_oversized(prefix, chars, words, &source, &mut sink)
                     }
@@ -61,7 +65,11 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         }
     }
     sink.flush().map_err(Error::Output)?;
-    super::report_limits(&engine.shards.counters, engine.oversized_lines(), args.detect.max_line_bytes);
+    super::report_limits(
+        &engine.shards.counters,
+        engine.oversized_lines(),
+        args.detect.max_line_bytes,
+    );
     let _ = io::stderr().flush();
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
