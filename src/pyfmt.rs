@@ -159,17 +159,27 @@ fn push_positional(out: &mut String, d: &Sci<'_>, force_frac: bool) {
     }
 }
 
-/// Append Python's `repr(x)` of a float (shortest round-trip digits, `1e+16`, `123.0`, `nan`, `inf`).
-pub fn write_float_repr(out: &mut String, x: f64) {
+/// Python's rendering of the sign and the non-finite cases shared by `repr` and `%g`:
+/// writes `nan`, `-` for a negative value, and `inf`; returns `true` when `x` was fully
+/// rendered (NaN or infinity).
+fn write_sign_or_special(out: &mut String, x: f64) -> bool {
     if x.is_nan() {
         out.push_str("nan");
-        return;
+        return true;
     }
     if x.is_sign_negative() {
         out.push('-');
     }
     if x.is_infinite() {
         out.push_str("inf");
+        return true;
+    }
+    false
+}
+
+/// Append Python's `repr(x)` of a float (shortest round-trip digits, `1e+16`, `123.0`, `nan`, `inf`).
+pub fn write_float_repr(out: &mut String, x: f64) {
+    if write_sign_or_special(out, x) {
         return;
     }
     let ax = x.abs();
@@ -296,15 +306,7 @@ fn round_negative_ndigits(x: f64, m: usize) -> f64 {
 
 /// Append Python's `"%.{precision}g" % x`.
 pub fn write_general(out: &mut String, x: f64, precision: usize) {
-    if x.is_nan() {
-        out.push_str("nan");
-        return;
-    }
-    if x.is_sign_negative() {
-        out.push('-');
-    }
-    if x.is_infinite() {
-        out.push_str("inf");
+    if write_sign_or_special(out, x) {
         return;
     }
     let p = precision.max(1); // Python treats %.0g as %.1g
