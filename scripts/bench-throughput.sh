@@ -55,8 +55,8 @@ if [ ! -x "$REF_PY" ]; then
   "${REF_VENV:-/tmp/ref-venv}/bin/pip" install -q trace-sentinel==0.2.0 >&2
 fi
 
-size=$(stat -c %s "$LOG")
-slice=$(stat -c %s "$SLICE")
+size=$(stat -L -c %s "$LOG")
+slice=$(stat -L -c %s "$SLICE")
 best 3 wc -l "$LOG"; WC=$SECS
 printf "machine: %s, %s cores, %s\n" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(nproc)" "$(date -u +%F)"
 printf "corpus: %s (%d bytes, %d lines)\n\n" "$LOG" "$size" "$(wc -l < "$LOG")"
