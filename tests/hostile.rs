@@ -977,6 +977,84 @@ fn unwritable_stats_path_is_a_one_line_error() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Wait for a run that must end by itself within `limit`; kill it and fail otherwise.
+fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) => {}
+            Err(e) => panic!("{what}: wait: {e}"),
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Unwritable `--save-baseline` and `--state` paths and corrupt or crafted `--baseline`
+/// and state files are one-line errors with exit 2 (never a panic or a partial file).
+#[test]
+fn unwritable_or_corrupt_state_files_are_one_line_errors() {
+    let dir = scratch("state");
+    fs::write(dir.join("in.log"), "a b c\n".repeat(100)).expect("write");
+    fs::write(dir.join("plainfile"), "x").expect("write");
+    fs::write(dir.join("truncated.json"), "{\"format\": \"trace-sentinel-snapshot\", \"version\": 1, \"kind\": \"baseline\", \"detectors\": {\"config\"")
+        .expect("write");
+    fs::write(dir.join("binary.json"), b"\x00\xff\xfe{[").expect("write");
+    let crafted = "{\"format\": \"trace-sentinel-snapshot\", \"version\": 1, \"kind\": \"baseline\", \"detectors\": {\"config\": {\"threshold\": 3.0, \"warmup\": 30, \"detector\": {\"kind\": \"mad\", \"window\": 0}, \"semantic\": false, \"timed\": false, \"shard_by\": \"source\", \"max_sources\": 10000, \"max_metrics\": 4096}, \"shards\": [], \"template\": null}}";
+    fs::write(dir.join("crafted.json"), crafted).expect("write");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["watch", "--save-baseline", "missing-dir/b.json", "in.log"],
+        vec!["watch", "--save-baseline", "plainfile/b.json", "in.log"],
+        vec!["scan", "--save-baseline", ".", "in.log"],
+        vec!["watch", "--baseline", "truncated.json", "in.log"],
+        vec!["watch", "--baseline", "binary.json", "in.log"],
+        vec!["scan", "--baseline", "crafted.json", "in.log"],
+        vec!["watch", "--baseline", "missing.json", "in.log"],
+    ];
+    for args in &cases {
+        let r = run(args, &dir);
+        r.assert_exit(2);
+        let text = r.stderr_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{}: {text:?}", r.what);
+        assert!(lines[0].starts_with("trace-sentinel: error: "), "{text:?}");
+    }
+    assert_eq!(fs::read(dir.join("plainfile")).expect("read"), b"x");
+
+    // Follow mode: a state path that is a file, and a corrupt state file, stop at once.
+    fs::create_dir(dir.join("st")).expect("mkdir");
+    fs::write(dir.join("st").join("follow-state.json"), "garbage").expect("write");
+    for state in ["plainfile", "st"] {
+        let what = format!("watch --follow --state {state}");
+        let err_path = dir.join("follow.stderr");
+        let child = Command::new(bin())
+            .args([
+                "watch",
+                "--follow",
+                "--from-start",
+                "--state",
+                state,
+                "in.log",
+            ])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&err_path).expect("stderr file"))
+            .spawn()
+            .expect("spawn");
+        let status = wait_bounded(child, Duration::from_secs(30), &what);
+        let text = fs::read_to_string(&err_path).unwrap_or_default();
+        assert_eq!(status.code(), Some(2), "{what}: {status:?} {text}");
+        assert_eq!(text.lines().count(), 1, "{what}: {text:?}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// An empty file and a file of only line breaks: no events, no anomalies, exit 0.
 #[test]
 fn empty_inputs_have_no_events() {
