@@ -391,9 +391,12 @@ impl Custom {
     }
 }
 
+/// A function from a metric name to its user scorer (`None`: the built-in detector).
+pub type ScorerFn = dyn Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync;
+
 /// Builds the scorer of a new metric from its name; `None` keeps the built-in detector.
 #[derive(Clone)]
-pub struct ScorerFactory(pub std::sync::Arc<dyn Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync>);
+pub struct ScorerFactory(pub std::sync::Arc<ScorerFn>);
 
 impl PartialEq for ScorerFactory {
     fn eq(&self, other: &ScorerFactory) -> bool {
@@ -483,7 +486,7 @@ impl Detector {
             self.last = LastScore::default();
             return None;
         }
-        let ready = self.ready();
+        let ready = self.count() >= self.warmup;
         let (dev, scale, robust) = match &mut self.baseline {
             Baseline::Zscore(s) => {
                 let (mean, n, m2) = (s.mean, s.n, s.m2);

@@ -13,13 +13,15 @@
 //! * [`Embedder`]: your own embedding for the semantic layer in place of the hashing
 //!   vectorizer (closures `FnMut(&str) -> Vec<f64>` implement it; [`HashingEmbedder`] is
 //!   the built-in one behind the same trait);
-//! * [`Detector`]: the single-metric scorer interface the built-in
-//!   [`detect::Detector`](crate::detect::Detector) implements;
+//! * [`Detector`]: the single-metric scorer the built-in
+//!   [`detect::Detector`](crate::detect::Detector) implements; yours can score chosen
+//!   metrics ([`SentinelBuilder::detector_for`]);
 //! * [`Sink`]: where anomalies go ([`Sentinel::observe_into`] pushes borrowed views into
 //!   any sink without copying).
 //!
-//! The built-in path stays monomorphic: built-in metrics and the default embedder are
-//! computed directly (no trait objects); only user-supplied parts are boxed.
+//! The built-in path stays monomorphic: built-in metrics, detectors and the default
+//! embedder are computed directly (no trait objects); only user-supplied parts are
+//! boxed.
 //!
 //! ```
 //! use trace_sentinel::sentinel::{Event, Sentinel};
@@ -36,7 +38,7 @@
 //! ```
 
 use crate::anomaly::{Anomaly, Severity};
-use crate::detect::DetectorKind;
+use crate::detect::{DetectorKind, ScorerFactory};
 use crate::error::{Error, Result};
 use crate::extract::Extractor as BuiltinFeatures;
 use crate::semantic::{SemInput, SparseVec, Vectorizer, DIM};
@@ -48,6 +50,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Source label of events that do not name one (the reference's default).
 pub const DEFAULT_SOURCE: &str = "unknown";
@@ -366,9 +369,11 @@ impl Embedder for HashingEmbedder {
     }
 }
 
-/// A stateful single-metric scorer: score a value against the baseline as it stood,
-/// then learn it. Implemented by the built-in [`detect::Detector`](crate::detect::Detector)
-/// (z-score, EWMA, MAD), usable on its own for one series:
+/// A single-metric scorer: score a value against the state as it stood, then learn it
+/// (`score_then_update`, `ready`). The built-in [`detect::Detector`](crate::detect::Detector)
+/// (z-score, EWMA, MAD) implements it and can be used on its own for one series; your own
+/// `Clone + Send` type implementing it can score chosen metrics of a [`Sentinel`]
+/// ([`SentinelBuilder::detector_for`]).
 ///
 /// ```
 /// use trace_sentinel::detect::Detector as Builtin;
@@ -382,21 +387,7 @@ impl Embedder for HashingEmbedder {
 /// assert!(Detector::ready(&d));
 /// assert!(Detector::score_then_update(&mut d, 40.0) > 3.0);
 /// ```
-pub trait Detector {
-    /// Score `value` (sigma) against the baseline before it, then fold it in.
-    fn score_then_update(&mut self, value: f64) -> f64;
-    /// Whether the warmup is over and scores count.
-    fn ready(&self) -> bool;
-}
-
-impl Detector for crate::detect::Detector {
-    fn score_then_update(&mut self, value: f64) -> f64 {
-        crate::detect::Detector::score_then_update(self, value)
-    }
-    fn ready(&self) -> bool {
-        crate::detect::Detector::ready(self)
-    }
-}
+pub use crate::detect::Scorer as Detector;
 
 /// The last score and readiness of one metric in one shard.
 #[derive(Debug, Clone, PartialEq)]
@@ -417,6 +408,7 @@ pub struct SentinelBuilder {
     cfg: Config,
     extractors: Vec<Box<dyn Extractor>>,
     embedder: Option<Box<dyn Embedder>>,
+    scorers: Option<ScorerFactory>,
 }
 
 impl std::fmt::Debug for SentinelBuilder {
@@ -497,15 +489,53 @@ impl SentinelBuilder {
         self
     }
 
+    /// Score the metrics `choose` returns a detector for with that detector (one per
+    /// metric and shard, created when the metric is first seen); every other metric keeps
+    /// the built-in kind. Custom detector state is not part of baseline snapshots.
+    ///
+    /// ```
+    /// use trace_sentinel::sentinel::{Detector, Event, Sentinel};
+    ///
+    /// /// Alerts (10σ) on any message longer than 80 characters, from the first one.
+    /// #[derive(Clone)]
+    /// struct HardLimit(f64);
+    /// impl Detector for HardLimit {
+    ///     fn score_then_update(&mut self, v: f64) -> f64 {
+    ///         if v > self.0 { 10.0 } else { 0.0 }
+    ///     }
+    ///     fn ready(&self) -> bool {
+    ///         true
+    ///     }
+    /// }
+    /// let mut s = Sentinel::builder()
+    ///     .detector_for(|metric| {
+    ///         (metric == "message.length").then(|| Box::new(HardLimit(80.0)) as Box<dyn Detector>)
+    ///     })
+    ///     .build()?;
+    /// let found = s.observe(&Event::new("y".repeat(100)));
+    /// assert_eq!((found[0].metric.as_str(), found[0].score), ("message.length", 10.0));
+    /// # Ok::<(), trace_sentinel::Error>(())
+    /// ```
+    pub fn detector_for<F>(mut self, choose: F) -> Self
+    where
+        F: Fn(&str) -> Option<Box<dyn Detector>> + Send + Sync + 'static,
+    {
+        self.scorers = Some(ScorerFactory(Arc::new(choose)));
+        self
+    }
+
     /// Validate and build.
     pub fn build(self) -> Result<Sentinel> {
         validate(&self.cfg)?;
         let builtin_semantic = self.cfg.semantic && self.embedder.is_none();
+        let mut shards = ShardSet::new(self.cfg);
+        shards.set_scorer_factory(self.scorers.clone());
         Ok(Sentinel {
             features: BuiltinFeatures::new(builtin_semantic),
-            shards: ShardSet::new(self.cfg),
+            shards,
             extractors: self.extractors,
             embedder: self.embedder,
+            scorers: self.scorers,
             scratch: Scratch::default(),
         })
     }
@@ -587,6 +617,7 @@ pub struct Sentinel {
     features: BuiltinFeatures,
     extractors: Vec<Box<dyn Extractor>>,
     embedder: Option<Box<dyn Embedder>>,
+    scorers: Option<ScorerFactory>,
     scratch: Scratch,
 }
 
@@ -608,6 +639,7 @@ impl Sentinel {
             cfg: Config::default(),
             extractors: Vec::new(),
             embedder: None,
+            scorers: None,
         }
     }
 
@@ -744,6 +776,7 @@ impl Sentinel {
     /// `--save-baseline`; it must have been taken with this configuration.
     pub fn load_baseline(&mut self, path: &Path) -> Result<()> {
         self.shards = crate::snapshot::load_baseline(path, self.shards.config())?;
+        self.shards.set_scorer_factory(self.scorers.clone());
         Ok(())
     }
 
@@ -881,6 +914,68 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Counts calls; scores 9 for values above its limit.
+    #[derive(Clone)]
+    struct Limit {
+        limit: f64,
+        seen: u64,
+    }
+
+    impl Detector for Limit {
+        fn score_then_update(&mut self, v: f64) -> f64 {
+            self.seen += 1;
+            if v > self.limit {
+                9.0
+            } else {
+                0.0
+            }
+        }
+        fn ready(&self) -> bool {
+            self.seen >= 2
+        }
+    }
+
+    #[test]
+    fn custom_detectors_score_chosen_metrics_per_shard() {
+        let mut s = Sentinel::builder()
+            .warmup(1000)
+            .extractor(|ev: &Event, out: &mut Metrics| out.push("app.len", ev.message.len() as f64))
+            .detector_for(|m| {
+                (m == "app.len").then(|| {
+                    Box::new(Limit {
+                        limit: 10.0,
+                        seen: 0,
+                    }) as Box<dyn Detector>
+                })
+            })
+            .build()
+            .unwrap();
+        // Without history the user detector is not ready: no anomaly.
+        let long = Event::new("a rather long message").source("b");
+        assert!(s.observe(&long).is_empty());
+        // Priming trains the template: a new source starts from a ready copy of it.
+        s.prime([Event::new("short"), Event::new("short too")]);
+        let got = s.observe(&long.clone().source("c"));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].metric.as_str(), got[0].score), ("app.len", 9.0));
+        assert_eq!(got[0].severity, Severity::Critical);
+        let states = s.metric_states();
+        let app = states
+            .iter()
+            .find(|m| m.shard == "c" && m.metric == "app.len")
+            .unwrap();
+        assert_eq!((app.sigma, app.ready), (9.0, true));
+        // Built-in metrics keep built-in detectors (still in their 1000-event warmup).
+        let len = states
+            .iter()
+            .find(|m| m.metric == "message.length")
+            .unwrap();
+        assert!(!len.ready);
+        // Source b has its own copy: ready once it has seen two values.
+        assert!(s.observe(&long).is_empty());
+        assert_eq!(s.observe(&long).len(), 1);
     }
 
     #[test]

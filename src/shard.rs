@@ -9,7 +9,7 @@
 //! This module sees neither threads nor files nor formats.
 
 use crate::anomaly::{Anomaly, Severity};
-use crate::detect::{Detector, DetectorKind};
+use crate::detect::{Custom, Detector, DetectorKind, ScorerFactory};
 use crate::semantic::{SemInput, SemanticDetector, SparseRef, SEMANTIC_METRIC};
 use crate::sink::Sink;
 use crate::timestamp::Timestamp;
@@ -149,6 +149,9 @@ pub struct Shard {
     pub last_ts: AHashMap<String, f64>,
     /// Events observed by this shard.
     pub events: u64,
+    /// Builds user scorers for new metrics (library only; see [`ShardSet::set_scorer_factory`]).
+    #[serde(skip)]
+    pub factory: Option<ScorerFactory>,
 }
 
 /// Counters of what the engine did and what it had to drop.
@@ -180,6 +183,7 @@ impl Shard {
             semantic_last: 0.0,
             last_ts: AHashMap::new(),
             events: 0,
+            factory: None,
         }
     }
 
@@ -212,7 +216,10 @@ impl Shard {
             counters.metrics_dropped += 1;
             return None;
         }
-        let detector = Detector::new(cfg.detector, cfg.warmup);
+        let mut detector = Detector::new(cfg.detector, cfg.warmup);
+        if let Some(f) = &self.factory {
+            detector.custom = (f.0)(&name).map(Custom);
+        }
         self.metrics.push(MetricSlot { name, detector });
         Some((self.metrics.len() - 1) as u32)
     }
@@ -438,6 +445,7 @@ pub struct ShardSet {
     last_route: Option<(String, u32)>,
     batch_routes: Vec<u32>,
     batch_scores: Vec<Option<(f64, bool)>>,
+    factory: Option<ScorerFactory>,
     /// What happened so far.
     pub counters: Counters,
 }
@@ -460,8 +468,25 @@ impl ShardSet {
             last_route: None,
             batch_routes: Vec::new(),
             batch_scores: Vec::new(),
+            factory: None,
             counters: Counters::default(),
         }
+    }
+
+    /// Score the metrics `factory` accepts with user scorers, in every shard from now on
+    /// (metrics that already have a detector keep it).
+    pub fn set_scorer_factory(&mut self, factory: Option<ScorerFactory>) {
+        for s in self.shards.iter_mut().chain(self.template.as_mut()) {
+            s.factory = factory.clone();
+        }
+        self.factory = factory;
+    }
+
+    /// An empty shard with the user scorer factory.
+    fn empty_shard(&self) -> Shard {
+        let mut s = Shard::new(&self.cfg);
+        s.factory = self.factory.clone();
+        s
     }
 
     /// The configuration.
@@ -490,6 +515,7 @@ impl ShardSet {
     /// Insert a named shard (restoring a snapshot).
     pub fn insert_shard(&mut self, name: &str, mut shard: Shard) {
         shard.reindex();
+        shard.factory = self.factory.clone();
         let idx = self.shards.len() as u32;
         match (self.cfg.shard_by, name) {
             (ShardBy::None, _) => self.by_source.insert(SHARED_SHARD.into(), idx),
@@ -510,9 +536,10 @@ impl ShardSet {
                 let mut s = t.clone();
                 s.events = 0;
                 s.reindex();
+                s.factory = self.factory.clone();
                 s
             }
-            None => Shard::new(&self.cfg),
+            None => self.empty_shard(),
         }
     }
 
@@ -660,10 +687,7 @@ impl ShardSet {
         let mut counters = Counters::default();
         let mut n = 0;
         let mut target = match self.cfg.shard_by {
-            ShardBy::Source => self
-                .template
-                .take()
-                .unwrap_or_else(|| Shard::new(&self.cfg)),
+            ShardBy::Source => self.template.take().unwrap_or_else(|| self.empty_shard()),
             ShardBy::None => {
                 let i = self.route(SHARED_SHARD) as usize;
                 std::mem::replace(&mut self.shards[i], Shard::new(&self.cfg))
