@@ -916,6 +916,66 @@ mod tests {
         }
     }
 
+    /// JSON lines through `Event::from_json_line` give the CLI's `--jsonl` results,
+    /// timestamps included (they come from the events).
+    #[test]
+    fn json_lines_match_the_engine() {
+        let text = include_str!("../datasets/demo.jsonl");
+        let cfg = Config {
+            semantic: true,
+            timed: true,
+            ..Config::default()
+        };
+        let mut engine = Engine::new(cfg.clone(), InputFormat::JsonLines);
+        let (mut expected, mut scratch) = (Vec::new(), String::new());
+        let mut s = Sentinel::new(cfg).unwrap();
+        let mut got = Vec::new();
+        for line in text.lines().take(2000) {
+            let mut sink = CallbackSink(|a: &Anomaly<'_>| {
+                let mut json = String::new();
+                a.write_json(&mut json, &mut scratch);
+                expected.push(json);
+            });
+            engine
+                .feed_line(line.as_bytes(), "demo.jsonl", &mut sink)
+                .unwrap();
+            if let Some(ev) = Event::from_json_line(line, "demo.jsonl") {
+                got.extend(s.observe(&ev).iter().map(AnomalyRecord::to_json));
+            }
+        }
+        assert!(expected.len() > 50);
+        assert_eq!(got, expected);
+    }
+
+    /// The built-in vectorizer behind the `Embedder` trait (dense path) reports what the
+    /// sparse fast path reports.
+    #[test]
+    fn hashing_embedder_matches_the_builtin_semantic_path() {
+        let text = include_str!("../datasets/loghub/Apache_2k.log");
+        let ts = Timestamp::from_epoch_seconds(1e9).unwrap();
+        let mut builtin = Sentinel::builder().semantic(true).build().unwrap();
+        let mut dense = Sentinel::builder()
+            .embedder(HashingEmbedder::default())
+            .build()
+            .unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+            let ev = Event::new(line).timestamp(ts);
+            a.extend(builtin.observe(&ev));
+            b.extend(dense.observe(&ev));
+        }
+        let semantic = |v: &[AnomalyRecord]| v.iter().filter(|r| r.semantic).count();
+        assert!(semantic(&a) > 0);
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.metric, y.metric);
+            assert!(
+                (x.score - y.score).abs() <= 1e-9 * x.score.abs(),
+                "{x:?} {y:?}"
+            );
+        }
+    }
+
     /// Counts calls; scores 9 for values above its limit.
     #[derive(Clone)]
     struct Limit {
