@@ -165,16 +165,62 @@ fn assert_console_clean(bytes: &[u8], what: &str) {
     }
 }
 
-/// Replace the Python literals `json.dumps` writes for non-finite floats (only the two
-/// numeric fields can hold them) so a strict parser accepts the line.
+/// Make a line a strict parser accepts: replace the Python literals `json.dumps` writes
+/// for non-finite floats (only the two numeric fields can hold them) and lone surrogate
+/// escapes (see [`unlone`]).
 fn strictify(line: &str) -> String {
-    let mut s = line.to_string();
+    let mut s = unlone(line);
     for key in ["value", "score"] {
         for lit in ["-Infinity", "Infinity", "NaN"] {
             s = s.replace(&format!("\"{key}\": {lit},"), &format!("\"{key}\": null,"));
         }
     }
     s
+}
+
+/// Replace lone-surrogate `\uXXXX` escapes (which `json.dumps` writes for a Python string
+/// holding lone surrogates, and strict parsers reject) by `\ufffd`; pairs stay.
+fn unlone(json: &str) -> String {
+    fn hex4(s: &[u8]) -> Option<u32> {
+        let t = std::str::from_utf8(s.get(..4)?).ok()?;
+        u32::from_str_radix(t, 16).ok()
+    }
+    let b = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut i = 0;
+    let mut plain = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if b.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let Some(cp) = hex4(&b[i + 2..]) else {
+            i += 2;
+            continue;
+        };
+        let low_next = || {
+            (b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u'))
+                .then(|| hex4(&b[i + 8..]))
+                .flatten()
+                .is_some_and(|c| (0xDC00..0xE000).contains(&c))
+        };
+        if (0xD800..0xDC00).contains(&cp) && low_next() {
+            i += 12;
+        } else if (0xD800..0xE000).contains(&cp) {
+            out.push_str(&json[plain..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            plain = i;
+        } else {
+            i += 6;
+        }
+    }
+    out.push_str(&json[plain..]);
+    out
 }
 
 /// Every stdout line is an ASCII JSON object with the reference's eight keys and no raw
@@ -446,8 +492,9 @@ fn long_lines_do_not_grow_memory() {
 fn max_line_bytes_keeps_a_prefix_and_measures_the_whole_line() {
     let dir = scratch("max-line");
     let mut text = String::new();
+    // Lengths and token counts vary a little, so both baselines have a spread.
     for i in 0..100 {
-        text.push_str(&format!("normal line number {} ok\n", i % 10));
+        text.push_str(&format!("normal line {i} ok{}\n", " w".repeat(i % 3)));
     }
     // 30 000 words, 60 000 characters (é is 2 bytes, so 90 000 bytes).
     let long = "é ".repeat(30_000);
@@ -645,8 +692,9 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
         serde_json::from_slice(&fs::read(dir.join("k.json")).expect("stats")).expect("stats JSON");
     let dropped = stats["counters"]["metrics_dropped"].as_u64().unwrap_or(0);
     // 4096 metrics: length, tokens and 4094 attributes; 906 of 5000 keys per line are
-    // ignored on each of the 3 lines.
-    assert_eq!(dropped, 3 * 906, "{stats}");
+    // ignored on each of the 3 lines, and from the second line on the inter-arrival
+    // metric (JSON lines are timed) finds the shard full too.
+    assert_eq!(dropped, 906 + 907 + 907, "{stats}");
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -852,30 +900,38 @@ fn closed_output_pipe_ends_quietly() {
     }
 }
 
-/// A closed stderr with output that fits the pipe buffer: the closing `done — …` line
-/// (and any notice) hits the closed pipe, which must not panic either.
+/// stderr closed before the run writes anything (`2>&1 | head -n 0`, a reader that went
+/// away): the closing `done — …` line (with no anomalies, the only output) and the
+/// console's final flush (with a few) meet a closed pipe, which must not panic either.
+/// The read end is closed right after spawning, before the child has read its input,
+/// so the outcome does not depend on timing.
 #[test]
-fn closed_stderr_after_few_anomalies_is_quiet() {
-    let dir = scratch("pipe-few");
-    let mut s = String::new();
-    for i in 0..2000 {
-        s.push_str(&format!("line {} ok\n", i % 7));
+fn closed_stderr_before_any_output_is_quiet() {
+    let dir = scratch("pipe-closed");
+    let mut quiet = String::new();
+    for i in 0..200_000 {
+        quiet.push_str(&format!("line {} ok\n", i % 7));
     }
-    s.push_str(&"long ".repeat(400));
-    s.push('\n');
-    fs::write(dir.join("few.log"), &s).expect("write");
-    for cmd in ["watch", "scan"] {
-        let what = format!("{cmd} few.log 2>&1 | head -n 1");
-        let child = Command::new(bin())
-            .args([cmd, "few.log"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let status = read_one_line_then_close(child, true, &what);
-        assert_eq!(status.code(), Some(0), "{what}: {status:?}");
+    fs::write(dir.join("quiet.log"), &quiet).expect("write");
+    quiet.push_str(&"long ".repeat(400));
+    quiet.push('\n');
+    fs::write(dir.join("few.log"), &quiet).expect("write");
+    for file in ["quiet.log", "few.log"] {
+        for cmd in ["watch", "scan"] {
+            let what = format!("{cmd} {file} 2>&1 | (closed)");
+            let mut child = Command::new(bin())
+                .args([cmd, file])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            drop(child.stderr.take());
+            let (status, _) = wait_polling(child, &what);
+            // 101 is Rust's panic exit code (the panic message itself cannot be seen).
+            assert_eq!(status.code(), Some(0), "{what}: {status:?}");
+        }
     }
 }
 

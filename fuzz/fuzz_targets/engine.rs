@@ -5,7 +5,8 @@
 //! mode, threshold, warmup, source and metric caps); the rest is the input. Oracles:
 //! the text console is valid UTF-8 with no control character but the line feed; every
 //! JSON line is ASCII without control bytes, parses (non-finite scores are the Python
-//! literals `Infinity`/`-Infinity`) and carries the anomaly's exact source and message;
+//! literals `Infinity`/`-Infinity`, lone surrogates are `\udXXX` escapes, both as
+//! `json.dumps` writes them) and carries the anomaly's exact source and message;
 //! feeding the input as one block (the `scan` path) or line by line (the `watch` path)
 //! reports the same anomalies.
 #![no_main]
@@ -75,12 +76,57 @@ fn check_console(bytes: &[u8]) {
     }
 }
 
+/// Replace lone-surrogate `\uXXXX` escapes (which `json.dumps` writes for a Python string
+/// holding lone surrogates, and strict parsers reject) by `\ufffd`; pairs stay.
+fn unlone(json: &str) -> String {
+    fn hex4(s: &[u8]) -> Option<u32> {
+        let t = std::str::from_utf8(s.get(..4)?).ok()?;
+        u32::from_str_radix(t, 16).ok()
+    }
+    let b = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut i = 0;
+    let mut plain = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if b.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let Some(cp) = hex4(&b[i + 2..]) else {
+            i += 2;
+            continue;
+        };
+        let low_next = || {
+            (b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u'))
+                .then(|| hex4(&b[i + 8..]))
+                .flatten()
+                .is_some_and(|c| (0xDC00..0xE000).contains(&c))
+        };
+        if (0xD800..0xDC00).contains(&cp) && low_next() {
+            i += 12;
+        } else if (0xD800..0xE000).contains(&cp) {
+            out.push_str(&json[plain..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            plain = i;
+        } else {
+            i += 6;
+        }
+    }
+    out.push_str(&json[plain..]);
+    out
+}
+
 fn check_json(bytes: &[u8], seen: &Seen) {
     let text = std::str::from_utf8(bytes).expect("JSON output is UTF-8");
     assert!(text
         .bytes()
         .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)));
-    let mut strict = text.to_string();
+    let mut strict = unlone(text);
     for key in ["value", "score"] {
         for lit in ["-Infinity", "Infinity", "NaN"] {
             strict = strict.replace(&format!("\"{key}\": {lit},"), &format!("\"{key}\": null,"));
