@@ -1226,6 +1226,8 @@ fn replay_engine(name: &str, head: &[u8], body: &[u8]) {
     } else {
         InputFormat::Text
     };
+    // `..Config::default()` keeps this compiling when fields are added.
+    #[allow(clippy::needless_update)]
     let cfg = Config {
         threshold: 0.5 + f64::from(head[2] % 8) * 0.5,
         warmup: u64::from(head[3] % 4),

@@ -47,6 +47,8 @@ fn config(head: &[u8; 4]) -> (Config, InputFormat) {
             window: 2 + usize::from(head[1] % 7),
         },
     };
+    // `..Config::default()` keeps this compiling when fields are added.
+    #[allow(clippy::needless_update)]
     let cfg = Config {
         threshold: 0.5 + f64::from(head[2] % 8) * 0.5,
         warmup: u64::from(head[3] % 4),

@@ -21,6 +21,8 @@ const EVENTS: &[u8] = b"plain line one\nplain line two two\n\
 {\"source\": \"d\", \"message\": \"caf\\u00e9 \\ud800\", \"x\": 3}\n\
 {\"source\": \"a\", \"message\": \"m\", \"x\": 100000, \"timestamp\": 1700000100}\n";
 
+// `..Config::default()` keeps this compiling when fields are added.
+#[allow(clippy::needless_update)]
 fn config(sel: u8) -> Config {
     Config {
         threshold: 3.0,
