@@ -77,6 +77,10 @@ pub struct WebhookOptions {
     /// Print a one-line summary on stderr at finish when anything was dropped or failed
     /// (the CLI sets it; libraries usually read [`WebhookSink::counts`] instead).
     pub report: bool,
+    /// Hold anomalies back until the next [`Sink::flush`] instead of queueing them at
+    /// once. Follow mode with `--state` flushes only after the checkpoint that makes the
+    /// anomalies' lines durable, so a crash cannot make them be sent twice. Default off.
+    pub hold_until_flush: bool,
 }
 
 impl WebhookOptions {
@@ -96,6 +100,7 @@ impl WebhookOptions {
             max_backoff: Duration::from_secs(8),
             flush_timeout: Duration::from_secs(15),
             report: false,
+            hold_until_flush: false,
         }
     }
 }
@@ -241,6 +246,8 @@ pub struct WebhookSink {
     queue_bytes: usize,
     flush_timeout: Duration,
     report: bool,
+    /// Rendered anomalies waiting for `flush` (with `hold_until_flush`).
+    held: Option<Vec<String>>,
     scratch: String,
 }
 
@@ -298,6 +305,7 @@ impl WebhookSink {
             queue_bytes: opts.queue_bytes,
             flush_timeout: opts.flush_timeout,
             report: opts.report,
+            held: opts.hold_until_flush.then(Vec::new),
             scratch: String::new(),
         })
     }
@@ -329,6 +337,17 @@ impl WebhookSink {
         accepted
     }
 
+    /// Queue everything held back by `hold_until_flush`.
+    fn release(&mut self) {
+        let Some(held) = self.held.as_mut() else {
+            return;
+        };
+        let batch = std::mem::take(held);
+        for json in batch {
+            self.push_json(json);
+        }
+    }
+
     /// Counts so far (the worker may still be delivering).
     pub fn counts(&self) -> WebhookCounts {
         let s = self.shared.lock();
@@ -350,6 +369,8 @@ impl WebhookSink {
     }
 
     fn shutdown(&mut self) -> WebhookCounts {
+        // Whatever was held back goes out with the final flush.
+        self.release();
         let Some(done) = self.done.take() else {
             return self.counts();
         };
@@ -383,7 +404,18 @@ impl Sink for WebhookSink {
     fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
         let mut json = String::with_capacity(256 + anomaly.message.len());
         anomaly.write_json(&mut json, &mut self.scratch);
-        self.push_json(json);
+        match &mut self.held {
+            Some(held) => held.push(json),
+            None => {
+                self.push_json(json);
+            }
+        }
+        Ok(())
+    }
+
+    /// Queue the anomalies held back (with `hold_until_flush`); never blocks.
+    fn flush(&mut self) -> io::Result<()> {
+        self.release();
         Ok(())
     }
 }

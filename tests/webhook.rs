@@ -432,6 +432,29 @@ fn answers_without_length_do_not_stall_delivery() {
 }
 
 #[test]
+fn held_anomalies_leave_only_on_flush() {
+    let server = Server::start(|_| Reply::Ok);
+    let mut o = opts(server.url());
+    o.hold_until_flush = true;
+    let mut sink = WebhookSink::new(o).unwrap();
+    let first = emit(&mut sink, 0, 3);
+    std::thread::sleep(Duration::from_millis(300)); // 6x the batch delay
+    assert_eq!(sink.counts(), counts(0, 0, 0, 0, 0, 0));
+    assert!(server.seen().is_empty());
+    sink.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sink.counts().delivered < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(sink.counts(), counts(3, 3, 0, 0, 1, 0));
+    // Held but never flushed: finish sends them too.
+    let second = emit(&mut sink, 3, 2);
+    assert_eq!(sink.finish(), counts(5, 5, 0, 0, 2, 0));
+    let all: Vec<String> = first.into_iter().chain(second).collect();
+    assert_eq!(server.delivered_raw(), all.join(","));
+}
+
+#[test]
 fn client_errors_are_not_retried() {
     let server = Server::start(|_| Reply::Status(400));
     let mut sink = WebhookSink::new(opts(server.url())).unwrap();
@@ -520,15 +543,19 @@ fn run_cli(args: &[&str], url: &str) -> (Vec<String>, String) {
 }
 
 fn assert_same_as_stdout(server: &Server, lines: &[String], stderr: &str) {
-    assert!(!lines.is_empty());
-    // Byte-identical objects, same order, each exactly once.
-    assert_eq!(server.delivered_raw(), lines.join(","));
+    assert_received_stdout(server, lines, stderr);
     assert_eq!(server.delivered_objects().len(), lines.len());
-    assert!(!stderr.contains("webhook:"), "{stderr}");
     assert!(server
         .seen()
         .iter()
         .all(|s| s.header("x-api-key") == Some("k3y")));
+}
+
+/// Byte-identical objects, same order, each exactly once, nothing reported lost.
+fn assert_received_stdout(server: &Server, lines: &[String], stderr: &str) {
+    assert!(!lines.is_empty());
+    assert_eq!(server.delivered_raw(), lines.join(","));
+    assert!(!stderr.contains("webhook:"), "{stderr}");
 }
 
 #[test]
@@ -606,4 +633,60 @@ fn cli_rejects_bad_webhook_flags() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// `watch --follow --state` with a webhook: anomalies are held until the checkpoint that
+/// makes their lines durable, then delivered; the receiver gets exactly stdout.
+#[test]
+fn cli_follow_with_state_delivers_exactly_stdout() {
+    let server = Server::start(|_| Reply::Ok);
+    let dir = std::env::temp_dir().join(format!("ts-webhook-follow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let log = dir.join("app.log");
+    std::fs::copy(dataset("demo.log"), &log).unwrap();
+    let stats = dir.join("stats.json");
+    let child = Command::new(bin())
+        .args([
+            "watch",
+            "-f",
+            "--from-start",
+            "--semantic",
+            "--format",
+            "json",
+        ])
+        .arg(&log)
+        .arg("--state")
+        .arg(dir.join("state"))
+        .arg("--stats-json")
+        .arg(&stats)
+        .args(["--checkpoint-interval", "100", "--webhook", &server.url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = std::fs::read_to_string(&stats)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["events"].as_u64())
+            .unwrap_or(0);
+        if events >= 5000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "follower never read the file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+    assert_received_stdout(&server, &lines, &String::from_utf8_lossy(&out.stderr));
 }

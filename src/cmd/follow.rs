@@ -11,7 +11,7 @@
 //! report it again; the stats file is switched in with the state, so the `events` of all
 //! runs add up to the lines of the files even across SIGKILL.
 
-use super::{classify, make_output, output_error, persist, Outcome};
+use super::{classify, make_output_held, output_error, persist, Outcome};
 use crate::cli;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -227,7 +227,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         start,
         failing: None,
     };
-    let mut out = make_output(&args.detect)?;
+    let mut out = make_output_held(&args.detect, durable.state_file.is_some())?;
     let mut sink: Output<'_> = Tee(StatsSink::default(), &mut *out);
     let mut stage = StageHistogram::default();
     // Anomaly output waiting for the checkpoint that makes its lines durable.

@@ -49,11 +49,19 @@ pub fn webhook_sink(args: &cli::WebhookArgs) -> Result<Option<WebhookSink>, Erro
 
 /// The `--format` sink, teed into the webhook when `--webhook` is given.
 pub fn make_output(args: &cli::DetectArgs) -> Result<Box<dyn Sink>, Error> {
+    make_output_held(args, false)
+}
+
+/// [`make_output`] whose webhook holds anomalies back until the sink is flushed when
+/// `hold` is set (follow mode with `--state` flushes after each durable checkpoint, so a
+/// crash cannot make the webhook receive an anomaly twice).
+pub fn make_output_held(args: &cli::DetectArgs, hold: bool) -> Result<Box<dyn Sink>, Error> {
     let out = make_sink(args.format);
-    Ok(match webhook_sink(&args.webhook)? {
-        Some(hook) => Box::new(Tee(out, hook)),
-        None => out,
-    })
+    let Some(mut opts) = args.webhook.to_options()? else {
+        return Ok(out);
+    };
+    opts.hold_until_flush = hold;
+    Ok(Box::new(Tee(out, WebhookSink::new(opts)?)))
 }
 
 /// Marks an output failure travelling through a reader's `io::Error` channel, so it is
