@@ -4,7 +4,7 @@
 //! cargo run --release --example gen_hostile -- OUT_DIR [--scale F] [--only a.log,b.jsonl] [--list]
 //! ```
 //!
-//! `--scale 1` (the default) is the full-size set of issue 6 (about 1.2 GB on disk);
+//! `--scale 1` (the default) is the full-size set of issue 6 (about 1.5 GB on disk);
 //! `tests/hostile.rs` generates a scaled-down copy at test time. The output is a pure
 //! function of the scale (fixed seed). `OUT_DIR/MANIFEST.tsv` lists every file with the
 //! way to read it (`text`: plain, `jsonl`: with `--jsonl`, `both`).

@@ -7,7 +7,7 @@
 //!
 //! The hostile set is generated at test time (from Rust, no Python) at `HOSTILE_SCALE`
 //! (default 1/64) of the full-size set; `HOSTILE_SCALE=1 cargo test --release --test
-//! hostile` runs the full-size set (about 1.2 GB, minutes). See `SECURITY.md`.
+//! hostile` runs the full-size set (about 1.5 GB, minutes). See `SECURITY.md`.
 
 #[path = "../examples/hostile/gen.rs"]
 #[allow(dead_code)]

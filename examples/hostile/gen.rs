@@ -2,7 +2,8 @@
 //! deep JSON nesting, 50 000-key objects, 32 MiB strings, non-finite and huge numbers,
 //! lone surrogates, NUL bytes, binary noise, ANSI/OSC/C1 escapes, a 256 MiB line, 20
 //! million short lines, 300 000 distinct sources, a gzip bomb, an empty file and a file
-//! of only line breaks.
+//! of only line breaks — plus two cardinality attacks on the caps themselves: thousands
+//! of sources each with thousands of metrics, and near-1 MiB source names and keys.
 //!
 //! Shared by `examples/gen_hostile.rs` (the full-size set, on demand) and
 //! `tests/hostile.rs` (a scaled-down set generated at test time). Every byte is a pure
@@ -21,6 +22,10 @@ pub const SEED: u64 = 0x7ace_5e47_0006;
 pub const DEPTH: usize = 200_000;
 /// Keys per object in `keys.jsonl` (not scaled).
 pub const KEYS: usize = 50_000;
+/// Numeric keys per line of `cardinality.jsonl` (not scaled).
+pub const CARDINALITY_KEYS: usize = 2_000;
+/// Bytes of each source name and attribute key in `longnames.jsonl` (not scaled).
+pub const LONG_NAME: usize = 480 << 10;
 
 /// How a file is meant to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +93,10 @@ pub struct Sizes {
     pub bomb: usize,
     /// Lines of `keys.jsonl` with [`KEYS`] keys each (40).
     pub key_lines: usize,
+    /// Distinct sources in `cardinality.jsonl`, each with [`CARDINALITY_KEYS`] keys (2000).
+    pub cardinality_sources: usize,
+    /// Lines of `longnames.jsonl`, each a new [`LONG_NAME`]-byte source and key (400).
+    pub long_names: usize,
 }
 
 impl Sizes {
@@ -109,6 +118,8 @@ impl Sizes {
             newlines: s(16 << 20, 1_000),
             bomb: s(1 << 30, 64 << 10),
             key_lines: s(40, 3),
+            cardinality_sources: s(2_000, 20),
+            long_names: s(400, 8),
         }
     }
 }
@@ -377,6 +388,18 @@ const FILES: &[(&str, Mode, &str, GenFn)] = &[
         Mode::Jsonl,
         "300 000 distinct sources (source cap)",
         gen_sources,
+    ),
+    (
+        "cardinality.jsonl",
+        Mode::Jsonl,
+        "2000 distinct sources x 2000 distinct numeric keys (sources times metrics)",
+        gen_cardinality,
+    ),
+    (
+        "longnames.jsonl",
+        Mode::Jsonl,
+        "400 lines (each under 1 MiB), each a new 480 KiB source name and attribute key",
+        gen_long_names,
     ),
     (
         "escapes.jsonl",
@@ -893,6 +916,36 @@ fn gen_sources(out: &mut Out, rng: &mut Rng, z: &Sizes) -> io::Result<()> {
         }
     }
     out.put(&buf)
+}
+
+fn gen_cardinality(out: &mut Out, rng: &mut Rng, z: &Sizes) -> io::Result<()> {
+    let mut line = String::with_capacity(CARDINALITY_KEYS * 16);
+    for s in 0..z.cardinality_sources {
+        line.clear();
+        line.push_str(&format!(
+            "{{\"source\": \"card-{s:05}\", \"message\": \"m\", \"timestamp\": {}",
+            1_700_000_000 + s
+        ));
+        for k in 0..CARDINALITY_KEYS {
+            line.push_str(&format!(", \"k{k}\": {}", rng.below(100)));
+        }
+        line.push('}');
+        out.line(&line)?;
+    }
+    Ok(())
+}
+
+fn gen_long_names(out: &mut Out, rng: &mut Rng, z: &Sizes) -> io::Result<()> {
+    let pad_s = "s".repeat(LONG_NAME);
+    let pad_k = "k".repeat(LONG_NAME);
+    for i in 0..z.long_names {
+        out.line(&format!(
+            "{{\"source\": \"{i:06}{pad_s}\", \"message\": \"m\", \"{i:06}{pad_k}\": {}, \"timestamp\": {}}}",
+            rng.below(100),
+            1_700_000_000 + i
+        ))?;
+    }
+    Ok(())
 }
 
 fn gen_escapes_json(out: &mut Out, rng: &mut Rng, _: &Sizes) -> io::Result<()> {
