@@ -61,7 +61,7 @@ best 3 wc -l "$LOG"; WC=$SECS
 printf "machine: %s, %s cores, %s\n" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(nproc)" "$(date -u +%F)"
 printf "corpus: %s (%d bytes, %d lines)\n\n" "$LOG" "$size" "$(wc -l < "$LOG")"
 printf "| run | seconds | GB/s | time ÷ wc -l | × reference | peak anon MB |\n|---|---|---|---|---|---|\n"
-printf "| wc -l | %.3f | %.2f | 1.0 | | |\n" "$WC" "$(echo "$size / $WC / 1e9" | bc -l)"
+printf "| wc -l | %.3f | %.2f | 1.0 | | |\n" "$WC" "$(echo "$size / $WC / 1000000000" | bc -l)"
 
 best 1 "$REF_PY" watch "$SLICE" --format json; REF_PLAIN=$(echo "$slice / $SECS" | bc -l)
 best 1 "$REF_PY" watch "$SLICE" --format json --semantic; REF_SEM=$(echo "$slice / $SECS" | bc -l)
@@ -69,11 +69,11 @@ best 1 "$REF_PY" watch "$SLICE" --format json --semantic; REF_SEM=$(echo "$slice
 for sem in "" "--semantic"; do
   for t in 1 2; do
     best 2 "$BIN" scan "$LOG" --threads "$t" --format json --progress never $sem
-    gbs=$(echo "$size / $SECS / 1e9" | bc -l)
+    gbs=$(echo "$size / $SECS / 1000000000" | bc -l)
     ref=$REF_PLAIN; [ -n "$sem" ] && ref=$REF_SEM
     printf "| scan --threads %s %s | %.3f | %.3f | %.1f | %.0f | %s |\n" "$t" "$sem" "$SECS" "$gbs" \
       "$(echo "$SECS / $WC" | bc -l)" "$(echo "$size / $SECS / $ref" | bc -l)" "$PEAK_MB"
   done
 done
-printf "| reference (20 MB slice) | | %.4f | | 1 | |\n" "$(echo "$REF_PLAIN / 1e9" | bc -l)"
-printf "| reference --semantic (20 MB slice) | | %.4f | | 1 | |\n" "$(echo "$REF_SEM / 1e9" | bc -l)"
+printf "| reference (20 MB slice) | | %.4f | | 1 | |\n" "$(echo "$REF_PLAIN / 1000000000" | bc -l)"
+printf "| reference --semantic (20 MB slice) | | %.4f | | 1 | |\n" "$(echo "$REF_SEM / 1000000000" | bc -l)"
