@@ -832,6 +832,157 @@ fn terminal_escapes_are_neutralised() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Bytes the process has read so far (`rchar` of `/proc/PID/io`).
+fn bytes_read(pid: u32) -> Option<u64> {
+    let io = fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = io.lines().find(|l| l.starts_with("rchar:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A follow-mode run: started on `file`, fed by `feed` (which may append to it), stopped
+/// with SIGINT once the child has read `expect_read` bytes and gone quiet.
+struct Followed {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    peak_anon: u64,
+}
+
+fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> Followed {
+    let what = format!("watch --follow {}", args.join(" "));
+    let out_path = dir.join(".follow.stdout");
+    let err_path = dir.join(".follow.stderr");
+    let mut child = Command::new(bin())
+        .args(["watch", "--follow", "--from-start"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).expect("stdout file"))
+        .stderr(File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
+            while !done.load(Ordering::Relaxed) {
+                if let Some(a) = rss_anon(pid) {
+                    peak.fetch_max(a, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    feed();
+    let start = Instant::now();
+    let mut last = (0, Instant::now());
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what}: exited early with {status:?}: {}",
+                fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        let n = bytes_read(pid).unwrap_or(0);
+        if n != last.0 {
+            last = (n, Instant::now());
+        } else if n >= expect_read && last.1.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: read {n} of {expect_read} bytes in 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let status = wait_bounded(child, Duration::from_secs(60), &what);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = poller.join();
+    Followed {
+        status,
+        stdout: fs::read(&out_path).unwrap_or_default(),
+        stderr: fs::read(&err_path).unwrap_or_default(),
+        peak_anon: peak.load(std::sync::atomic::Ordering::Relaxed),
+    }
+}
+
+/// Follow mode under hostile input: an over-long line already in the file, a line that
+/// keeps growing without ever ending (appended 1 MiB at a time), and escapes on the
+/// text console. Stops cleanly on SIGINT (exit 130) with bounded memory.
+#[test]
+fn follow_mode_handles_hostile_input() {
+    let dir = scratch("follow");
+    write_long_inputs(&dir);
+    let mut problems = Vec::new();
+    let mut check = |what: &str, r: &Followed, budget: u64| {
+        let err = String::from_utf8_lossy(&r.stderr);
+        if r.status.code() != Some(130) || err.contains("panicked") {
+            problems.push(format!("{what}: {:?}: {err}", r.status));
+        }
+        parse_json_lines(&r.stdout, what);
+        if r.peak_anon > budget {
+            problems.push(format!(
+                "{what}: peak anonymous memory {} MiB > {} MiB",
+                r.peak_anon / MIB,
+                budget / MIB
+            ));
+        }
+    };
+
+    let long_len = fs::metadata(dir.join("long.log")).expect("stat").len();
+    let args = ["--semantic", "--format", "json", "long.log"];
+    let r = follow(&dir, &args, long_len, || {});
+    check("follow long.log (80 MiB line)", &r, LONG_BUDGET);
+
+    // A line that never ends while it is followed.
+    let grow = dir.join("grow.log");
+    fs::write(&grow, "first line ok\n").expect("write");
+    let chunks = 48u64;
+    let total = 14 + chunks * MIB + 64;
+    let feed = || {
+        let mut f = File::options().append(true).open(&grow).expect("open");
+        let block = vec![b'g'; MIB as usize];
+        for _ in 0..chunks {
+            f.write_all(&block).expect("append");
+            f.flush().expect("flush");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        f.write_all(b"\nthe line ended\nand one more line\n")
+            .expect("append");
+    };
+    let r = follow(&dir, &["--format", "json", "grow.log"], total - 64, feed);
+    check("follow grow.log (48 MiB appended line)", &r, LONG_BUDGET);
+
+    // Escapes in sources and metric names on the text console.
+    let mut s = String::new();
+    for i in 0..80 {
+        let v = if i == 60 { 100_000 } else { 10 + i % 3 };
+        s.push_str(&format!(
+            "{{\"source\": \"s\\u001b[2J\\u009b\", \"message\": \"m\", \"k\\u001b]0;t\\u0007\": {v}, \"timestamp\": {}}}\n",
+            1_700_000_000 + i
+        ));
+    }
+    fs::write(dir.join("esc.jsonl"), &s).expect("write");
+    let args = ["--jsonl", "--warmup", "5", "esc.jsonl"];
+    let r = follow(&dir, &args, s.len() as u64, || {});
+    check("follow esc.jsonl", &r, 256 * MIB);
+    let text = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        text.contains("σ above baseline"),
+        "follow esc.jsonl: {text}"
+    );
+    assert_console_clean(&r.stderr, "follow esc.jsonl");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// Input with an anomaly on almost every line: far more output than a pipe buffer.
 fn write_noisy(dir: &Path) -> PathBuf {
     let mut s = String::with_capacity(8 << 20);
