@@ -33,7 +33,7 @@
 use crate::anomaly::Anomaly;
 use crate::error::Error;
 use crate::sink::Sink;
-use std::io;
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -394,7 +394,8 @@ impl WebhookSink {
         }
         let counts = self.counts();
         if self.report && (counts.dropped > 0 || counts.failed > 0) {
-            eprintln!("trace-sentinel: {}", counts.summary());
+            // Never panic on a closed stderr (this also runs in `drop`).
+            let _ = writeln!(io::stderr(), "trace-sentinel: {}", counts.summary());
         }
         counts
     }
