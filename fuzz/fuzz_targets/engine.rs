@@ -21,14 +21,43 @@ use trace_sentinel::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy
 /// metric and timestamps are excluded: events without a timestamp get "now").
 type Seen = Vec<(String, u64, u64, String, String)>;
 
+/// A WTF-8 string as text with each lone surrogate (a 3-byte `ED A0..BF xx` sequence)
+/// as one U+FFFD — what the JSON writer's `\udXXX` escape maps to after [`unlone`].
+fn wtf8_lossy(b: &[u8]) -> String {
+    let mut out = String::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let surrogate = b[i] == 0xED
+            && b.get(i + 1).is_some_and(|c| (0xA0..=0xBF).contains(c))
+            && b.get(i + 2).is_some_and(|c| (0x80..=0xBF).contains(c));
+        if surrogate {
+            out.push_str(&String::from_utf8_lossy(&b[start..i]));
+            out.push('\u{FFFD}');
+            i += 3;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&String::from_utf8_lossy(&b[start..]));
+    out
+}
+
 fn record(out: &mut Seen, a: &Anomaly<'_>) {
     if a.metric != "event.interarrival_s" {
+        // `a.message` shows a lone surrogate as three U+FFFD (reported); compare with
+        // the WTF-8 the JSON output is written from.
+        let message = match a.message_wtf8 {
+            Some(b) => wtf8_lossy(b),
+            None => a.message.to_string(),
+        };
         out.push((
             a.metric.to_string(),
             a.value.to_bits(),
             a.score.to_bits(),
             a.source.to_string(),
-            a.message.to_string(),
+            message,
         ));
     }
 }
