@@ -2,6 +2,14 @@
 //! (0 success or a follower stopped by SIGTERM, 2 bad input or flags, 130 interrupted).
 //! The commands are thin drivers over the library's engine.
 
+/// `eprintln!` that never panics: a closed or full stderr must not crash a run.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod cmd;
 
@@ -31,7 +39,7 @@ fn main() -> ExitCode {
                 .collect();
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("trace-sentinel: error: {message}");
+            say!("trace-sentinel: error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -49,20 +57,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(Outcome::Done(n)) => {
-            eprintln!("done — {n} anomalies surfaced");
+            say!("done — {n} anomalies surfaced");
             ExitCode::SUCCESS
         }
         Ok(Outcome::Interrupted(n)) => {
-            eprintln!("\nstopped — {n} anomalies surfaced");
+            say!("\nstopped — {n} anomalies surfaced");
             ExitCode::from(130)
         }
         Ok(Outcome::Terminated(n)) => {
-            eprintln!("\nstopped — {n} anomalies surfaced");
+            say!("\nstopped — {n} anomalies surfaced");
             ExitCode::SUCCESS
         }
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trace-sentinel: error: {e}");
+            say!("trace-sentinel: error: {e}");
             ExitCode::from(2)
         }
     }

@@ -131,7 +131,7 @@ impl Durability {
             Err(e) => {
                 let msg = e.to_string();
                 if self.failing.as_deref() != Some(msg.as_str()) {
-                    eprintln!("trace-sentinel: warning: checkpoint failed: {msg}");
+                    say!("trace-sentinel: warning: checkpoint failed: {msg}");
                     self.failing = Some(msg);
                 }
                 self.last = Instant::now();
@@ -186,7 +186,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
             persist::load_baseline(&mut engine, &args.persist)?;
             if args.detect.seed > 0 {
                 let primed = engine.prime_benign(args.detect.seed as usize);
-                eprintln!("primed baselines with {primed} benign signals");
+                say!("primed baselines with {primed} benign signals");
             }
         }
     }
@@ -253,7 +253,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
             stage.record(t0.elapsed());
         }
         for n in follower.take_notices() {
-            eprintln!("trace-sentinel: note: {n}");
+            say!("trace-sentinel: note: {n}");
         }
         if engine.shards.counters.anomalies != anomalies {
             if durable.state_file.is_some() {

@@ -219,10 +219,10 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     }
     let addr = hud.local_addr().map_err(Error::from)?;
     let link = url(addr);
-    eprintln!("trace-sentinel HUD :: listening on {link}");
-    eprintln!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
+    say!("trace-sentinel HUD :: listening on {link}");
+    say!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
     if exposed {
-        eprintln!(
+        say!(
             "warning: serving on {addr}: anyone who can reach it can read these logs \
              (no authentication)"
         );
@@ -266,6 +266,6 @@ fn open_browser(link: &str) {
         .stderr(std::process::Stdio::null())
         .spawn();
     if spawned.is_err() {
-        eprintln!("note: could not start a browser (xdg-open); open {link} yourself");
+        say!("note: could not start a browser (xdg-open); open {link} yourself");
     }
 }

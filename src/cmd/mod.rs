@@ -101,18 +101,18 @@ pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
 /// inter-arrival sources past the table bound.
 pub fn report_limits(c: &trace_sentinel::shard::Counters, oversized: u64, max_line_bytes: i64) {
     if oversized > 0 {
-        eprintln!(
+        say!(
             "note: {oversized} line(s) longer than --max-line-bytes {max_line_bytes} were measured whole but kept as their first {max_line_bytes} bytes"
         );
     }
     if c.overflow_events > 0 || c.interarrival_untracked > 0 {
-        eprintln!(
+        say!(
             "note: --max-sources reached: {} event(s) from later sources shared the overflow shard, {} inter-arrival value(s) of untracked sources not computed",
             c.overflow_events, c.interarrival_untracked
         );
     }
     if c.metrics_dropped > 0 {
-        eprintln!(
+        say!(
             "note: {} metric value(s) ignored: a shard reached the 4096-metric cap",
             c.metrics_dropped
         );

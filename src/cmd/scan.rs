@@ -78,7 +78,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
         let primed = engine.prime_benign(args.detect.seed as usize);
-        eprintln!("primed baselines with {primed} benign signals");
+        say!("primed baselines with {primed} benign signals");
     }
     let opts = ScanOptions {
         threads,

@@ -26,7 +26,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
         let primed = engine.prime_benign(args.detect.seed as usize);
-        eprintln!("primed baselines with {primed} benign signals");
+        say!("primed baselines with {primed} benign signals");
     }
     let mut out = make_output(&args.detect)?;
     let mut sink = Tee(StatsSink::default(), &mut *out);
