@@ -9,6 +9,7 @@ use crate::semantic::{SemInput, SparseVec};
 use crate::shard::{Attrs, Config, EventRecord, ShardSet};
 use crate::sink::Sink;
 use crate::split::Lines;
+use crate::textscan::{ascii_line_spans, LineSpan};
 use crate::timestamp::Timestamp;
 use std::io;
 use std::ops::Range;
@@ -384,20 +385,34 @@ pub struct ChunkFeatures {
     attrs: Vec<(Range<usize>, f64)>,
     sem_idx: Vec<u8>,
     sem_val: Vec<f64>,
+    /// Pure-ASCII plain-text chunk: one span per line stands in for `records`.
+    ascii_text: bool,
+    spans: Vec<LineSpan>,
+    /// End of each span's semantic vector in `sem_idx` / `sem_val`.
+    sem_ends: Vec<u32>,
+    /// The line cap the spans were cut with (a longer line keeps this prefix).
+    max_line: usize,
 }
 
 impl ChunkFeatures {
     /// Records held.
     pub fn len(&self) -> usize {
-        self.records.len()
+        if self.ascii_text {
+            self.spans.len()
+        } else {
+            self.records.len()
+        }
     }
 
     /// Whether no record is held.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     fn clear(&mut self) {
+        self.ascii_text = false;
+        self.spans.clear();
+        self.sem_ends.clear();
         self.records.clear();
         self.arena.clear();
         self.messages.clear();
@@ -436,6 +451,27 @@ impl LineParser {
     /// Parse and extract every line of `bytes` into `out` (cleared first).
     pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
         out.clear();
+        if self.format == InputFormat::Text && ascii_line_spans(bytes, &mut out.spans) {
+            out.ascii_text = true;
+            out.max_line = self.max_line;
+            let semantic = self.extractor.semantic();
+            for s in &out.spans {
+                let len = s.len as usize;
+                if len > self.max_line {
+                    self.oversized_lines += 1;
+                }
+                if semantic {
+                    let start = s.start as usize;
+                    let line = &bytes[start..start + len.min(self.max_line)];
+                    self.extractor.embed_ascii(line, &mut self.semvec);
+                    out.sem_idx.extend_from_slice(&self.semvec.idx);
+                    out.sem_val.extend_from_slice(&self.semvec.val);
+                    out.sem_ends.push(out.sem_idx.len() as u32);
+                }
+            }
+            return;
+        }
+        out.spans.clear();
         let _ = self.parse_block(
             bytes,
             SOURCE_PLACEHOLDER,
@@ -505,6 +541,41 @@ impl ShardSet {
     ) -> io::Result<()> {
         let semantic = self.config().semantic;
         let f = features;
+        if f.ascii_text {
+            let mut sem_start = 0usize;
+            for (k, s) in f.spans.iter().enumerate() {
+                let start = s.start as usize;
+                let len = s.len as usize;
+                let message = bytes
+                    .get(start..start + len.min(f.max_line))
+                    .unwrap_or_default();
+                let semvec = if semantic {
+                    let end = f.sem_ends.get(k).map_or(sem_start, |e| *e as usize);
+                    let r = sem_start..end;
+                    sem_start = end;
+                    Some(SemInput::Sparse(crate::semantic::SparseRef {
+                        idx: f.sem_idx.get(r.clone()).unwrap_or_default(),
+                        val: f.sem_val.get(r).unwrap_or_default(),
+                    }))
+                } else {
+                    None
+                };
+                self.observe(
+                    &EventRecord {
+                        message,
+                        source,
+                        timestamp: None,
+                        attrs: Attrs::EMPTY,
+                        length: len as f64,
+                        tokens: f64::from(s.tokens),
+                        semvec,
+                        extra: Attrs::EMPTY,
+                    },
+                    sink,
+                )?;
+            }
+            return Ok(());
+        }
         let mut batch: Vec<EventRecord<'_>> = Vec::with_capacity(f.records.len().min(DETECT_BATCH));
         for group in f.records.chunks(DETECT_BATCH) {
             batch.clear();

@@ -47,6 +47,15 @@ impl Extractor {
         features
     }
 
+    /// Fill `semvec` with the semantic vector of a pure-ASCII `message` (no-op when the
+    /// semantic layer is off).
+    #[inline]
+    pub fn embed_ascii(&mut self, message: &[u8], semvec: &mut SparseVec) {
+        if let Some(v) = self.vectorizer.as_mut() {
+            v.embed_ascii(message, semvec);
+        }
+    }
+
     /// Features of `message`; fills `semvec` when semantic is on.
     #[inline]
     pub fn extract(&mut self, message: &str, semvec: &mut SparseVec) -> Features {

@@ -31,6 +31,7 @@ pub mod sink;
 pub mod snapshot;
 pub mod split;
 pub mod stats;
+pub mod textscan;
 pub mod timestamp;
 pub mod unicode;
 pub mod webhook;

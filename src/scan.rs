@@ -16,7 +16,7 @@ use crate::sink::Sink;
 use crate::split;
 use crate::stats::StageHistogram;
 use memmap2::Mmap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -108,14 +108,57 @@ pub struct ScanReport {
     pub interrupted: bool,
 }
 
-/// Runs scans on a private rayon pool.
-pub struct Scanner {
-    pool: rayon::ThreadPool,
-    opts: ScanOptions,
+/// Scratch shared by everyone who extracts: the pending jobs (oldest first), idle
+/// parsers and reusable feature buffers.
+struct Shared {
+    queue: Mutex<VecDeque<ChunkJob>>,
+    parsers: Mutex<Vec<LineParser>>,
+    frozen_pool: Mutex<Vec<ChunkFeatures>>,
     format: InputFormat,
     semantic: bool,
-    parsers: Arc<Mutex<Vec<LineParser>>>,
-    frozen_pool: Arc<Mutex<Vec<ChunkFeatures>>>,
+    max_line: usize,
+}
+
+impl Shared {
+    /// Parse and extract one chunk with a pooled parser.
+    fn run(&self, job: ChunkJob) -> ChunkDone {
+        let t0 = Instant::now();
+        let mut parser = lock(&self.parsers).pop().unwrap_or_else(|| {
+            let mut p = LineParser::new(self.format, self.semantic);
+            p.set_max_line_bytes(self.max_line);
+            p
+        });
+        let mut features = lock(&self.frozen_pool).pop().unwrap_or_default();
+        match job.long {
+            Some((chars, words)) => {
+                parser.extract_oversized(&job.bytes, chars, words, &mut features)
+            }
+            None => parser.extract_chunk(&job.bytes, &mut features),
+        }
+        lock(&self.parsers).push(parser);
+        ChunkDone {
+            seq: job.seq,
+            input: job.input,
+            bytes: job.bytes,
+            features,
+            extract_us: t0.elapsed().as_micros() as u64,
+        }
+    }
+
+    /// Take the oldest job nobody has started.
+    fn take(&self) -> Option<ChunkJob> {
+        lock(&self.queue).pop_front()
+    }
+}
+
+/// Runs scans: `threads - 1` pool workers extract chunks while the calling thread
+/// consumes them in order and, whenever the next chunk is not ready, extracts the oldest
+/// unstarted chunk itself. `--threads 1` is therefore fully sequential, and every extra
+/// thread adds one extractor.
+pub struct Scanner {
+    pool: Option<rayon::ThreadPool>,
+    opts: ScanOptions,
+    shared: Arc<Shared>,
 }
 
 impl Scanner {
@@ -124,24 +167,31 @@ impl Scanner {
         opts.threads = opts.threads.max(1);
         opts.chunk_size = opts.chunk_size.max(1);
         if opts.in_flight == 0 {
-            opts.in_flight = opts.threads * 4;
+            opts.in_flight = (opts.threads * 2).clamp(2, 32);
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .thread_name(|i| format!("scan-worker-{i}"))
-            .build()
-            .map_err(|e| Error::Config {
-                flag: "--threads",
-                reason: e.to_string(),
-            })?;
-        Ok(Scanner {
-            pool,
-            opts,
+        let pool = if opts.threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(opts.threads - 1)
+                    .thread_name(|i| format!("scan-worker-{i}"))
+                    .build()
+                    .map_err(|e| Error::Config {
+                        flag: "--threads",
+                        reason: e.to_string(),
+                    })?,
+            )
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            parsers: Mutex::default(),
+            frozen_pool: Mutex::default(),
             format,
             semantic,
-            parsers: Arc::default(),
-            frozen_pool: Arc::default(),
-        })
+            max_line: opts.max_line_bytes,
+        });
+        Ok(Scanner { pool, opts, shared })
     }
 
     /// Scan `inputs` in order as one stream into the detect stage, anomalies into `sink`.
@@ -161,7 +211,7 @@ impl Scanner {
             in_flight: 0,
             report: ScanReport::default(),
             inputs,
-            recycle: Arc::clone(&self.frozen_pool),
+            shared: Arc::clone(&self.shared),
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
@@ -172,6 +222,9 @@ impl Scanner {
                     st.report.interrupted = true;
                     break 'inputs;
                 }
+                while st.in_flight >= self.opts.in_flight {
+                    st.wait_one(shards, sink, progress)?;
+                }
                 let t0 = Instant::now();
                 let Some((bytes, long)) = chunks.next_chunk().map_err(|e| Error::Input {
                     path: inp.path.clone(),
@@ -181,17 +234,14 @@ impl Scanner {
                     break;
                 };
                 st.report.read.record(t0.elapsed());
-                while st.in_flight >= self.opts.in_flight {
-                    st.wait_one(shards, sink, progress)?;
-                }
-                self.spawn(
+                self.dispatch(
                     ChunkJob {
                         seq,
                         input: i,
                         bytes,
                         long,
                     },
-                    tx.clone(),
+                    &tx,
                 );
                 seq += 1;
                 st.in_flight += 1;
@@ -205,39 +255,26 @@ impl Scanner {
         Ok(st.report)
     }
 
-    /// Over-long lines the workers have seen so far (`--max-line-bytes`).
+    /// Over-long lines the extractors have seen so far (`--max-line-bytes`).
     pub fn oversized_lines(&self) -> u64 {
-        lock(&self.parsers).iter().map(|p| p.oversized_lines).sum()
+        lock(&self.shared.parsers)
+            .iter()
+            .map(|p| p.oversized_lines)
+            .sum()
     }
 
-    fn spawn(&self, job: ChunkJob, tx: mpsc::Sender<ChunkDone>) {
-        let parsers = Arc::clone(&self.parsers);
-        let frozen_pool = Arc::clone(&self.frozen_pool);
-        let (format, semantic, max_line) = (self.format, self.semantic, self.opts.max_line_bytes);
-        self.pool.spawn(move || {
-            let t0 = Instant::now();
-            let mut parser = lock(&parsers).pop().unwrap_or_else(|| {
-                let mut p = LineParser::new(format, semantic);
-                p.set_max_line_bytes(max_line);
-                p
-            });
-            let mut features = lock(&frozen_pool).pop().unwrap_or_default();
-            match job.long {
-                Some((chars, words)) => {
-                    parser.extract_oversized(&job.bytes, chars, words, &mut features)
+    /// Queue a job; a pool worker (if any) takes the oldest queued job when it runs.
+    fn dispatch(&self, job: ChunkJob, tx: &mpsc::Sender<ChunkDone>) {
+        lock(&self.shared.queue).push_back(job);
+        if let Some(pool) = &self.pool {
+            let shared = Arc::clone(&self.shared);
+            let tx = tx.clone();
+            pool.spawn(move || {
+                if let Some(job) = shared.take() {
+                    let _ = tx.send(shared.run(job));
                 }
-                None => parser.extract_chunk(&job.bytes, &mut features),
-            }
-            lock(&parsers).push(parser);
-            let extract_us = t0.elapsed().as_micros() as u64;
-            let _ = tx.send(ChunkDone {
-                seq: job.seq,
-                input: job.input,
-                bytes: job.bytes,
-                features,
-                extract_us,
             });
-        });
+        }
     }
 }
 
@@ -253,25 +290,37 @@ struct Ordered<'a> {
     in_flight: usize,
     report: ScanReport,
     inputs: &'a [ScanInput],
-    recycle: Arc<Mutex<Vec<ChunkFeatures>>>,
+    shared: Arc<Shared>,
 }
 
 impl Ordered<'_> {
+    /// Make progress on the oldest chunk: consume it when ready, otherwise extract the
+    /// oldest unstarted chunk here, otherwise wait for a worker.
     fn wait_one(
         &mut self,
         shards: &mut ShardSet,
         sink: &mut dyn Sink,
         progress: Progress<'_>,
     ) -> Result<()> {
-        match self.rx.recv() {
-            Ok(done) => {
+        while let Ok(done) = self.rx.try_recv() {
+            self.pending.insert(done.seq, done);
+        }
+        if !self.pending.contains_key(&self.next) {
+            if let Some(job) = self.shared.take() {
+                let done = self.shared.run(job);
                 self.pending.insert(done.seq, done);
-            }
-            Err(_) => {
-                return Err(Error::Config {
-                    flag: "--threads",
-                    reason: "worker pool stopped".into(),
-                });
+            } else {
+                match self.rx.recv() {
+                    Ok(done) => {
+                        self.pending.insert(done.seq, done);
+                    }
+                    Err(_) => {
+                        return Err(Error::Config {
+                            flag: "--threads",
+                            reason: "worker pool stopped".into(),
+                        });
+                    }
+                }
             }
         }
         self.drain_ready(shards, sink, progress)
@@ -295,7 +344,7 @@ impl Ordered<'_> {
             shards
                 .observe_chunk(&done.features, &done.bytes, source, sink)
                 .map_err(Error::Output)?;
-            lock(&self.recycle).push(done.features);
+            lock(&self.shared.frozen_pool).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
             progress(self.report.bytes, shards.counters.events);

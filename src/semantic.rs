@@ -120,7 +120,7 @@ const WIDE_MEMO_CAP: usize = 1 << 18;
 #[derive(Debug)]
 pub struct Vectorizer {
     lowered: String,
-    lowered_bytes: Vec<u8>,
+    classes: Vec<u8>,
     chars: Vec<char>,
     counts: [i16; DIM],
     wide_memo: AHashMap<u64, u16>,
@@ -137,7 +137,7 @@ impl Vectorizer {
     pub fn new() -> Self {
         Vectorizer {
             lowered: String::new(),
-            lowered_bytes: Vec::new(),
+            classes: Vec::new(),
             chars: Vec::new(),
             counts: [0; DIM],
             wide_memo: AHashMap::new(),
@@ -176,7 +176,6 @@ impl Vectorizer {
             return self.embed_ascii(message.as_bytes(), out);
         }
         out.clear();
-        self.ensure_counts();
         // Cap by characters, then Python strip + lower.
         let capped = match message.char_indices().nth(MAX_CHARS) {
             Some((i, _)) => &message[..i],
@@ -212,7 +211,6 @@ impl Vectorizer {
     /// are tolerated (hashed as they are) but only ASCII input matches the reference.
     pub fn embed_ascii(&mut self, message: &[u8], out: &mut SparseVec) {
         out.clear();
-        self.ensure_counts();
         let capped = &message[..message.len().min(MAX_CHARS)];
         // Python's str.strip() whitespace within ASCII: \t \n \v \f \r, \x1c-\x1f, space.
         let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
@@ -224,66 +222,83 @@ impl Vectorizer {
             .iter()
             .rposition(|b| !is_space(b))
             .map_or(first, |i| i + 1);
-        let mut lowered = std::mem::take(&mut self.lowered_bytes);
-        lowered.clear();
-        lowered.push(b' ');
-        lowered.extend(
-            capped[first..last.max(first)]
-                .iter()
-                .map(u8::to_ascii_lowercase),
+        let body = &capped[first..last.max(first)];
+        if body.len() < 2 {
+            // At most three padded characters: one gram, hashed directly.
+            let mut lowered = [b' '; 3];
+            for (d, s) in lowered[1..].iter_mut().zip(body) {
+                *d = s.to_ascii_lowercase();
+            }
+            self.add_ascii_grams(&lowered[..body.len() + 2]);
+            return self.finish(out);
+        }
+        let Vectorizer {
+            classes, counts, ..
+        } = self;
+        // Classes of " " + lower(body) + " ", computed from `body` without lowering it.
+        let all_classed = ascii_classes(body, classes);
+        // The lowered, padded character at position `k` (only needed on a memo miss).
+        let padded = |k: usize| -> u8 {
+            match k.checked_sub(1).and_then(|i| body.get(i)) {
+                Some(b) => b.to_ascii_lowercase(),
+                None => b' ',
+            }
+        };
+        count_ascii_grams(
+            |j| [padded(j), padded(j + 1), padded(j + 2)],
+            classes,
+            all_classed,
+            counts,
         );
-        lowered.push(b' ');
-        self.add_ascii_grams(&lowered);
-        self.lowered_bytes = lowered;
         self.finish(out);
     }
 
-    fn ensure_counts(&mut self) {}
-
-    /// Count the trigrams of ` lowered ` (ASCII), through the shared memo.
+    /// Count the trigrams of `b` (lowercased ASCII with its padding spaces) through the
+    /// shared memo.
     fn add_ascii_grams(&mut self, b: &[u8]) {
         if b.len() <= 3 {
             let (bk, s) = hash_gram(b, DIM);
             self.add(encode(bk, s));
             return;
         }
-        let memo = ascii_memo();
-        for w in b.windows(3) {
-            let (c0, c1, c2) = (
-                CLASS_OF[w[0] as usize],
-                CLASS_OF[w[1] as usize],
-                CLASS_OF[w[2] as usize],
-            );
-            if (c0 | c1 | c2) == u8::MAX || c0.max(c1).max(c2) as usize >= CLASSES {
-                let (bk, s) = hash_gram(w, DIM);
-                self.add(encode(bk, s));
-                continue;
-            }
-            let key = (c0 as usize * CLASSES + c1 as usize) * CLASSES + c2 as usize;
-            let mut code = memo[key].load(Ordering::Relaxed);
-            if code == 0 {
-                let (bk, s) = hash_gram(w, DIM);
-                code = encode(bk, s);
-                memo[key].store(code, Ordering::Relaxed);
-            }
-            self.add(code);
-        }
+        let Vectorizer {
+            classes, counts, ..
+        } = self;
+        classes.clear();
+        classes.extend(b.iter().map(|&x| CLASS_OF[x as usize]));
+        let all_classed = classes.iter().all(|&c| usize::from(c) < CLASSES);
+        count_ascii_grams(
+            |j| [b[j], b[j + 1], b[j + 2]],
+            classes,
+            all_classed,
+            counts,
+        );
     }
 
-    /// Turn the accumulated counts into `out` and reset the scratch.
+    /// Turn the bucket counts into the L2-normalised sparse vector (ascending bucket
+    /// order, as the reference's dense sums visit them) and reset the counts.
     fn finish(&mut self, out: &mut SparseVec) {
-        // Find the non-zero counts eight at a time, then visit only those. Integer
-        // counts make the sum of squares exact in any order, as in the reference.
+        let nonzero = nonzero_bitmap(&self.counts);
+        let total: u32 = nonzero.iter().map(|w| w.count_ones()).sum();
+        out.idx.clear();
+        out.val.clear();
+        out.idx.resize(total as usize, 0);
+        out.val.resize(total as usize, 0.0);
+        // Integer counts make the sum of squares exact in any order, as in the reference.
         let mut sumsq = 0i64;
-        for (block, chunk) in self.counts.chunks_exact(8).enumerate() {
-            let mut mask = nonzero_mask8(chunk);
-            while mask != 0 {
-                let lane = mask.trailing_zeros() as usize;
-                mask &= mask - 1;
-                let v = chunk[lane];
-                sumsq += (v as i64) * (v as i64);
-                out.idx.push((block * 8 + lane) as u8);
-                out.val.push(v as f64);
+        let mut n = 0usize;
+        for (word_no, word) in nonzero.iter().enumerate() {
+            let mut m = *word;
+            while m != 0 {
+                let bucket = word_no * 64 + m.trailing_zeros() as usize;
+                m &= m - 1;
+                let v = self.counts[bucket];
+                sumsq += i64::from(v) * i64::from(v);
+                if let (Some(i), Some(x)) = (out.idx.get_mut(n), out.val.get_mut(n)) {
+                    *i = bucket as u8;
+                    *x = f64::from(v);
+                }
+                n += 1;
             }
         }
         self.counts = [0; DIM];
@@ -294,40 +309,120 @@ impl Vectorizer {
     }
 }
 
-/// Bit `k` set when `chunk[k] != 0` (8 lanes).
+/// Fill `cls` with the classes of `" " + lower(body) + " "` (ASCII `body`): the class
+/// of a printable character after lowercasing, or `0xFF` for a control character or DEL.
+/// Returns whether every byte has a class. Branch-free per byte, so it vectorises.
 #[inline]
-fn nonzero_mask8(chunk: &[i16]) -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    if chunk.len() == 8 {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline, and the unaligned load reads
-        // exactly the 8 × 2 bytes of `chunk` (length checked above).
-        unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast());
-            let zero = _mm_cmpeq_epi16(v, _mm_setzero_si128());
-            // Two mask bits per 16-bit lane; keep one.
-            let m = !(_mm_movemask_epi8(zero) as u32) & 0xffff;
-            return _pext_like(m);
+fn ascii_classes(body: &[u8], cls: &mut Vec<u8>) -> bool {
+    const SPACE: u8 = CLASS_OF[b' ' as usize];
+    cls.clear();
+    cls.resize(body.len() + 2, SPACE);
+    let mut bad = false;
+    if let Some(dst) = cls.get_mut(1..body.len() + 1) {
+        for (d, &b) in dst.iter_mut().zip(body) {
+            let upper = b.wrapping_sub(b'A') < 26;
+            let l = b | (u8::from(upper) << 5);
+            let c = l.wrapping_sub(0x20).wrapping_sub(if l > b'Z' { 26 } else { 0 });
+            let invalid = b < 0x20 || b == 0x7f;
+            bad |= invalid;
+            *d = if invalid { 0xFF } else { c };
         }
     }
-    chunk
-        .iter()
-        .enumerate()
-        .fold(0, |m, (k, v)| m | (((*v != 0) as u32) << k))
+    !bad
 }
 
-/// Compress the even bits of a 16-bit byte mask into 8 lane bits.
+/// Add every trigram whose byte classes are `cls` to `counts`; `gram(j)` gives the bytes
+/// of gram `j` (needed only when the memo misses). With `all_classed`, every class is
+/// below [`CLASSES`] and the loop needs no per-gram check.
 #[inline]
-fn _pext_like(m: u32) -> u32 {
-    let mut x = m & 0x5555;
-    x = (x | (x >> 1)) & 0x3333;
-    x = (x | (x >> 2)) & 0x0f0f;
-    x = (x | (x >> 4)) & 0x00ff;
-    x
+fn count_ascii_grams(
+    gram: impl Fn(usize) -> [u8; 3],
+    cls: &[u8],
+    all_classed: bool,
+    counts: &mut [i16; DIM],
+) {
+    let memo = ascii_memo();
+    let hashed = |j: usize| -> u16 {
+        let (bk, s) = hash_gram(&gram(j), DIM);
+        encode(bk, s)
+    };
+    let code_of = |j: usize, key: usize| -> u16 {
+        let Some(slot) = memo.get(key) else {
+            return hashed(j);
+        };
+        let code = slot.load(Ordering::Relaxed);
+        if code != 0 {
+            return code;
+        }
+        let code = hashed(j);
+        slot.store(code, Ordering::Relaxed);
+        code
+    };
+    let mut bump = |code: u16| {
+        counts[usize::from(code as u8)] += ((code >> 7) & 2) as i16 - 1;
+    };
+    if all_classed {
+        let (mut c0, mut c1) = (0usize, 0usize);
+        for (j, &c) in cls.iter().enumerate() {
+            let c2 = usize::from(c);
+            if j >= 2 {
+                bump(code_of(j - 2, (c0 * CLASSES + c1) * CLASSES + c2));
+            }
+            (c0, c1) = (c1, c2);
+        }
+        return;
+    }
+    for (j, c) in cls.windows(3).enumerate() {
+        if c.iter().any(|&x| usize::from(x) >= CLASSES) {
+            bump(hashed(j));
+        } else {
+            let key = (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES
+                + usize::from(c[2]);
+            bump(code_of(j, key));
+        }
+    }
 }
 
-/// `v /= norm` for every value — vectorised, with AVX2 where the CPU has it (division
-/// is exactly rounded at any width).
+/// Bit `b` of the result is set when `counts[b] != 0`.
+#[inline]
+fn nonzero_bitmap(counts: &[i16; DIM]) -> [u64; DIM / 64] {
+    let mut out = [0u64; DIM / 64];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        for (w, word) in out.iter_mut().enumerate() {
+            let mut m = 0u64;
+            for k in 0..4 {
+                let base = w * 64 + k * 16;
+                let (Some(lo), Some(hi)) = (
+                    counts.get(base..base + 8),
+                    counts.get(base + 8..base + 16),
+                ) else {
+                    continue;
+                };
+                // SAFETY: SSE2 is part of the x86_64 baseline; each unaligned load reads
+                // exactly the 8 × 2 bytes of a slice checked to hold 8 counts.
+                let bits = unsafe {
+                    let zero = _mm_setzero_si128();
+                    let a = _mm_cmpeq_epi16(_mm_loadu_si128(lo.as_ptr().cast()), zero);
+                    let b = _mm_cmpeq_epi16(_mm_loadu_si128(hi.as_ptr().cast()), zero);
+                    !(_mm_movemask_epi8(_mm_packs_epi16(a, b)) as u32) & 0xffff
+                };
+                m |= u64::from(bits) << (k * 16);
+            }
+            *word = m;
+        }
+        return out;
+    }
+    #[allow(unreachable_code)]
+    {
+        for (b, c) in counts.iter().enumerate() {
+            out[b / 64] |= u64::from(*c != 0) << (b % 64);
+        }
+        out
+    }
+}
+
 fn divide_all(vals: &mut [f64], norm: f64) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -450,7 +545,11 @@ impl SemanticDetector {
         let novelty = novelty.unwrap_or_else(|| self.exact_novelty(vec));
         self.novelty.update(novelty);
         self.n += 1;
-        let sq_x: f64 = vec.val.iter().map(|x| x * x).sum();
+        let sq_x = if fast_ok && dot_raw.is_finite() {
+            vec.val.iter().map(|x| x * x).sum()
+        } else {
+            0.0
+        };
         fold_in_place(&mut self.centroid, vec);
         self.tracked = match self.tracked {
             Some(t) if fast_ok && dot_raw.is_finite() => {
@@ -560,17 +659,53 @@ fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> f64 {
 
 /// `c = (1 - decay) * c + decay * vec` over every dimension, as the reference does (a
 /// zero entry contributes `decay * 0.0`, which still turns `-0.0` into `0.0`).
+/// The reference's centroid update `c = (1 - decay) * c + decay * v`, element by element
+/// with the same two roundings: a dense pass scales every entry and adds `+0.0` (what the
+/// reference adds where `v` is zero, turning `-0.0` into `+0.0`), then the non-zero entries
+/// add `decay * v` to that already-rounded product — the same value, as `x + 0.0 == x`
+/// for every non-zero `x`.
 #[inline]
 fn fold_in_place(c: &mut [f64], v: SparseRef<'_>) {
-    let keep = 1.0 - DECAY;
-    let mut add = [0.0f64; DIM];
+    scale_dense(c);
     for (i, x) in v.idx.iter().zip(v.val) {
-        add[*i as usize] = DECAY * x;
+        if let Some(ci) = c.get_mut(usize::from(*i)) {
+            *ci += DECAY * x;
+        }
     }
-    // Entries without a trigram hold exactly `decay * 0.0 == +0.0`.
-    for (ci, a) in c.iter_mut().zip(add.iter()) {
-        *ci = keep * *ci + a;
+}
+
+/// `c = (1 - decay) * c + 0.0` for every entry, in the widest vectors the CPU has.
+#[inline]
+fn scale_dense(c: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F support was checked at run time; the body is safe code.
+        return unsafe { scale_dense_avx512(c) };
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 support was checked at run time; the body is safe code.
+        return unsafe { scale_dense_avx2(c) };
     }
+    scale_dense_portable(c);
+}
+
+#[inline(always)]
+fn scale_dense_portable(c: &mut [f64]) {
+    let keep = 1.0 - DECAY;
+    for ci in c {
+        *ci = keep * *ci + 0.0;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn scale_dense_avx512(c: &mut [f64]) {
+    scale_dense_portable(c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scale_dense_avx2(c: &mut [f64]) {
+    scale_dense_portable(c)
 }
 
 #[cfg(test)]

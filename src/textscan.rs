@@ -1,0 +1,220 @@
+//! Fused split + measure kernel for pure-ASCII plain-text chunks.
+//!
+//! The hot loop of a plain-text `scan`: one pass over a chunk, 64 bytes at a time, finds
+//! the line breaks (`\n` and `\r`, universal newlines as in [`crate::split`]), the starts of
+//! `\w+` runs (the token metric) and any non-ASCII byte, as 64-bit masks. Each non-empty
+//! line becomes a [`LineSpan`] whose token count is a popcount over the word-start mask
+//! between two breaks; for ASCII, the character length is the byte length. A chunk holding
+//! any non-ASCII byte is reported as such and takes the general per-line path instead.
+
+/// One non-empty line of a chunk: where it is and how many `\w+` tokens it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineSpan {
+    /// Offset of the first byte in the chunk.
+    pub start: u32,
+    /// Length in bytes (= characters, the chunk being ASCII).
+    pub len: u32,
+    /// `\w+` runs in the line.
+    pub tokens: u32,
+}
+
+/// Masks of one 64-byte block: bit i describes byte i.
+#[derive(Debug, Clone, Copy)]
+struct BlockMasks {
+    word: u64,
+    brk: u64,
+    high: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load reads exactly the
+    // 16 bytes of `p`.
+    unsafe {
+        let v = _mm_loadu_si128(p.as_ptr().cast());
+        let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        let alpha_off = _mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8));
+        let alpha = _mm_cmpeq_epi8(_mm_min_epu8(alpha_off, _mm_set1_epi8(25)), alpha_off);
+        let digit_off = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(digit_off, _mm_set1_epi8(9)), digit_off);
+        let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+        let word = _mm_or_si128(_mm_or_si128(alpha, digit), under);
+        let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+        let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
+        (
+            _mm_movemask_epi8(word) as u32,
+            _mm_movemask_epi8(_mm_or_si128(nl, cr)) as u32,
+            _mm_movemask_epi8(v) as u32,
+        )
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
+    let (mut w, mut n, mut h) = (0u32, 0u32, 0u32);
+    for (i, &b) in p.iter().enumerate() {
+        let word =
+            (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_';
+        w |= u32::from(word) << i;
+        n |= u32::from(b == b'\n' || b == b'\r') << i;
+        h |= u32::from(b >= 0x80) << i;
+    }
+    (w, n, h)
+}
+
+#[inline(always)]
+fn block_masks(b: &[u8; 64]) -> BlockMasks {
+    let mut m = BlockMasks {
+        word: 0,
+        brk: 0,
+        high: 0,
+    };
+    for (k, part) in b.chunks_exact(16).enumerate() {
+        let Ok(part) = <&[u8; 16]>::try_from(part) else {
+            continue;
+        };
+        let (w, n, h) = masks16(part);
+        m.word |= u64::from(w) << (16 * k);
+        m.brk |= u64::from(n) << (16 * k);
+        m.high |= u64::from(h) << (16 * k);
+    }
+    m
+}
+
+/// Cut `chunk` into its non-empty lines with their token counts, appending to `out`.
+/// Returns `false` (with `out` in an unspecified state) when the chunk holds a non-ASCII
+/// byte or is too large for 32-bit offsets; the caller then uses the general path.
+pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+    if chunk.len() >= u32::MAX as usize {
+        return false;
+    }
+    let mut line_start = 0usize;
+    let mut tokens = 0u32; // word starts seen so far in the current line
+    let mut word_carry = 0u64; // 1 when the previous block ended in a word byte
+    let emit = |start: usize, end: usize, tokens: u32, out: &mut Vec<LineSpan>| {
+        if end > start {
+            out.push(LineSpan {
+                start: start as u32,
+                len: (end - start) as u32,
+                tokens,
+            });
+        }
+    };
+    let mut block_at = |base: usize, m: BlockMasks, out: &mut Vec<LineSpan>| {
+        let mut starts = m.word & !((m.word << 1) | word_carry);
+        word_carry = m.word >> 63;
+        let mut brk = m.brk;
+        while brk != 0 {
+            let bit = brk.trailing_zeros();
+            brk &= brk - 1;
+            let below = starts & ((1u64 << bit) - 1);
+            starts &= !below;
+            let end = base + bit as usize;
+            emit(line_start, end, tokens + below.count_ones(), out);
+            tokens = 0;
+            line_start = end + 1;
+        }
+        tokens += starts.count_ones();
+    };
+    let mut blocks = chunk.chunks_exact(64);
+    let mut base = 0usize;
+    for b in &mut blocks {
+        let Ok(b) = <&[u8; 64]>::try_from(b) else {
+            continue;
+        };
+        let m = block_masks(b);
+        if m.high != 0 {
+            return false;
+        }
+        block_at(base, m, out);
+        base += 64;
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        // Zero padding is neither a word byte, a break nor non-ASCII.
+        let mut pad = [0u8; 64];
+        pad[..rest.len()].copy_from_slice(rest);
+        let m = block_masks(&pad);
+        if m.high != 0 {
+            return false;
+        }
+        block_at(base, m, out);
+    }
+    emit(line_start, chunk.len(), tokens, out);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::Lines;
+    use crate::unicode::count_ascii_words;
+
+    fn reference(chunk: &[u8]) -> Vec<(Vec<u8>, u32)> {
+        Lines::new(chunk)
+            .map(|l| (l.to_vec(), count_ascii_words(l) as u32))
+            .collect()
+    }
+
+    fn spans(chunk: &[u8]) -> Option<Vec<(Vec<u8>, u32)>> {
+        let mut out = Vec::new();
+        if !ascii_line_spans(chunk, &mut out) {
+            return None;
+        }
+        Some(
+            out.iter()
+                .map(|s| {
+                    let a = s.start as usize;
+                    (chunk[a..a + s.len as usize].to_vec(), s.tokens)
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn matches_the_line_splitter_and_word_counter() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"\n",
+            b"a",
+            b"hello world\nfoo_bar baz-9\r\n\r\nlast line no newline",
+            b"\r\r\n\n  \n x \r y",
+            b"word",
+        ];
+        for c in cases {
+            assert_eq!(spans(c), Some(reference(c)), "{:?}", String::from_utf8_lossy(c));
+        }
+    }
+
+    #[test]
+    fn words_and_lines_across_block_edges() {
+        // Deterministic pseudo-random ASCII with breaks and words straddling 64-byte edges.
+        let alphabet = b"ab_9 .=\t\n\rZ-";
+        let mut x = 0x9e37_79b9_u64;
+        for len in [63usize, 64, 65, 127, 128, 129, 1000, 4096 + 7] {
+            let mut buf = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                buf.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            assert_eq!(spans(&buf), Some(reference(&buf)), "len {len}");
+            // One long word crossing every block edge.
+            let long = vec![b'w'; len];
+            assert_eq!(spans(&long), Some(reference(&long)), "word len {len}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_anywhere_declines() {
+        for at in [0usize, 1, 63, 64, 100, 130] {
+            let mut buf = vec![b'a'; 131];
+            buf[at] = 0xC3;
+            assert_eq!(spans(&buf), None, "at {at}");
+        }
+    }
+}
