@@ -76,10 +76,18 @@ pub fn hash_gram(gram: &[u8], dim: usize) -> (usize, bool) {
     ((word as usize) % dim, d[4] & 1 == 1)
 }
 
-/// Encoded (bucket, sign) for dim 256: bit 15 = known, bit 8 = positive sign, low 8 = bucket.
+/// Encoded (bucket, sign) for dim 256: the low byte is the bucket, the high byte the
+/// signed contribution as an `i8` (`+1` or `-1`), so a code is never 0 (0 = unknown).
 #[inline]
 fn encode(bucket: usize, positive: bool) -> u16 {
-    0x8000 | ((positive as u16) << 8) | bucket as u16
+    let delta: u16 = if positive { 0x0100 } else { 0xFF00 };
+    delta | (bucket as u16 & 0xff)
+}
+
+/// The `(bucket, ±1)` of an encoded gram.
+#[inline(always)]
+fn decode(code: u16) -> (usize, i16) {
+    (usize::from(code as u8), (code as i16) >> 8)
 }
 
 /// Symbols a lowercased printable-ASCII trigram can hold: space..'@' and '['..'~'
@@ -146,9 +154,9 @@ impl Vectorizer {
 
     #[inline]
     fn add(&mut self, code: u16) {
-        let bucket = (code & 0xff) as u8 as usize;
+        let (bucket, delta) = decode(code);
         // At most MAX_CHARS + 2 trigrams per message, so an i16 cannot overflow.
-        self.counts[bucket] += ((code >> 7) & 2) as i16 - 1;
+        self.counts[bucket] += delta;
     }
 
     fn wide_code(&mut self, g: [char; 3]) -> u16 {
@@ -472,24 +480,30 @@ fn count_ascii_grams(
     let memo = ascii_memo();
     #[inline(always)]
     fn bump(counts: &mut [i16; DIM], code: u16) {
-        counts[usize::from(code as u8)] += ((code >> 7) & 2) as i16 - 1;
+        let (bucket, delta) = decode(code);
+        counts[bucket] += delta;
     }
     if all_classed {
-        let (mut c0, mut c1) = (0usize, 0usize);
-        for (j, &c) in cls.iter().enumerate() {
+        // Every class is below CLASSES, so every key is below CLASSES³ = memo.len().
+        let Some(&[c0, c1]) = cls.get(..2) else {
+            return;
+        };
+        let (mut c0, mut c1) = (usize::from(c0), usize::from(c1));
+        for (j, &c) in cls.iter().enumerate().skip(2) {
             let c2 = usize::from(c);
-            if j >= 2 {
-                let key = (c0 * CLASSES + c1) * CLASSES + c2;
-                let slot = memo.get(key);
-                let code = slot.map_or(0, |s| s.load(Ordering::Relaxed));
-                let code = if code != 0 {
-                    code
-                } else {
-                    memo_miss(gram(j - 2), slot)
-                };
-                bump(counts, code);
-            }
+            let key = (c0 * CLASSES + c1) * CLASSES + c2;
             (c0, c1) = (c1, c2);
+            debug_assert!(key < memo.len());
+            // SAFETY: `key < CLASSES³ == memo.len()` because all three classes are below
+            // CLASSES (`all_classed`); this index check is the loop's hottest instruction.
+            let slot = unsafe { memo.get_unchecked(key) };
+            let code = slot.load(Ordering::Relaxed);
+            let code = if code != 0 {
+                code
+            } else {
+                memo_miss(gram(j - 2), Some(slot))
+            };
+            bump(counts, code);
         }
         return;
     }
@@ -651,6 +665,7 @@ impl SemanticDetector {
         let fast_ok = threshold > 0.0 && self.novelty.n >= 2 && std >= DEGENERATE_STD;
         let mut novelty = None;
         let mut dot_raw = f64::NAN;
+        let mut sq_x = 0.0;
         if fast_ok {
             let t = match self.tracked {
                 Some(t) if t.age < RESYNC_EVERY => t,
@@ -659,7 +674,7 @@ impl SemanticDetector {
                     age: 0,
                 },
             };
-            dot_raw = dot_raw_sparse(&self.centroid, vec);
+            (dot_raw, sq_x) = dot_raw_sparse(&self.centroid, vec);
             let norm = t.sumsq.sqrt();
             let approx = 1.0 - if norm == 0.0 { dot_raw } else { dot_raw / norm };
             let near = ready
@@ -673,11 +688,6 @@ impl SemanticDetector {
         let novelty = novelty.unwrap_or_else(|| self.exact_novelty(vec));
         self.novelty.update(novelty);
         self.n += 1;
-        let sq_x = if fast_ok && dot_raw.is_finite() {
-            vec.val.iter().map(|x| x * x).sum()
-        } else {
-            0.0
-        };
         fold_in_place(&mut self.centroid, vec);
         self.tracked = match self.tracked {
             Some(t) if fast_ok && dot_raw.is_finite() => {
@@ -769,20 +779,26 @@ fn sum_of_squares(c: &[f64]) -> f64 {
 
 /// Σ x·c over the non-zero entries, in any order (fast path only).
 #[inline]
-fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> f64 {
+fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
     let mut acc = [0.0f64; 4];
+    let mut sq = [0.0f64; 4];
     let mut idx = v.idx.chunks_exact(4);
     let mut val = v.val.chunks_exact(4);
     for (i4, x4) in (&mut idx).zip(&mut val) {
         for k in 0..4 {
             acc[k] += x4[k] * c[i4[k] as usize];
+            sq[k] += x4[k] * x4[k];
         }
     }
-    let mut tail = 0.0;
+    let (mut tail, mut sq_tail) = (0.0, 0.0);
     for (i, x) in idx.remainder().iter().zip(val.remainder()) {
         tail += x * c[*i as usize];
+        sq_tail += x * x;
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    (
+        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail,
+        (sq[0] + sq[1]) + (sq[2] + sq[3]) + sq_tail,
+    )
 }
 
 /// `c = (1 - decay) * c + decay * vec` over every dimension, as the reference does (a
