@@ -383,12 +383,12 @@ pub struct ChunkFeatures {
     /// Message bytes that do not live in the chunk (JSON messages; WTF-8 allowed).
     messages: Vec<u8>,
     attrs: Vec<(Range<usize>, f64)>,
-    sem_idx: Vec<u8>,
-    sem_val: Vec<f64>,
+    /// Every record's sparse semantic vector, back to back.
+    sem: SparseVec,
     /// Pure-ASCII plain-text chunk: one span per line stands in for `records`.
     ascii_text: bool,
     spans: Vec<LineSpan>,
-    /// End of each span's semantic vector in `sem_idx` / `sem_val`.
+    /// End of each span's semantic vector in `sem.idx` / `sem.val`.
     sem_ends: Vec<u32>,
     /// The line cap the spans were cut with (a longer line keeps this prefix).
     max_line: usize,
@@ -417,8 +417,7 @@ impl ChunkFeatures {
         self.arena.clear();
         self.messages.clear();
         self.attrs.clear();
-        self.sem_idx.clear();
-        self.sem_val.clear();
+        self.sem.clear();
     }
 
     fn push_arena(&mut self, s: &str) -> (usize, usize) {
@@ -463,10 +462,8 @@ impl LineParser {
                 if semantic {
                     let start = s.start as usize;
                     let line = &bytes[start..start + len.min(self.max_line)];
-                    self.extractor.embed_ascii(line, &mut self.semvec);
-                    out.sem_idx.extend_from_slice(&self.semvec.idx);
-                    out.sem_val.extend_from_slice(&self.semvec.val);
-                    out.sem_ends.push(out.sem_idx.len() as u32);
+                    self.extractor.embed_ascii_append(line, &mut out.sem);
+                    out.sem_ends.push(out.sem.idx.len() as u32);
                 }
             }
             return;
@@ -508,10 +505,10 @@ impl ChunkFeatures {
                 let (s, e) = out.push_arena(k);
                 out.attrs.push((s..e, v));
             }
-            let s0 = out.sem_idx.len();
+            let s0 = out.sem.idx.len();
             if let Some(SemInput::Sparse(v)) = ev.semvec {
-                out.sem_idx.extend_from_slice(v.idx);
-                out.sem_val.extend_from_slice(v.val);
+                out.sem.idx.extend_from_slice(v.idx);
+                out.sem.val.extend_from_slice(v.val);
             }
             out.records.push(FrozenRecord {
                 message,
@@ -520,7 +517,7 @@ impl ChunkFeatures {
                 attrs: a0..out.attrs.len(),
                 length: ev.length,
                 tokens: ev.tokens,
-                sem: s0..out.sem_idx.len(),
+                sem: s0..out.sem.idx.len(),
             });
         }
     }
@@ -554,8 +551,8 @@ impl ShardSet {
                     let r = sem_start..end;
                     sem_start = end;
                     Some(SemInput::Sparse(crate::semantic::SparseRef {
-                        idx: f.sem_idx.get(r.clone()).unwrap_or_default(),
-                        val: f.sem_val.get(r).unwrap_or_default(),
+                        idx: f.sem.idx.get(r.clone()).unwrap_or_default(),
+                        val: f.sem.val.get(r).unwrap_or_default(),
                     }))
                 } else {
                     None
@@ -600,8 +597,8 @@ impl ShardSet {
                     tokens: r.tokens,
                     semvec: semantic.then(|| {
                         SemInput::Sparse(crate::semantic::SparseRef {
-                            idx: &f.sem_idx[r.sem.clone()],
-                            val: &f.sem_val[r.sem.clone()],
+                            idx: &f.sem.idx[r.sem.clone()],
+                            val: &f.sem.val[r.sem.clone()],
                         })
                     }),
                     extra: Attrs::EMPTY,

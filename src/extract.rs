@@ -47,12 +47,12 @@ impl Extractor {
         features
     }
 
-    /// Fill `semvec` with the semantic vector of a pure-ASCII `message` (no-op when the
+    /// Append the semantic vector of a pure-ASCII `message` to `semvec` (no-op when the
     /// semantic layer is off).
     #[inline]
-    pub fn embed_ascii(&mut self, message: &[u8], semvec: &mut SparseVec) {
+    pub fn embed_ascii_append(&mut self, message: &[u8], semvec: &mut SparseVec) {
         if let Some(v) = self.vectorizer.as_mut() {
-            v.embed_ascii(message, semvec);
+            v.embed_ascii_append(message, semvec);
         }
     }
 

@@ -219,6 +219,12 @@ impl Vectorizer {
     /// are tolerated (hashed as they are) but only ASCII input matches the reference.
     pub fn embed_ascii(&mut self, message: &[u8], out: &mut SparseVec) {
         out.clear();
+        self.embed_ascii_append(message, out);
+    }
+
+    /// [`Self::embed_ascii`] appending the vector's entries to `out` (a chunk's flat
+    /// store) instead of replacing its contents.
+    pub fn embed_ascii_append(&mut self, message: &[u8], out: &mut SparseVec) {
         let capped = &message[..message.len().min(MAX_CHARS)];
         // Python's str.strip() whitespace within ASCII: \t \n \v \f \r, \x1c-\x1f, space.
         let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
@@ -299,10 +305,9 @@ impl Vectorizer {
     fn finish_portable(&mut self, out: &mut SparseVec) {
         let nonzero = nonzero_bitmap(&self.counts);
         let total: u32 = nonzero.iter().map(|w| w.count_ones()).sum();
-        out.idx.clear();
-        out.val.clear();
-        out.idx.resize(total as usize, 0);
-        out.val.resize(total as usize, 0.0);
+        let base = out.idx.len();
+        out.idx.resize(base + total as usize, 0);
+        out.val.resize(base + total as usize, 0.0);
         // Integer counts make the sum of squares exact in any order, as in the reference.
         let mut sumsq = 0i64;
         let mut n = 0usize;
@@ -313,7 +318,8 @@ impl Vectorizer {
                 m &= m - 1;
                 let v = self.counts[bucket];
                 sumsq += i64::from(v) * i64::from(v);
-                if let (Some(i), Some(x)) = (out.idx.get_mut(n), out.val.get_mut(n)) {
+                if let (Some(i), Some(x)) = (out.idx.get_mut(base + n), out.val.get_mut(base + n))
+                {
                     *i = bucket as u8;
                     *x = f64::from(v);
                 }
@@ -323,7 +329,7 @@ impl Vectorizer {
         self.counts = [0; DIM];
         let norm = (sumsq as f64).sqrt();
         if norm != 0.0 {
-            divide_all(&mut out.val, norm);
+            divide_all(out.val.get_mut(base..).unwrap_or_default(), norm);
         }
     }
 }
@@ -369,18 +375,42 @@ unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
     }
     let sumsq = _mm512_reduce_add_epi32(acc);
     let norm = f64::from(sumsq).sqrt();
-    out.idx.clear();
-    out.val.clear();
     out.idx.extend_from_slice(&idx[..n]);
     if norm == 0.0 {
         out.val.extend(cnt[..n].iter().map(|&c| f64::from(c)));
-    } else {
-        out.val.extend(cnt[..n].iter().map(|&c| f64::from(c) / norm));
+        return;
     }
+    // Counts are small integers: divide 0..=7 by the norm once (one vector division) and
+    // look the quotients up; (-k)/norm is -(k/norm) exactly, IEEE rounding being
+    // symmetric. Groups holding a count beyond ±7 divide directly.
+    let norm_v = _mm512_set1_pd(norm);
+    let table = _mm512_div_pd(_mm512_set_pd(7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0), norm_v);
+    let sign_bit = _mm512_set1_epi64(i64::MIN);
+    let mut vals = [0.0f64; DIM + 8];
+    let mut k = 0usize;
+    while k < n {
+        // SAFETY: `k < n <= DIM`, so the 8 counts at `k` lie within `cnt` (DIM + 32) and
+        // the 8 values at `k` within `vals` (DIM + 8).
+        let c16 = _mm_loadu_si128(cnt.as_ptr().add(k).cast());
+        let c64 = _mm512_cvtepi16_epi64(c16);
+        let mag = _mm512_abs_epi64(c64);
+        let big = _mm512_cmpgt_epi64_mask(mag, _mm512_set1_epi64(7));
+        let v = if big == 0 {
+            let q = _mm512_permutexvar_pd(mag, table);
+            let neg = _mm512_and_si512(c64, sign_bit);
+            _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(q), neg))
+        } else {
+            _mm512_div_pd(_mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(c16)), norm_v)
+        };
+        _mm512_storeu_pd(vals.as_mut_ptr().add(k), v);
+        k += 8;
+    }
+    out.val.extend_from_slice(&vals[..n]);
 }
 
 /// Fill `cls` with the classes of `" " + lower(body) + " "` (ASCII `body`): the class
-/// of a printable character after lowercasing, or `0xFF` for a control character or DEL.
+/// of a printable character after lowercasing, or `0xFF` for any other byte (controls,
+/// DEL, and bytes >= 0x80, which callers may pass).
 /// Returns whether every byte has a class. 16 bytes at a time.
 #[inline]
 fn ascii_classes(body: &[u8], cls: &mut Vec<u8>) -> bool {
@@ -414,7 +444,7 @@ fn class_of_byte(b: u8) -> (u8, u8) {
     let upper = b.wrapping_sub(b'A') < 26;
     let l = b | (u8::from(upper) << 5);
     let c = l.wrapping_sub(0x20).wrapping_sub(if l > b'Z' { 26 } else { 0 });
-    let invalid = b < 0x20 || b == 0x7f;
+    let invalid = !(0x20..=0x7e).contains(&b);
     (if invalid { 0xFF } else { c }, u8::from(invalid))
 }
 
@@ -436,8 +466,10 @@ fn classes16(s: &[u8; 16], d: &mut [u8; 16]) -> u8 {
         // l > 'Z'  ⇔  !(l <= 'Z')
         let above_z = _mm_andnot_si128(le(l, splat(b'Z')), splat(26));
         let c = _mm_sub_epi8(_mm_sub_epi8(l, splat(0x20)), above_z);
-        let control = _mm_andnot_si128(le(splat(0x20), v), _mm_set1_epi8(-1));
-        let invalid = _mm_or_si128(control, _mm_cmpeq_epi8(v, splat(0x7f)));
+        // Printable means 0x20 <= v <= 0x7e; anything else (controls, DEL, bytes >= 0x80)
+        // has no class.
+        let printable = _mm_and_si128(le(splat(0x20), v), le(v, splat(0x7e)));
+        let invalid = _mm_andnot_si128(printable, _mm_set1_epi8(-1));
         _mm_storeu_si128(d.as_mut_ptr().cast(), _mm_or_si128(c, invalid));
         u8::from(_mm_movemask_epi8(invalid) != 0)
     }
@@ -894,11 +926,13 @@ mod tests {
 
     #[test]
     fn ascii_fast_path_matches_hashing_every_gram() {
-        let alphabet = b"aZ z_9.\t\x01\x7f-=Q[`{~@\x1f\x0b ";
+        let ascii: &[u8] = b"aZ z_9.\t\x01\x7f-=Q[`{~@\x1f\x0b ";
+        let mixed: &[u8] = b"aZ z_9.\t\x01\x7f-=Q[`{~@\x1f\x0b \x80\xff\xc3";
         let mut x = 0x2545_f491_4f6c_dd1d_u64;
         let mut v = Vectorizer::new();
         let mut out = SparseVec::default();
-        for len in (0..40).chain([63, 64, 65, 200, 4095, 4096, 4097, 5000]) {
+        let lens = (0..40).chain([63, 64, 65, 200, 4095, 4096, 4097, 5000]);
+        for (alphabet, len) in lens.flat_map(|n| [(ascii, n), (mixed, n)]) {
             for _ in 0..8 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| {
@@ -908,10 +942,16 @@ mod tests {
                         alphabet[(x % alphabet.len() as u64) as usize]
                     })
                     .collect();
-                let s = std::str::from_utf8(&text).unwrap_or_default();
                 v.embed_ascii(&text, &mut out);
                 let got: Vec<(u8, f64)> = out.idx.iter().copied().zip(out.val.iter().copied()).collect();
-                assert_eq!(got, naive_embed(s), "{s:?}");
+                match std::str::from_utf8(&text) {
+                    Ok(s) if s.is_ascii() => assert_eq!(got, naive_embed(s), "{s:?}"),
+                    // Other bytes are tolerated (no reference to match): a unit vector.
+                    _ => {
+                        let sq: f64 = got.iter().map(|(_, x)| x * x).sum();
+                        assert!(got.is_empty() || (sq - 1.0).abs() < 1e-9, "{text:?}");
+                    }
+                }
             }
         }
     }
