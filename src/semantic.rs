@@ -281,12 +281,7 @@ impl Vectorizer {
         classes.clear();
         classes.extend(b.iter().map(|&x| CLASS_OF[x as usize]));
         let all_classed = classes.iter().all(|&c| usize::from(c) < CLASSES);
-        count_ascii_grams(
-            |j| [b[j], b[j + 1], b[j + 2]],
-            classes,
-            all_classed,
-            counts,
-        );
+        count_ascii_grams(|j| [b[j], b[j + 1], b[j + 2]], classes, all_classed, counts);
     }
 
     /// Turn the bucket counts into the L2-normalised sparse vector (ascending bucket
@@ -318,8 +313,7 @@ impl Vectorizer {
                 m &= m - 1;
                 let v = self.counts[bucket];
                 sumsq += i64::from(v) * i64::from(v);
-                if let (Some(i), Some(x)) = (out.idx.get_mut(base + n), out.val.get_mut(base + n))
-                {
+                if let (Some(i), Some(x)) = (out.idx.get_mut(base + n), out.val.get_mut(base + n)) {
                     *i = bucket as u8;
                     *x = f64::from(v);
                 }
@@ -357,8 +351,8 @@ unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
     let mut n = 0usize;
     let mut acc = _mm512_setzero_si512();
     let lane_no = _mm512_set_epi16(
-        31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
-        10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+        31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9,
+        8, 7, 6, 5, 4, 3, 2, 1, 0,
     );
     for (k, block) in counts.chunks_exact(32).enumerate() {
         // SAFETY (all loads/stores): `block` holds 32 × 2 bytes; `n <= 32 * k`, so the
@@ -384,7 +378,10 @@ unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
     // look the quotients up; (-k)/norm is -(k/norm) exactly, IEEE rounding being
     // symmetric. Groups holding a count beyond ±7 divide directly.
     let norm_v = _mm512_set1_pd(norm);
-    let table = _mm512_div_pd(_mm512_set_pd(7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0), norm_v);
+    let table = _mm512_div_pd(
+        _mm512_set_pd(7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0),
+        norm_v,
+    );
     let sign_bit = _mm512_set1_epi64(i64::MIN);
     let mut vals = [0.0f64; DIM + 8];
     let mut k = 0usize;
@@ -443,7 +440,9 @@ fn ascii_classes(body: &[u8], cls: &mut Vec<u8>) -> bool {
 fn class_of_byte(b: u8) -> (u8, u8) {
     let upper = b.wrapping_sub(b'A') < 26;
     let l = b | (u8::from(upper) << 5);
-    let c = l.wrapping_sub(0x20).wrapping_sub(if l > b'Z' { 26 } else { 0 });
+    let c = l
+        .wrapping_sub(0x20)
+        .wrapping_sub(if l > b'Z' { 26 } else { 0 });
     let invalid = !(0x20..=0x7e).contains(&b);
     (if invalid { 0xFF } else { c }, u8::from(invalid))
 }
@@ -543,8 +542,8 @@ fn count_ascii_grams(
         if c.iter().any(|&x| usize::from(x) >= CLASSES) {
             bump(counts, memo_miss(gram(j), None));
         } else {
-            let key = (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES
-                + usize::from(c[2]);
+            let key =
+                (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES + usize::from(c[2]);
             let slot = memo.get(key);
             let code = slot.map_or(0, |s| s.load(Ordering::Relaxed));
             let code = if code != 0 {
@@ -568,10 +567,9 @@ fn nonzero_bitmap(counts: &[i16; DIM]) -> [u64; DIM / 64] {
             let mut m = 0u64;
             for k in 0..4 {
                 let base = w * 64 + k * 16;
-                let (Some(lo), Some(hi)) = (
-                    counts.get(base..base + 8),
-                    counts.get(base + 8..base + 16),
-                ) else {
+                let (Some(lo), Some(hi)) =
+                    (counts.get(base..base + 8), counts.get(base + 8..base + 16))
+                else {
                     continue;
                 };
                 // SAFETY: SSE2 is part of the x86_64 baseline; each unaligned load reads
@@ -903,7 +901,12 @@ mod tests {
     /// The reference's embedding written the slow, obvious way: every gram hashed.
     fn naive_embed(text: &str) -> Vec<(u8, f64)> {
         let capped: String = text.chars().take(MAX_CHARS).collect();
-        let padded = format!(" {} ", capped.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)).to_lowercase());
+        let padded = format!(
+            " {} ",
+            capped
+                .trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
+                .to_lowercase()
+        );
         let chars: Vec<char> = padded.chars().collect();
         let mut counts = [0i64; DIM];
         let grams: Vec<String> = if chars.len() <= 3 {
@@ -943,7 +946,12 @@ mod tests {
                     })
                     .collect();
                 v.embed_ascii(&text, &mut out);
-                let got: Vec<(u8, f64)> = out.idx.iter().copied().zip(out.val.iter().copied()).collect();
+                let got: Vec<(u8, f64)> = out
+                    .idx
+                    .iter()
+                    .copied()
+                    .zip(out.val.iter().copied())
+                    .collect();
                 match std::str::from_utf8(&text) {
                     Ok(s) if s.is_ascii() => assert_eq!(got, naive_embed(s), "{s:?}"),
                     // Other bytes are tolerated (no reference to match): a unit vector.

@@ -56,8 +56,7 @@ fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
 fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
     let (mut w, mut n, mut h) = (0u32, 0u32, 0u32);
     for (i, &b) in p.iter().enumerate() {
-        let word =
-            (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_';
+        let word = (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_';
         w |= u32::from(word) << i;
         n |= u32::from(b == b'\n' || b == b'\r') << i;
         h |= u32::from(b >= 0x80) << i;
@@ -185,7 +184,12 @@ mod tests {
             b"word",
         ];
         for c in cases {
-            assert_eq!(spans(c), Some(reference(c)), "{:?}", String::from_utf8_lossy(c));
+            assert_eq!(
+                spans(c),
+                Some(reference(c)),
+                "{:?}",
+                String::from_utf8_lossy(c)
+            );
         }
     }
 

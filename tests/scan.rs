@@ -1,0 +1,392 @@
+//! `scan` prints exactly what `watch` prints, whatever the thread count and chunking.
+//!
+//! Every golden case, and generated inputs whose chunk boundaries (forced tiny with the
+//! hidden `--chunk-size`) fall inside CRLF pairs, multi-byte characters, invalid UTF-8
+//! and over-long lines, is run through `watch` and through `scan --threads 1, 2, 3, 7`;
+//! standard output must match line for line. Anomalies of events without a timestamp
+//! are stamped with the wall clock, so those timestamps are only checked to be "now".
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const THREADS: [&str; 4] = ["1", "2", "3", "7"];
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_trace-sentinel")
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Epoch seconds of `YYYY-MM-DDTHH:MM:SS...` (UTC), or `None` if it is not that shape.
+fn epoch_of(ts: &str) -> Option<i64> {
+    let b = ts.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Stdout lines with every wall-clock timestamp (within the run's window) replaced by
+/// `<now>`; a JSON line starts with its timestamp field.
+fn normalise(stdout: &[u8], started: i64, ended: i64) -> Vec<String> {
+    const KEY: &str = "{\"timestamp\": \"";
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| {
+            let Some(rest) = line.strip_prefix(KEY) else {
+                return line.to_string();
+            };
+            let Some(end) = rest.find('"') else {
+                return line.to_string();
+            };
+            match epoch_of(&rest[..end]) {
+                Some(t) if (started - 2..=ended + 2).contains(&t) => {
+                    format!("{KEY}<now>{}", &rest[end..])
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect()
+}
+
+struct Run {
+    code: Option<i32>,
+    lines: Vec<String>,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Run {
+    let started = unix_now();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin()));
+    if let Some(data) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(data).expect("write stdin");
+    }
+    let out: Output = child.wait_with_output().expect("wait");
+    Run {
+        code: out.status.code(),
+        lines: normalise(&out.stdout, started, unix_now()),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run `watch ARGS` once and `scan ARGS --threads T --chunk-size C` for every T and C;
+/// each scan must equal the watch run.
+fn assert_scan_equals_watch(dir: &Path, what: &str, args: &[String], chunks: &[usize]) {
+    let mut watch_args = vec!["watch".to_string()];
+    watch_args.extend_from_slice(args);
+    let expected = run(dir, &watch_args, None);
+    assert_eq!(
+        expected.code,
+        Some(0),
+        "{what}: watch failed: {}",
+        expected.stderr
+    );
+    for threads in THREADS {
+        for chunk in chunks {
+            let mut scan_args = vec!["scan".to_string()];
+            scan_args.extend_from_slice(args);
+            scan_args.extend(
+                ["--threads", threads, "--chunk-size", &chunk.to_string()].map(String::from),
+            );
+            scan_args.extend(["--progress", "never"].map(String::from));
+            let got = run(dir, &scan_args, None);
+            assert_eq!(got.code, Some(0), "{what}: {scan_args:?}: {}", got.stderr);
+            if got.lines != expected.lines {
+                let first = got
+                    .lines
+                    .iter()
+                    .zip(&expected.lines)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(got.lines.len().min(expected.lines.len()));
+                panic!(
+                    "{what}: scan {scan_args:?} differs from watch at line {first} \
+                     ({} vs {} lines)\n  scan:  {:?}\n  watch: {:?}",
+                    got.lines.len(),
+                    expected.lines.len(),
+                    got.lines.get(first).map(|l| excerpt(l)),
+                    expected.lines.get(first).map(|l| excerpt(l))
+                );
+            }
+        }
+    }
+}
+
+/// The start of a long line, for readable failures.
+fn excerpt(line: &str) -> String {
+    match line.char_indices().nth(400) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+/// Assert equal output lines, reporting only the first difference.
+fn assert_same_lines(got: &[String], expected: &[String], what: &str) {
+    if let Some(i) = (0..got.len().max(expected.len())).find(|&i| got.get(i) != expected.get(i)) {
+        panic!(
+            "{what}: first difference at line {i} ({} vs {} lines)\n  got:      {:?}\n  expected: {:?}",
+            got.len(),
+            expected.len(),
+            got.get(i).map(|l| excerpt(l)),
+            expected.get(i).map(|l| excerpt(l))
+        );
+    }
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
+}
+
+#[test]
+fn scan_equals_watch_on_every_golden_case() {
+    let dir = golden_dir();
+    let mut cases = 0;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/golden exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "args"))
+        .collect();
+    names.sort();
+    for args_path in names {
+        let name = args_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("case name")
+            .to_string();
+        let input = ["log", "jsonl"]
+            .iter()
+            .map(|ext| format!("{name}.{ext}"))
+            .find(|f| dir.join(f).is_file())
+            .unwrap_or_else(|| panic!("case {name}: no input"));
+        let extra = std::fs::read_to_string(&args_path).expect("args file");
+        let mut args = vec![input, "--format".into(), "json".into()];
+        args.extend(extra.split_whitespace().map(String::from));
+        assert_scan_equals_watch(&dir, &name, &args, &[1, 97, 1 << 20]);
+        cases += 1;
+    }
+    assert!(cases >= 20, "only {cases} golden cases found");
+}
+
+/// Deterministic xorshift generator for the awkward inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const ENDINGS: [&[u8]; 4] = [b"\n", b"\r\n", b"\r", b"\n\n"];
+
+/// Plain text with every awkward case: CRLF and lone CR endings, blank and
+/// whitespace-only lines, uppercase, control bytes, multi-byte characters, invalid UTF-8,
+/// lines longer than the chunk and the line cap, spikes, and no final newline.
+fn awkward_text(seed: u64, ascii_only: bool) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let words: &[&[u8]] = if ascii_only {
+        &[
+            b"GET",
+            b"user=bob",
+            b"status=200",
+            b"\t",
+            b"ERROR",
+            b"db-01",
+            b"x_y",
+            b"\x7f",
+        ]
+    } else {
+        &[
+            b"GET",
+            b"caf\xc3\xa9",
+            b"\xe6\x97\xa5\xe6\x9c\xac",
+            b"\xf0\x9f\x98\x80",
+            b"\xff\xfe",
+            b"status=200",
+            b"\xc3",
+            b"ERROR",
+        ]
+    };
+    let mut out = Vec::new();
+    for i in 0..600 {
+        let n = match i % 97 {
+            13 => 400,  // a spike
+            50 => 3000, // longer than the 2 KiB line cap
+            _ => 3 + rng.below(8) as usize,
+        };
+        for w in 0..n {
+            if w > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(words[rng.below(words.len() as u64) as usize]);
+            if rng.below(5) == 0 {
+                out.extend_from_slice(rng.below(100_000).to_string().as_bytes());
+            }
+        }
+        if i % 41 == 7 {
+            out.extend_from_slice(b"   ");
+        }
+        out.extend_from_slice(ENDINGS[rng.below(ENDINGS.len() as u64) as usize]);
+    }
+    out.extend_from_slice(b"last line without a newline");
+    out
+}
+
+/// JSON lines with sources, timestamps, numeric attributes, escapes, multi-byte text and
+/// CRLF endings. Every event carries its timestamp: an event without one (or a line that
+/// is not JSON) is stamped with the wall clock, which makes inter-arrival times differ
+/// from run to run.
+fn awkward_jsonl(seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let mut out = Vec::new();
+    for i in 0..500u64 {
+        let src = ["api", "db", "caf\u{e9}", "\u{65e5}"][rng.below(4) as usize];
+        let latency = if i % 83 == 60 {
+            9000
+        } else {
+            100 + rng.below(20)
+        };
+        let msg = match rng.below(4) {
+            0 => "request done \\\"quoted\\\" caf\u{e9}".to_string(),
+            1 => format!("user {} logged in \\u00e9\\ud83d\\ude00", rng.below(50)),
+            2 => "x".repeat(1 + rng.below(1500) as usize),
+            _ => "ERROR \u{1F600} disk".to_string(),
+        };
+        let line = {
+            format!(
+                "{{\"timestamp\": \"2024-03-0{}T10:{:02}:{:02}Z\", \"source\": \"{src}\", \
+                 \"message\": \"{msg}\", \"latency_ms\": {latency}, \"bytes\": {}}}",
+                1 + i / 400,
+                (i / 60) % 60,
+                i % 60,
+                rng.below(5000)
+            )
+        };
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(ENDINGS[rng.below(3) as usize]);
+    }
+    out
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ts-scan-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
+    let dir = temp_dir("awkward");
+    std::fs::write(dir.join("ascii.log"), awkward_text(7, true)).expect("write");
+    std::fs::write(dir.join("mixed.log"), awkward_text(11, false)).expect("write");
+    std::fs::write(dir.join("events.jsonl"), awkward_jsonl(13)).expect("write");
+    let chunks = [1, 2, 3, 7, 64, 1000];
+    for file in ["ascii.log", "mixed.log"] {
+        for extra in [&[][..], &["--semantic"][..], &["--detector", "mad"][..]] {
+            let mut args = strings(&[file, "--format", "json", "--warmup", "5"]);
+            args.extend(strings(&["--max-line-bytes", "2048"]));
+            args.extend(strings(extra));
+            assert_scan_equals_watch(&dir, file, &args, &chunks);
+        }
+    }
+    for extra in [&[][..], &["--semantic", "--shard-by", "source"][..]] {
+        let mut args = strings(&["events.jsonl", "--jsonl", "--format", "json"]);
+        args.extend(strings(&["--warmup", "5", "--max-line-bytes", "2048"]));
+        args.extend(strings(extra));
+        assert_scan_equals_watch(&dir, "events.jsonl", &args, &chunks);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn streamed_inputs_equal_watch_on_the_same_bytes() {
+    use flate2::{write::GzEncoder, Compression};
+    let dir = temp_dir("streams");
+    let text = awkward_text(17, false);
+    std::fs::write(dir.join("a.log"), &text).expect("write");
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&text).expect("gzip");
+    std::fs::write(dir.join("a.log.gz"), gz.finish().expect("gzip")).expect("write");
+    let watch = run(
+        &dir,
+        &strings(&["watch", "a.log", "--format", "json", "--semantic"]),
+        None,
+    );
+    assert_eq!(watch.code, Some(0), "{}", watch.stderr);
+    assert!(!watch.lines.is_empty(), "the input should raise anomalies");
+    for threads in THREADS {
+        for chunk in ["3", "4096"] {
+            let common = ["--format", "json", "--semantic", "--progress", "never"];
+            let knobs = ["--threads", threads, "--chunk-size", chunk];
+            // gzip is streamed; its source label is the path, like watch's.
+            let mut gz_args = strings(&["scan", "a.log.gz"]);
+            gz_args.extend(strings(&common));
+            gz_args.extend(strings(&knobs));
+            let gz_run = run(&dir, &gz_args, None);
+            assert_eq!(gz_run.code, Some(0), "{}", gz_run.stderr);
+            let relabel = |lines: &[String], from: &str| -> Vec<String> {
+                lines
+                    .iter()
+                    .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
+                    .collect()
+            };
+            assert_same_lines(
+                &relabel(&gz_run.lines, "a.log.gz"),
+                &watch.lines,
+                &format!("gz {knobs:?}"),
+            );
+            let mut stdin_args = strings(&["scan", "-"]);
+            stdin_args.extend(strings(&common));
+            stdin_args.extend(strings(&knobs));
+            let piped = run(&dir, &stdin_args, Some(&text));
+            assert_eq!(piped.code, Some(0), "{}", piped.stderr);
+            assert_same_lines(
+                &relabel(&piped.lines, "<stdin>"),
+                &watch.lines,
+                &format!("stdin {knobs:?}"),
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
