@@ -388,8 +388,12 @@ pub struct ChunkFeatures {
     /// Pure-ASCII plain-text chunk: one span per line stands in for `records`.
     ascii_text: bool,
     spans: Vec<LineSpan>,
-    /// End of each span's semantic vector in `sem.idx` / `sem.val`.
+    /// End of each span's semantic vector in `sem.idx` / `sem_counts` (spans ship bucket
+    /// counts and a norm, a third of the bytes of `f64` values; the detect stage turns
+    /// them into values, bit for bit the same).
     sem_ends: Vec<u32>,
+    sem_counts: Vec<i16>,
+    sem_norms: Vec<f64>,
     /// The line cap the spans were cut with (a longer line keeps this prefix).
     max_line: usize,
 }
@@ -413,6 +417,8 @@ impl ChunkFeatures {
         self.ascii_text = false;
         self.spans.clear();
         self.sem_ends.clear();
+        self.sem_counts.clear();
+        self.sem_norms.clear();
         self.records.clear();
         self.arena.clear();
         self.messages.clear();
@@ -462,7 +468,11 @@ impl LineParser {
                 if semantic {
                     let start = s.start as usize;
                     let line = &bytes[start..start + len.min(self.max_line)];
-                    self.extractor.embed_ascii_append(line, &mut out.sem);
+                    let norm = self
+                        .extractor
+                        .embed_ascii_counts(line, &mut out.sem.idx, &mut out.sem_counts)
+                        .unwrap_or(0.0);
+                    out.sem_norms.push(norm);
                     out.sem_ends.push(out.sem.idx.len() as u32);
                 }
             }
@@ -540,6 +550,7 @@ impl ShardSet {
         let f = features;
         if f.ascii_text {
             let mut sem_start = 0usize;
+            let mut values: Vec<f64> = Vec::with_capacity(crate::semantic::DIM + 8);
             for (k, s) in f.spans.iter().enumerate() {
                 let start = s.start as usize;
                 let len = s.len as usize;
@@ -550,9 +561,15 @@ impl ShardSet {
                     let end = f.sem_ends.get(k).map_or(sem_start, |e| *e as usize);
                     let r = sem_start..end;
                     sem_start = end;
+                    values.clear();
+                    crate::semantic::values_from_counts(
+                        f.sem_counts.get(r.clone()).unwrap_or_default(),
+                        f.sem_norms.get(k).copied().unwrap_or(0.0),
+                        &mut values,
+                    );
                     Some(SemInput::Sparse(crate::semantic::SparseRef {
-                        idx: f.sem.idx.get(r.clone()).unwrap_or_default(),
-                        val: f.sem.val.get(r).unwrap_or_default(),
+                        idx: f.sem.idx.get(r).unwrap_or_default(),
+                        val: &values,
                     }))
                 } else {
                     None

@@ -47,6 +47,20 @@ impl Extractor {
         features
     }
 
+    /// Append the compacted bucket counts of a pure-ASCII `message` to `idx` / `cnt` and
+    /// return the vector's norm (see [`crate::semantic::Vectorizer::embed_ascii_counts`]);
+    /// `None` when the semantic layer is off.
+    #[inline]
+    pub fn embed_ascii_counts(
+        &mut self,
+        message: &[u8],
+        idx: &mut Vec<u8>,
+        cnt: &mut Vec<i16>,
+    ) -> Option<f64> {
+        let v = self.vectorizer.as_mut()?;
+        Some(v.embed_ascii_counts(message, idx, cnt))
+    }
+
     /// Append the semantic vector of a pure-ASCII `message` to `semvec` (no-op when the
     /// semantic layer is off).
     #[inline]

@@ -1,12 +1,15 @@
 //! The parallel batch driver behind `scan`.
 //!
 //! Input is cut into chunks at line breaks (memory-mapped regular files; `.gz` and stdin
-//! are streamed into owned chunks). Rayon workers run the shared [`LineParser`] (decode,
-//! parse, extract — including trigram hashing) over each chunk and freeze the results
-//! into compact per-chunk records. The calling thread consumes chunks strictly in input
-//! order and feeds every record to the [`ShardSet`], so detection — score before update,
-//! shard by shard — is exactly what the sequential `watch` path does, whatever the thread
-//! count. At most `in_flight` chunks exist at once, so memory stays flat.
+//! are streamed into owned chunks). Extraction — the shared [`LineParser`]: decode, parse,
+//! measure, trigram hashing — runs on `threads - 1` rayon workers *and* on the calling
+//! thread, which also consumes the finished chunks strictly in input order and feeds them
+//! to the [`ShardSet`]. Whenever the next chunk in order is not ready, the calling thread
+//! takes the oldest chunk nobody has started instead of waiting, so `--threads 1` is a
+//! plain sequential loop and every extra thread adds one extractor. Detection — score
+//! before update, shard by shard — is exactly what the sequential `watch` path does,
+//! whatever the thread count. At most `in_flight` chunks exist at once, so memory stays
+//! flat.
 
 use crate::engine::{ChunkFeatures, InputFormat, LineParser};
 use crate::error::{Error, Result};
@@ -167,7 +170,7 @@ impl Scanner {
         opts.threads = opts.threads.max(1);
         opts.chunk_size = opts.chunk_size.max(1);
         if opts.in_flight == 0 {
-            opts.in_flight = (opts.threads * 2).clamp(2, 32);
+            opts.in_flight = (opts.threads * 2).clamp(2, 16);
         }
         let pool = if opts.threads > 1 {
             Some(

@@ -129,6 +129,8 @@ const WIDE_MEMO_CAP: usize = 1 << 18;
 pub struct Vectorizer {
     lowered: String,
     classes: Vec<u8>,
+    /// Scratch for the compacted counts of [`Self::finish`].
+    compact: Vec<i16>,
     chars: Vec<char>,
     counts: [i16; DIM],
     wide_memo: AHashMap<u64, u16>,
@@ -146,6 +148,7 @@ impl Vectorizer {
         Vectorizer {
             lowered: String::new(),
             classes: Vec::new(),
+            compact: Vec::new(),
             chars: Vec::new(),
             counts: [0; DIM],
             wide_memo: AHashMap::new(),
@@ -225,6 +228,12 @@ impl Vectorizer {
     /// [`Self::embed_ascii`] appending the vector's entries to `out` (a chunk's flat
     /// store) instead of replacing its contents.
     pub fn embed_ascii_append(&mut self, message: &[u8], out: &mut SparseVec) {
+        self.count_ascii(message);
+        self.finish(out);
+    }
+
+    /// Add the trigrams of an ASCII message to the bucket counts.
+    fn count_ascii(&mut self, message: &[u8]) {
         let capped = &message[..message.len().min(MAX_CHARS)];
         // Python's str.strip() whitespace within ASCII: \t \n \v \f \r, \x1c-\x1f, space.
         let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
@@ -244,7 +253,7 @@ impl Vectorizer {
                 *d = s.to_ascii_lowercase();
             }
             self.add_ascii_grams(&lowered[..body.len() + 2]);
-            return self.finish(out);
+            return;
         }
         let Vectorizer {
             classes, counts, ..
@@ -264,7 +273,6 @@ impl Vectorizer {
             all_classed,
             counts,
         );
-        self.finish(out);
     }
 
     /// Count the trigrams of `b` (lowercased ASCII with its padding spaces) through the
@@ -287,48 +295,82 @@ impl Vectorizer {
     /// Turn the bucket counts into the L2-normalised sparse vector (ascending bucket
     /// order, as the reference's dense sums visit them) and reset the counts.
     fn finish(&mut self, out: &mut SparseVec) {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx512_compress() {
-            // SAFETY: the features `finish_avx512` enables were checked at run time.
-            unsafe { finish_avx512(&self.counts, out) };
-            self.counts = [0; DIM];
-            return;
-        }
-        self.finish_portable(out);
+        let mut cnt = std::mem::take(&mut self.compact);
+        cnt.clear();
+        let norm = self.take_counts(&mut out.idx, &mut cnt);
+        values_from_counts(&cnt, norm, &mut out.val);
+        self.compact = cnt;
     }
 
-    fn finish_portable(&mut self, out: &mut SparseVec) {
-        let nonzero = nonzero_bitmap(&self.counts);
-        let total: u32 = nonzero.iter().map(|w| w.count_ones()).sum();
-        let base = out.idx.len();
-        out.idx.resize(base + total as usize, 0);
-        out.val.resize(base + total as usize, 0.0);
-        // Integer counts make the sum of squares exact in any order, as in the reference.
-        let mut sumsq = 0i64;
-        let mut n = 0usize;
-        for (word_no, word) in nonzero.iter().enumerate() {
-            let mut m = *word;
-            while m != 0 {
-                let bucket = word_no * 64 + m.trailing_zeros() as usize;
-                m &= m - 1;
-                let v = self.counts[bucket];
-                sumsq += i64::from(v) * i64::from(v);
-                if let (Some(i), Some(x)) = (out.idx.get_mut(base + n), out.val.get_mut(base + n)) {
-                    *i = bucket as u8;
-                    *x = f64::from(v);
-                }
-                n += 1;
-            }
+    /// Append the non-zero buckets (ascending) and their counts to `idx` / `cnt`, reset
+    /// the counts, and return the vector's L2 norm (exact: integer sum of squares).
+    fn take_counts(&mut self, idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512_compress() {
+            // SAFETY: the features `compress_counts_avx512` enables were checked at run
+            // time.
+            let norm = unsafe { compress_counts_avx512(&self.counts, idx, cnt) };
+            self.counts = [0; DIM];
+            return norm;
         }
+        let norm = compress_counts_portable(&self.counts, idx, cnt);
         self.counts = [0; DIM];
-        let norm = (sumsq as f64).sqrt();
-        if norm != 0.0 {
-            divide_all(out.val.get_mut(base..).unwrap_or_default(), norm);
-        }
+        norm
+    }
+
+    /// Embed an ASCII message as its compacted bucket counts (appended to `idx` / `cnt`)
+    /// and return its norm: the values are `cnt / norm`, which [`values_from_counts`]
+    /// computes later, bit for bit as [`Self::embed_ascii`] would. A third of the bytes
+    /// of the `f64` form, for the records a chunk hands from a worker to the detector.
+    pub fn embed_ascii_counts(
+        &mut self,
+        message: &[u8],
+        idx: &mut Vec<u8>,
+        cnt: &mut Vec<i16>,
+    ) -> f64 {
+        self.count_ascii(message);
+        self.take_counts(idx, cnt)
     }
 }
 
-/// Whether the CPU can run [`finish_avx512`].
+/// Append the non-zero buckets of `counts` (ascending) and their counts; return the norm.
+fn compress_counts_portable(counts: &[i16; DIM], idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+    // Integer counts make the sum of squares exact in any order, as in the reference.
+    let mut sumsq = 0i64;
+    for (word_no, word) in nonzero_bitmap(counts).iter().enumerate() {
+        let mut m = *word;
+        while m != 0 {
+            let bucket = word_no * 64 + m.trailing_zeros() as usize;
+            m &= m - 1;
+            let v = counts[bucket];
+            sumsq += i64::from(v) * i64::from(v);
+            idx.push(bucket as u8);
+            cnt.push(v);
+        }
+    }
+    (sumsq as f64).sqrt()
+}
+
+/// Append `c / norm` for every count (the counts themselves when `norm` is 0): the
+/// vector's values, with the same IEEE division the reference performs.
+pub fn values_from_counts(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
+    #[cfg(target_arch = "x86_64")]
+    if norm != 0.0 && has_avx512_compress() {
+        // SAFETY: the features `values_avx512` enables were checked at run time.
+        return unsafe { values_avx512(cnt, norm, out) };
+    }
+    values_portable(cnt, norm, out);
+}
+
+fn values_portable(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
+    if norm == 0.0 {
+        out.extend(cnt.iter().map(|&c| f64::from(c)));
+    } else {
+        out.extend(cnt.iter().map(|&c| f64::from(c) / norm));
+    }
+}
+
+/// Whether the CPU can run the AVX-512 kernels of this module.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx512_compress() -> bool {
@@ -337,17 +379,22 @@ fn has_avx512_compress() -> bool {
         && std::arch::is_x86_feature_detected!("avx512vbmi2")
 }
 
-/// [`Vectorizer::finish`] with AVX-512: each 32-count block is tested for non-zero lanes,
-/// and the non-zero counts and their bucket numbers are compressed to the front of a
-/// register (VBMI2), in ascending bucket order; the squares are summed exactly in 32-bit
-/// lanes (at most 4098² in total). The division is the same IEEE division per entry.
+/// [`compress_counts_portable`] with AVX-512: each 32-count block is tested for non-zero
+/// lanes, and the non-zero counts and their bucket numbers are compressed to the front of
+/// a register (VBMI2), in ascending bucket order; the squares are summed exactly in
+/// 32-bit lanes (at most 4098² in total).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
-unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
+unsafe fn compress_counts_avx512(
+    counts: &[i16; DIM],
+    idx: &mut Vec<u8>,
+    cnt: &mut Vec<i16>,
+) -> f64 {
     use std::arch::x86_64::*;
-    // Slack of one block so that each full-width store stays in bounds.
-    let mut cnt = [0i16; DIM + 32];
-    let mut idx = [0u8; DIM + 32];
+    let (idx_base, cnt_base) = (idx.len(), cnt.len());
+    // Room for every entry plus one block of slack for the full-width stores.
+    idx.reserve(DIM + 32);
+    cnt.reserve(DIM + 32);
     let mut n = 0usize;
     let mut acc = _mm512_setzero_si512();
     let lane_no = _mm512_set_epi16(
@@ -355,40 +402,44 @@ unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
         8, 7, 6, 5, 4, 3, 2, 1, 0,
     );
     for (k, block) in counts.chunks_exact(32).enumerate() {
-        // SAFETY (all loads/stores): `block` holds 32 × 2 bytes; `n <= 32 * k`, so the
-        // stores at `n` write within the 32-entry slack of `cnt` and `idx`.
+        // SAFETY (loads/stores): `block` holds 32 × 2 bytes; `n <= 32 * k`, so each store
+        // of 32 entries at `base + n` stays within the DIM + 32 entries reserved past the
+        // base, in the vectors' spare capacity (written before `set_len` exposes it).
         let v = _mm512_loadu_si512(block.as_ptr().cast());
         let m = _mm512_test_epi16_mask(v, v);
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, v));
         let buckets = _mm512_add_epi16(lane_no, _mm512_set1_epi16((32 * k) as i16));
         let packed = _mm512_maskz_compress_epi16(m, v);
         let packed_idx = _mm512_cvtepi16_epi8(_mm512_maskz_compress_epi16(m, buckets));
-        _mm512_storeu_si512(cnt.as_mut_ptr().add(n).cast(), packed);
-        _mm256_storeu_si256(idx.as_mut_ptr().add(n).cast(), packed_idx);
+        _mm512_storeu_si512(cnt.as_mut_ptr().add(cnt_base + n).cast(), packed);
+        _mm256_storeu_si256(idx.as_mut_ptr().add(idx_base + n).cast(), packed_idx);
         n += m.count_ones() as usize;
     }
-    let sumsq = _mm512_reduce_add_epi32(acc);
-    let norm = f64::from(sumsq).sqrt();
-    out.idx.extend_from_slice(&idx[..n]);
-    if norm == 0.0 {
-        out.val.extend(cnt[..n].iter().map(|&c| f64::from(c)));
-        return;
-    }
-    // Counts are small integers: divide 0..=7 by the norm once (one vector division) and
-    // look the quotients up; (-k)/norm is -(k/norm) exactly, IEEE rounding being
-    // symmetric. Groups holding a count beyond ±7 divide directly.
+    // SAFETY: the first `n` entries past each base were written above.
+    idx.set_len(idx_base + n);
+    cnt.set_len(cnt_base + n);
+    f64::from(_mm512_reduce_add_epi32(acc)).sqrt()
+}
+
+/// [`values_portable`] for a non-zero norm with AVX-512. Counts are small integers:
+/// divide 0..=7 by the norm once (one vector division) and look the quotients up;
+/// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric. A group of eight
+/// holding a count beyond ±7 divides directly.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+unsafe fn values_avx512(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
+    use std::arch::x86_64::*;
     let norm_v = _mm512_set1_pd(norm);
     let table = _mm512_div_pd(
         _mm512_set_pd(7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0),
         norm_v,
     );
     let sign_bit = _mm512_set1_epi64(i64::MIN);
-    let mut vals = [0.0f64; DIM + 8];
+    let base = out.len();
+    out.reserve(cnt.len() + 8);
+    let mut groups = cnt.chunks_exact(8);
     let mut k = 0usize;
-    while k < n {
-        // SAFETY: `k < n <= DIM`, so the 8 counts at `k` lie within `cnt` (DIM + 32) and
-        // the 8 values at `k` within `vals` (DIM + 8).
-        let c16 = _mm_loadu_si128(cnt.as_ptr().add(k).cast());
+    let mut one = |c16: __m128i, k: usize| {
         let c64 = _mm512_cvtepi16_epi64(c16);
         let mag = _mm512_abs_epi64(c64);
         let big = _mm512_cmpgt_epi64_mask(mag, _mm512_set1_epi64(7));
@@ -399,10 +450,23 @@ unsafe fn finish_avx512(counts: &[i16; DIM], out: &mut SparseVec) {
         } else {
             _mm512_div_pd(_mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(c16)), norm_v)
         };
-        _mm512_storeu_pd(vals.as_mut_ptr().add(k), v);
+        // SAFETY: `k + 8 <= cnt.len() + 8` entries past `base` were reserved above.
+        _mm512_storeu_pd(out.as_mut_ptr().add(base + k), v);
+    };
+    for g in &mut groups {
+        // SAFETY: `g` holds exactly 8 × 2 bytes.
+        one(_mm_loadu_si128(g.as_ptr().cast()), k);
         k += 8;
     }
-    out.val.extend_from_slice(&vals[..n]);
+    let rest = groups.remainder();
+    if !rest.is_empty() {
+        let mut pad = [0i16; 8];
+        pad[..rest.len()].copy_from_slice(rest);
+        // SAFETY: `pad` holds exactly 8 × 2 bytes.
+        one(_mm_loadu_si128(pad.as_ptr().cast()), k);
+    }
+    // SAFETY: the first `cnt.len()` entries past `base` were written above.
+    out.set_len(base + cnt.len());
 }
 
 /// Fill `cls` with the classes of `" " + lower(body) + " "` (ASCII `body`): the class
@@ -592,25 +656,6 @@ fn nonzero_bitmap(counts: &[i16; DIM]) -> [u64; DIM / 64] {
             out[b / 64] |= u64::from(*c != 0) << (b % 64);
         }
         out
-    }
-}
-
-fn divide_all(vals: &mut [f64], norm: f64) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 support was checked at run time; the body is safe code.
-        return unsafe { divide_all_avx2(vals, norm) };
-    }
-    for v in vals {
-        *v /= norm;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn divide_all_avx2(vals: &mut [f64], norm: f64) {
-    for v in vals {
-        *v /= norm;
     }
 }
 
@@ -964,6 +1009,12 @@ mod tests {
         }
     }
 
+    impl Vectorizer {
+        fn embed_counts_for_test(&mut self, idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+            self.take_counts(idx, cnt)
+        }
+    }
+
     #[test]
     fn every_finish_kernel_gives_the_same_vector() {
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
@@ -979,14 +1030,32 @@ mod tests {
                     }
                 }
                 let mut a = Vectorizer::new();
-                let mut b = Vectorizer::new();
                 a.counts = counts;
-                b.counts = counts;
-                let (mut va, mut vb) = (SparseVec::default(), SparseVec::default());
+                let mut va = SparseVec::default();
                 a.finish(&mut va);
-                b.finish_portable(&mut vb);
-                assert_eq!(va, vb);
                 assert_eq!(a.counts, [0; DIM]);
+                // The portable kernels, and the obvious arithmetic, give the same vector.
+                let (mut idx, mut cnt) = (Vec::new(), Vec::new());
+                let norm = compress_counts_portable(&counts, &mut idx, &mut cnt);
+                let mut val = Vec::new();
+                values_portable(&cnt, norm, &mut val);
+                assert_eq!(va, SparseVec { idx, val });
+                let sumsq: i64 = counts.iter().map(|&c| i64::from(c) * i64::from(c)).sum();
+                let obvious: Vec<f64> = counts
+                    .iter()
+                    .filter(|&&c| c != 0)
+                    .map(|&c| f64::from(c) / (sumsq as f64).sqrt())
+                    .collect();
+                assert_eq!(va.val, obvious);
+                // Appending after existing entries keeps them.
+                let (mut idx2, mut cnt2) = (vec![9u8], vec![3i16]);
+                a.counts = counts;
+                let norm2 = a.embed_counts_for_test(&mut idx2, &mut cnt2);
+                assert_eq!(norm2.to_bits(), norm.to_bits());
+                assert_eq!(idx2[1..], va.idx[..]);
+                let mut val2 = vec![0.5];
+                values_from_counts(&cnt2[1..], norm2, &mut val2);
+                assert_eq!(val2[1..], va.val[..]);
             }
         }
     }
