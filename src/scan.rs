@@ -356,6 +356,11 @@ impl Ordered<'_> {
     }
 }
 
+/// Most line breaks in one chunk: a chunk of tiny lines would otherwise hold hundreds of
+/// thousands of records (about 100 bytes each outside the ASCII fast path), and up to
+/// `in_flight` chunks exist at once.
+const MAX_CHUNK_LINES: usize = 1 << 16;
+
 /// Produces the chunks of one input.
 enum ChunkSource {
     Mapped {
@@ -431,11 +436,14 @@ impl ChunkSource {
                     return Ok(None);
                 }
                 let target = pos.saturating_add(*chunk);
-                let end = if target >= len {
+                let mut end = if target >= len {
                     len
                 } else {
                     split::next_line_start(map, target).unwrap_or(len)
                 };
+                if let Some(cut) = split::cut_after_lines(&map[*pos..end], MAX_CHUNK_LINES) {
+                    end = *pos + cut;
+                }
                 let r = *pos..end;
                 *pos = end;
                 Ok(Some((ChunkBytes::Mapped(Arc::clone(map), r), None)))
@@ -447,15 +455,28 @@ impl ChunkSource {
                 eof,
                 max_line,
             } => {
-                if *eof {
+                if *eof && carry.is_empty() {
                     return Ok(None);
                 }
                 let mut buf = std::mem::take(carry);
+                // A carry that already holds a chunk's worth of lines (left by the line
+                // cap below) is handed out before reading more, so it never grows.
+                if let Some(cut) = split::cut_after_lines(&buf, MAX_CHUNK_LINES) {
+                    carry.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    return Ok(Some((ChunkBytes::Owned(buf), None)));
+                }
+                if *eof {
+                    return Ok(Some((ChunkBytes::Owned(buf), None)));
+                }
                 let want = (*chunk).max(buf.len() + 1);
                 loop {
                     let filled = buf.len();
                     if filled >= want {
-                        let done = split::complete_prefix_len(&buf);
+                        let mut done = split::complete_prefix_len(&buf);
+                        if let Some(cut) = split::cut_after_lines(&buf[..done], MAX_CHUNK_LINES) {
+                            done = cut;
+                        }
                         if done > 0 {
                             carry.extend_from_slice(&buf[done..]);
                             buf.truncate(done);
@@ -479,8 +500,15 @@ impl ChunkSource {
                     buf.truncate(filled + n);
                     if n == 0 {
                         *eof = true;
-                        if buf.len() > *max_line {
+                        // Only a buffer that is one unfinished line is an over-long line
+                        // to measure; complete lines (and a long last line after them,
+                        // already in memory) go to the extractors as a chunk.
+                        if buf.len() > *max_line && split::complete_prefix_len(&buf) == 0 {
                             return read_long_line(reader, buf, *max_line, carry, eof).map(Some);
+                        }
+                        if let Some(cut) = split::cut_after_lines(&buf, MAX_CHUNK_LINES) {
+                            carry.extend_from_slice(&buf[cut..]);
+                            buf.truncate(cut);
                         }
                         return Ok(if buf.is_empty() {
                             None

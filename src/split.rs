@@ -72,6 +72,15 @@ pub fn next_line_start(buf: &[u8], from: usize) -> Option<usize> {
     memchr2(b'\n', b'\r', &buf[from..]).map(|i| from + i + 1)
 }
 
+/// Position just past the `max_lines`-th line break of `buf`, when it has that many
+/// (`max_lines >= 1`). Bounds how many records one chunk can produce.
+#[inline]
+pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
+    memchr::memchr2_iter(b'\n', b'\r', buf)
+        .nth(max_lines.max(1) - 1)
+        .map(|i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +130,9 @@ mod tests {
         assert_eq!(next_line_start(b"ab", 9), None);
         assert_eq!(complete_prefix_len(b"ab\ncd"), 3);
         assert_eq!(complete_prefix_len(b"abcd"), 0);
+        assert_eq!(cut_after_lines(b"a\nb\nc\n", 2), Some(4));
+        assert_eq!(cut_after_lines(b"a\nb\nc\n", 3), Some(6));
+        assert_eq!(cut_after_lines(b"a\nb\nc\n", 4), None);
+        assert_eq!(cut_after_lines(b"a\r\nb", 1), Some(2));
     }
 }

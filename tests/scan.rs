@@ -348,16 +348,41 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
     let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
     gz.write_all(&text).expect("gzip");
     std::fs::write(dir.join("a.log.gz"), gz.finish().expect("gzip")).expect("write");
-    let watch = run(
-        &dir,
-        &strings(&["watch", "a.log", "--format", "json", "--semantic"]),
-        None,
-    );
+    // A line cap below the chunk size: the end of a stream holds many lines longer in
+    // total than the cap, which must not be mistaken for one over-long line.
+    let cap = ["--max-line-bytes", "2048"];
+    let mut watch_args = strings(&["watch", "a.log", "--format", "json", "--semantic"]);
+    watch_args.extend(strings(&cap));
+    let watch = run(&dir, &watch_args, None);
     assert_eq!(watch.code, Some(0), "{}", watch.stderr);
-    assert!(!watch.lines.is_empty(), "the input should raise anomalies");
+    assert!(watch.lines.len() > 5, "the input should raise anomalies");
+    // watch reads stdin through its own streaming reader: same answer.
+    let mut watch_stdin = strings(&["watch", "-", "--format", "json", "--semantic"]);
+    watch_stdin.extend(strings(&cap));
+    let piped_watch = run(&dir, &watch_stdin, Some(&text));
+    assert_eq!(piped_watch.code, Some(0), "{}", piped_watch.stderr);
+    let relabel = |lines: &[String], from: &str| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
+            .collect()
+    };
+    assert_same_lines(
+        &relabel(&piped_watch.lines, "<stdin>"),
+        &watch.lines,
+        "watch -",
+    );
     for threads in THREADS {
-        for chunk in ["3", "4096"] {
-            let common = ["--format", "json", "--semantic", "--progress", "never"];
+        for chunk in ["3", "4096", "1048576"] {
+            let common = [
+                "--format",
+                "json",
+                "--semantic",
+                "--progress",
+                "never",
+                cap[0],
+                cap[1],
+            ];
             let knobs = ["--threads", threads, "--chunk-size", chunk];
             // gzip is streamed; its source label is the path, like watch's.
             let mut gz_args = strings(&["scan", "a.log.gz"]);
@@ -365,12 +390,6 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
             gz_args.extend(strings(&knobs));
             let gz_run = run(&dir, &gz_args, None);
             assert_eq!(gz_run.code, Some(0), "{}", gz_run.stderr);
-            let relabel = |lines: &[String], from: &str| -> Vec<String> {
-                lines
-                    .iter()
-                    .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
-                    .collect()
-            };
             assert_same_lines(
                 &relabel(&gz_run.lines, "a.log.gz"),
                 &watch.lines,
