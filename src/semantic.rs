@@ -894,6 +894,16 @@ fn fold_in_place(c: &mut [f64], v: SparseRef<'_>) {
 }
 
 /// `c = (1 - decay) * c + 0.0` for every entry, in the widest vectors the CPU has.
+///
+/// A bucket that no message hits decays by 0.99 per message and, after about 70,000
+/// messages, turns subnormal, where the reference keeps it forever (0.99 × the smallest
+/// subnormal rounds back to itself) and every further multiplication costs the CPU a
+/// microcode assist — about 100× slower, enough to make a log of repetitive short lines
+/// crawl. Such entries are set to `+0.0` instead. No output can tell: a subnormal entry
+/// adds at most ~1e-308 to a dot product whose other terms (products of L2-normalised
+/// hashed vectors) are either exactly 0 or at least ~1e-6, squares to 0 in the norm, and
+/// vanishes when the bucket is next hit (`keep · tiny + decay · x == decay · x`). The
+/// test `subnormal_flush_matches_reference_arithmetic` checks scores bit for bit.
 #[inline]
 fn scale_dense(c: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
@@ -911,7 +921,8 @@ fn scale_dense(c: &mut [f64]) {
 fn scale_dense_portable(c: &mut [f64]) {
     let keep = 1.0 - DECAY;
     for ci in c {
-        *ci = keep * *ci + 0.0;
+        let v = keep * *ci + 0.0;
+        *ci = if v.abs() < f64::MIN_POSITIVE { 0.0 } else { v };
     }
 }
 
@@ -1007,6 +1018,94 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The reference's `update_and_score`, dense and literal (no flushing, no fast path).
+    struct NaiveDetector {
+        centroid: Vec<f64>,
+        n: u64,
+        stats: RunningStats,
+    }
+
+    impl NaiveDetector {
+        fn score(&mut self, vec: &[f64], warmup: u64) -> f64 {
+            let norm = self.centroid.iter().map(|c| c * c).sum::<f64>().sqrt();
+            let normed: Vec<f64> = if norm == 0.0 {
+                self.centroid.clone()
+            } else {
+                self.centroid.iter().map(|c| c / norm).collect()
+            };
+            let novelty = 1.0 - vec.iter().zip(&normed).map(|(x, y)| x * y).sum::<f64>();
+            let ready = self.n >= warmup;
+            let (mean, std) = (self.stats.mean, self.stats.std());
+            self.stats.update(novelty);
+            for (c, x) in self.centroid.iter_mut().zip(vec) {
+                *c = (1.0 - DECAY) * *c + DECAY * x;
+            }
+            self.n += 1;
+            if !ready || std == 0.0 {
+                0.0
+            } else {
+                (novelty - mean) / std
+            }
+        }
+    }
+
+    #[test]
+    fn subnormal_flush_matches_reference_arithmetic() {
+        // A centroid whose untouched buckets are about to turn subnormal, then a stream
+        // of a few short messages: scores must equal the literal arithmetic bit for bit.
+        let mut v = Vectorizer::new();
+        let messages = ["a", "ok", "b c", "x1", "ok", "ok", "GET /", "up"];
+        let vecs: Vec<SparseVec> = messages
+            .iter()
+            .map(|m| {
+                let mut out = SparseVec::default();
+                v.embed(m, &mut out);
+                out
+            })
+            .collect();
+        let mut start = vec![0.0; DIM];
+        for (i, c) in start.iter_mut().enumerate() {
+            *c = if i % 3 == 0 {
+                3e-306
+            } else {
+                -7e-305 * (i as f64)
+            };
+        }
+        start[5] = 0.25;
+        let mut ours = SemanticDetector::new(5);
+        ours.centroid = start.clone();
+        ours.n = 1;
+        let mut naive = NaiveDetector {
+            centroid: start,
+            n: 1,
+            stats: RunningStats::default(),
+        };
+        let mut subnormal_seen = false;
+        for step in 0..3000 {
+            let sv = &vecs[(step * 7 + step / 5) % vecs.len()];
+            let mut dense = vec![0.0; DIM];
+            for (i, x) in sv.idx.iter().zip(&sv.val) {
+                dense[*i as usize] = *x;
+            }
+            // Threshold 0 keeps every score on the exact path (the fast path is exact only
+            // where a score can reach the output).
+            let a = ours.score_then_update(sv.view());
+            let b = naive.score(&dense, 5);
+            assert_eq!(a.to_bits(), b.to_bits(), "step {step}: {a} vs {b}");
+            subnormal_seen |= naive.centroid.iter().any(|c| c.is_subnormal());
+            assert!(
+                ours.centroid.iter().all(|c| !c.is_subnormal()),
+                "step {step}"
+            );
+        }
+        assert!(
+            subnormal_seen,
+            "the literal arithmetic should have reached subnormals"
+        );
+        assert_eq!(ours.novelty.mean.to_bits(), naive.stats.mean.to_bits());
+        assert_eq!(ours.novelty.m2.to_bits(), naive.stats.m2.to_bits());
     }
 
     impl Vectorizer {
