@@ -855,6 +855,12 @@ fn sum_of_squares(c: &[f64]) -> f64 {
 /// Σ x·c over the non-zero entries, in any order (fast path only).
 #[inline]
 fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if c.len() == DIM && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F was checked at run time and `c` holds DIM entries, so every
+        // `u8` bucket index is in bounds.
+        return unsafe { dot_raw_sparse_avx512(c, v) };
+    }
     let mut acc = [0.0f64; 4];
     let mut sq = [0.0f64; 4];
     let mut idx = v.idx.chunks_exact(4);
@@ -886,10 +892,77 @@ fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
 #[inline]
 fn fold_in_place(c: &mut [f64], v: SparseRef<'_>) {
     scale_dense(c);
+    #[cfg(target_arch = "x86_64")]
+    if c.len() == DIM && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F was checked at run time and `c` holds DIM entries, so every
+        // `u8` bucket index is in bounds; the indices of a sparse vector are distinct.
+        return unsafe { add_sparse_avx512(c, v) };
+    }
     for (i, x) in v.idx.iter().zip(v.val) {
         if let Some(ci) = c.get_mut(usize::from(*i)) {
             *ci += DECAY * x;
         }
+    }
+}
+
+/// The first `n` bucket indices and values of `v` from entry `k`, eight lanes at a
+/// time (lanes past `n` masked off).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn lanes8(
+    v: SparseRef<'_>,
+    k: usize,
+    n: usize,
+) -> (
+    std::arch::x86_64::__mmask8,
+    std::arch::x86_64::__m512i,
+    std::arch::x86_64::__m512d,
+) {
+    use std::arch::x86_64::*;
+    let live = (n - k).min(8);
+    let mask: __mmask8 = if live == 8 { 0xff } else { (1u8 << live) - 1 };
+    let mut idx = [0u8; 16];
+    idx[..live].copy_from_slice(&v.idx[k..k + live]);
+    let lanes = _mm512_cvtepu8_epi64(_mm_loadu_si128(idx.as_ptr().cast()));
+    let x = _mm512_maskz_loadu_pd(mask, v.val.as_ptr().add(k));
+    (mask, lanes, x)
+}
+
+/// [`dot_raw_sparse`] with AVX-512 gathers (fast path only: any summation order).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_raw_sparse_avx512(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.idx.len().min(v.val.len());
+    let mut acc = _mm512_setzero_pd();
+    let mut sq = _mm512_setzero_pd();
+    let mut k = 0;
+    while k < n {
+        let (mask, lanes, x) = lanes8(v, k, n);
+        let g = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, lanes, c.as_ptr());
+        acc = _mm512_fmadd_pd(x, g, acc);
+        sq = _mm512_fmadd_pd(x, x, sq);
+        k += 8;
+    }
+    (_mm512_reduce_add_pd(acc), _mm512_reduce_add_pd(sq))
+}
+
+/// The sparse half of [`fold_in_place`] with AVX-512: gather, `c + decay · x` with the
+/// same two roundings as the scalar loop (a multiply, then an add; no fused
+/// multiply-add), scatter.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn add_sparse_avx512(c: &mut [f64], v: SparseRef<'_>) {
+    use std::arch::x86_64::*;
+    let n = v.idx.len().min(v.val.len());
+    let decay = _mm512_set1_pd(DECAY);
+    let mut k = 0;
+    while k < n {
+        let (mask, lanes, x) = lanes8(v, k, n);
+        let g = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, lanes, c.as_ptr());
+        let sum = _mm512_add_pd(g, _mm512_mul_pd(decay, x));
+        _mm512_mask_i64scatter_pd::<8>(c.as_mut_ptr(), mask, lanes, sum);
+        k += 8;
     }
 }
 
