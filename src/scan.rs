@@ -297,6 +297,13 @@ struct Ordered<'a> {
 }
 
 impl Ordered<'_> {
+    /// Move every chunk the workers have finished into `pending`.
+    fn collect_finished(&mut self) {
+        while let Ok(done) = self.rx.try_recv() {
+            self.pending.insert(done.seq, done);
+        }
+    }
+
     /// Make progress on the oldest chunk: consume it when ready, otherwise extract the
     /// oldest unstarted chunk here, otherwise wait for a worker.
     fn wait_one(
@@ -305,9 +312,7 @@ impl Ordered<'_> {
         sink: &mut dyn Sink,
         progress: Progress<'_>,
     ) -> Result<()> {
-        while let Ok(done) = self.rx.try_recv() {
-            self.pending.insert(done.seq, done);
-        }
+        self.collect_finished();
         if !self.pending.contains_key(&self.next) {
             if let Some(job) = self.shared.take() {
                 let done = self.shared.run(job);
@@ -335,9 +340,7 @@ impl Ordered<'_> {
         sink: &mut dyn Sink,
         progress: Progress<'_>,
     ) -> Result<()> {
-        while let Ok(done) = self.rx.try_recv() {
-            self.pending.insert(done.seq, done);
-        }
+        self.collect_finished();
         while let Some(done) = self.pending.remove(&self.next) {
             self.next += 1;
             self.in_flight -= 1;

@@ -34,13 +34,7 @@ fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
     // 16 bytes of `p`.
     unsafe {
         let v = _mm_loadu_si128(p.as_ptr().cast());
-        let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        let alpha_off = _mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8));
-        let alpha = _mm_cmpeq_epi8(_mm_min_epu8(alpha_off, _mm_set1_epi8(25)), alpha_off);
-        let digit_off = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
-        let digit = _mm_cmpeq_epi8(_mm_min_epu8(digit_off, _mm_set1_epi8(9)), digit_off);
-        let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-        let word = _mm_or_si128(_mm_or_si128(alpha, digit), under);
+        let word = crate::unicode::word_bytes_sse2(v);
         let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
         let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
         (

@@ -147,15 +147,23 @@ fn word_mask16(block: &[u8; 16]) -> u32 {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline; the load is unaligned-safe and reads
     // exactly the 16 bytes of `block`.
+    unsafe { _mm_movemask_epi8(word_bytes_sse2(_mm_loadu_si128(block.as_ptr().cast()))) as u32 }
+}
+
+/// Lanes of `v` that are ASCII word bytes `[0-9A-Za-z_]` (0xFF) or not (0x00).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn word_bytes_sse2(v: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline; these are register-only operations.
     unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast());
         let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
         let alpha_off = _mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8));
         let alpha = _mm_cmpeq_epi8(_mm_min_epu8(alpha_off, _mm_set1_epi8(25)), alpha_off);
         let digit_off = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
         let digit = _mm_cmpeq_epi8(_mm_min_epu8(digit_off, _mm_set1_epi8(9)), digit_off);
         let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), under)) as u32
+        _mm_or_si128(_mm_or_si128(alpha, digit), under)
     }
 }
 
