@@ -583,11 +583,15 @@ fn count_ascii_grams(
         let Some(&[c0, c1]) = cls.get(..2) else {
             return;
         };
-        let (mut c0, mut c1) = (usize::from(c0), usize::from(c1));
+        // The pair part of the key, `c0 · CLASSES² + c1 · CLASSES`, rolls forward with one
+        // multiply; only the previous class is carried, so no chain builds up.
+        let (c0, mut c1) = (usize::from(c0), usize::from(c1));
+        let mut pair = c0 * CLASSES * CLASSES + c1 * CLASSES;
         for (j, &c) in cls.iter().enumerate().skip(2) {
             let c2 = usize::from(c);
-            let key = (c0 * CLASSES + c1) * CLASSES + c2;
-            (c0, c1) = (c1, c2);
+            let key = pair + c2;
+            pair = c1 * CLASSES * CLASSES + c2 * CLASSES;
+            c1 = c2;
             debug_assert!(key < memo.len());
             // SAFETY: `key < CLASSES³ == memo.len()` because all three classes are below
             // CLASSES (`all_classed`); this index check is the loop's hottest instruction.
