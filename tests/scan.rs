@@ -409,3 +409,165 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn several_paths_are_one_stream_in_command_line_order() {
+    use flate2::{write::GzEncoder, Compression};
+    let dir = temp_dir("paths");
+    let (a, b, c) = (
+        awkward_text(21, true),
+        awkward_text(22, false),
+        awkward_text(23, true),
+    );
+    std::fs::write(dir.join("a.log"), &a).expect("write");
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&b).expect("gzip");
+    std::fs::write(dir.join("b.log.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(dir.join("c.log"), &c).expect("write");
+    // One file holding the three, each ending its last line.
+    let mut all = Vec::new();
+    for part in [&a, &b, &c] {
+        all.extend_from_slice(part);
+        all.push(b'\n');
+    }
+    std::fs::write(dir.join("all.log"), &all).expect("write");
+    let common = ["--format", "json", "--warmup", "5", "--progress", "never"];
+    for threads in ["1", "2", "7"] {
+        // Per-source shards (the default): each file is its own source, so the run is
+        // the three single-file runs one after the other.
+        let mut args = strings(&["scan", "a.log", "b.log.gz", "c.log", "--threads", threads]);
+        args.extend(strings(&common));
+        let got = run(&dir, &args, None);
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        let mut expected = Vec::new();
+        for file in ["a.log", "b.log.gz", "c.log"] {
+            let one = run(
+                &dir,
+                &strings(&["watch", file, "--format", "json", "--warmup", "5"]),
+                None,
+            );
+            assert_eq!(one.code, Some(0), "{}", one.stderr);
+            expected.extend(one.lines);
+        }
+        assert!(expected.len() > 10, "the inputs should raise anomalies");
+        assert_same_lines(
+            &got.lines,
+            &expected,
+            &format!("three paths, threads {threads}"),
+        );
+        // One shared shard: the same as one file holding the three, up to the labels.
+        args.extend(strings(&["--shard-by", "none"]));
+        let shared = run(&dir, &args, None);
+        assert_eq!(shared.code, Some(0), "{}", shared.stderr);
+        let mut whole = strings(&["watch", "all.log", "--shard-by", "none"]);
+        whole.extend(strings(&["--format", "json", "--warmup", "5"]));
+        let whole = run(&dir, &whole, None);
+        let unlabel = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .map(|l| {
+                    ["a.log", "b.log.gz", "c.log", "all.log"]
+                        .iter()
+                        .fold(l.clone(), |l, f| {
+                            l.replace(&format!("\"source\": \"{f}\""), "\"source\": \"*\"")
+                        })
+                })
+                .collect()
+        };
+        assert_same_lines(
+            &unlabel(&shared.lines),
+            &unlabel(&whole.lines),
+            &format!("--shard-by none, threads {threads}"),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn progress_bar_only_when_asked_or_on_a_terminal() {
+    let dir = temp_dir("progress");
+    std::fs::write(dir.join("a.log"), awkward_text(31, true)).expect("write");
+    let bar_marks = ["lines/s", "ETA", "\u{1b}[2K"];
+    for (mode, shown) in [("always", true), ("auto", false), ("never", false)] {
+        let args = strings(&["scan", "a.log", "--format", "json", "--progress", mode]);
+        let got = run(&dir, &args, None);
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        let has_bar = bar_marks.iter().any(|m| got.stderr.contains(m));
+        // Test stderr is a pipe, not a terminal: `auto` must stay quiet.
+        assert_eq!(
+            has_bar,
+            shown,
+            "--progress {mode}: stderr {:?}",
+            excerpt(&got.stderr)
+        );
+        // The bar never reaches stdout.
+        assert!(
+            got.lines.iter().all(|l| l.starts_with('{')),
+            "--progress {mode}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stats_json_describes_the_scan() {
+    let dir = temp_dir("stats");
+    let text = awkward_text(41, true);
+    std::fs::write(dir.join("a.log"), &text).expect("write");
+    for threads in ["1", "3"] {
+        let args = strings(&[
+            "scan",
+            "a.log",
+            "--format",
+            "json",
+            "--progress",
+            "never",
+            "--threads",
+            threads,
+            "--stats-json",
+            "s.json",
+            "--chunk-size",
+            "4096",
+        ]);
+        let got = run(&dir, &args, None);
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("s.json")).expect("stats written"))
+                .expect("stats are JSON");
+        let lines = text
+            .split(|b| *b == b'\n' || *b == b'\r')
+            .filter(|l| !l.is_empty())
+            .count() as u64;
+        assert_eq!(doc["events"].as_u64(), Some(lines), "events");
+        assert_eq!(doc["bytes"].as_u64(), Some(text.len() as u64), "bytes");
+        assert_eq!(doc["threads"].as_u64(), threads.parse().ok(), "threads");
+        let total = doc["anomalies"]["total"].as_u64().expect("anomalies.total");
+        assert_eq!(total, got.lines.len() as u64, "one anomaly per output line");
+        let by_sev: u64 = ["warning", "high", "critical"]
+            .iter()
+            .map(|k| doc["anomalies"]["by_severity"][k].as_u64().unwrap_or(0))
+            .sum();
+        let by_metric: u64 = doc["anomalies"]["by_metric"]
+            .as_object()
+            .expect("by_metric")
+            .values()
+            .filter_map(|v| v.as_u64())
+            .sum();
+        assert_eq!((by_sev, by_metric), (total, total));
+        assert!(doc["elapsed_s"].as_f64().is_some_and(|s| s > 0.0));
+        assert!(doc["throughput_mb_s"].as_f64().is_some_and(|s| s > 0.0));
+        for stage in ["read", "parse_extract", "detect"] {
+            let h = &doc["stages"][stage];
+            let q: Vec<u64> = ["p50_us", "p90_us", "p99_us", "max_us"]
+                .iter()
+                .map(|k| h[k].as_u64().unwrap_or_else(|| panic!("{stage}.{k}")))
+                .collect();
+            assert!(q.windows(2).all(|w| w[0] <= w[1]), "{stage}: {q:?}");
+            assert!(
+                h["count"].as_u64().is_some_and(|n| n > 1),
+                "{stage}: chunks"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

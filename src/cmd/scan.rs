@@ -13,19 +13,79 @@ use trace_sentinel::sink::Tee;
 use trace_sentinel::stats::StatsSink;
 use trace_sentinel::Error;
 
-fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
-    let show = match mode {
-        ProgressArg::Always => true,
-        ProgressArg::Never => false,
-        ProgressArg::Auto => std::io::stderr().is_terminal(),
-    };
-    if !show {
-        return ProgressBar::hidden();
+/// Standard error as a terminal that always draws: indicatif's own stderr target hides
+/// itself when stderr is not a terminal, but `--progress always` means always (a CI
+/// log, `script`, a pager). Plain ANSI cursor moves; writes that fail are ignored.
+#[derive(Debug)]
+struct ForcedStderr;
+
+impl ForcedStderr {
+    fn put(&self, s: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(s.as_bytes());
+        Ok(())
     }
-    let bar = match total {
-        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr_with_hz(10)),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10)),
+}
+
+impl indicatif::TermLike for ForcedStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}A"))
+        }
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}B"))
+        }
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}C"))
+        }
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}D"))
+        }
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(&format!("{s}\n"))
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put("\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
+    let target = match mode {
+        ProgressArg::Never => return ProgressBar::hidden(),
+        ProgressArg::Auto if !std::io::stderr().is_terminal() => return ProgressBar::hidden(),
+        ProgressArg::Auto => ProgressDrawTarget::stderr_with_hz(10),
+        ProgressArg::Always if std::io::stderr().is_terminal() => {
+            ProgressDrawTarget::stderr_with_hz(10)
+        }
+        ProgressArg::Always => ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 10),
     };
+    let bar = ProgressBar::with_draw_target(total, target);
     let template = if total.is_some() {
         "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}"
     } else {
@@ -90,10 +150,12 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     let mut out = make_output(&args.detect)?;
     let mut sink = Tee(StatsSink::default(), &mut *out);
     let bar = progress_bar(args.progress, total);
-    let mut last_tick = Instant::now();
+    // The first report draws at once (so even a short run shows the bar under
+    // `--progress always`); later ones at most every 100 ms.
+    let mut last_tick: Option<Instant> = None;
     let mut progress = |bytes: u64, events: u64| {
-        if last_tick.elapsed() >= Duration::from_millis(100) {
-            last_tick = Instant::now();
+        if last_tick.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
+            last_tick = Some(Instant::now());
             bar.set_position(bytes);
             let secs = start.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("{:.0} lines/s", events as f64 / secs));
