@@ -90,6 +90,21 @@ fn decode(code: u16) -> (usize, i16) {
     (usize::from(code as u8), (code as i16) >> 8)
 }
 
+/// The encoded code of one gram, hashed (no memo).
+#[inline]
+fn gram_code(gram: &[u8]) -> u16 {
+    let (bucket, positive) = hash_gram(gram, DIM);
+    encode(bucket, positive)
+}
+
+/// Add one encoded gram to bucket counts. At most MAX_CHARS + 2 trigrams per message,
+/// so an `i16` cannot overflow.
+#[inline(always)]
+fn bump(counts: &mut [i16; DIM], code: u16) {
+    let (bucket, delta) = decode(code);
+    counts[bucket] += delta;
+}
+
 /// Symbols a lowercased printable-ASCII trigram can hold: space..'@' and '['..'~'
 /// (no upper case after lowering). Other bytes (tabs, controls) take the slow path.
 const CLASSES: usize = 69;
@@ -157,9 +172,7 @@ impl Vectorizer {
 
     #[inline]
     fn add(&mut self, code: u16) {
-        let (bucket, delta) = decode(code);
-        // At most MAX_CHARS + 2 trigrams per message, so an i16 cannot overflow.
-        self.counts[bucket] += delta;
+        bump(&mut self.counts, code);
     }
 
     fn wide_code(&mut self, g: [char; 3]) -> u16 {
@@ -172,8 +185,7 @@ impl Vectorizer {
         for c in g {
             n += c.encode_utf8(&mut buf[n..]).len();
         }
-        let (b, s) = hash_gram(&buf[..n], DIM);
-        let code = encode(b, s);
+        let code = gram_code(&buf[..n]);
         if self.wide_memo.len() >= WIDE_MEMO_CAP {
             self.wide_memo.clear();
         }
@@ -204,8 +216,7 @@ impl Vectorizer {
             chars.clear();
             chars.extend(lowered.chars());
             if chars.len() <= 3 {
-                let (bk, s) = hash_gram(lowered.as_bytes(), DIM);
-                self.add(encode(bk, s));
+                self.add(gram_code(lowered.as_bytes()));
             } else {
                 for w in chars.windows(3) {
                     let code = self.wide_code([w[0], w[1], w[2]]);
@@ -279,8 +290,7 @@ impl Vectorizer {
     /// shared memo.
     fn add_ascii_grams(&mut self, b: &[u8]) {
         if b.len() <= 3 {
-            let (bk, s) = hash_gram(b, DIM);
-            self.add(encode(bk, s));
+            self.add(gram_code(b));
             return;
         }
         let Vectorizer {
@@ -550,16 +560,23 @@ fn classes16(s: &[u8; 16], d: &mut [u8; 16]) -> u8 {
     bad
 }
 
-/// Hash gram `j` and remember its code in memo slot `key` (the rare path).
+/// Hash a gram the memo does not know yet and remember its code in `slot` (the rare
+/// path).
 #[cold]
 #[inline(never)]
-fn memo_miss(gram: [u8; 3], slot: Option<&AtomicU16>) -> u16 {
-    let (bk, s) = hash_gram(&gram, DIM);
-    let code = encode(bk, s);
-    if let Some(slot) = slot {
-        slot.store(code, Ordering::Relaxed);
-    }
+fn memo_miss(gram: [u8; 3], slot: &AtomicU16) -> u16 {
+    let code = gram_code(&gram);
+    slot.store(code, Ordering::Relaxed);
     code
+}
+
+/// The code of a gram through its memo slot: the remembered code, or hashed on a miss.
+#[inline(always)]
+fn memo_code(slot: &AtomicU16, gram: impl FnOnce() -> [u8; 3]) -> u16 {
+    match slot.load(Ordering::Relaxed) {
+        0 => memo_miss(gram(), slot),
+        code => code,
+    }
 }
 
 /// Add every trigram whose byte classes are `cls` to `counts`; `gram(j)` gives the bytes
@@ -573,11 +590,6 @@ fn count_ascii_grams(
     counts: &mut [i16; DIM],
 ) {
     let memo = ascii_memo();
-    #[inline(always)]
-    fn bump(counts: &mut [i16; DIM], code: u16) {
-        let (bucket, delta) = decode(code);
-        counts[bucket] += delta;
-    }
     if all_classed {
         // Every class is below CLASSES, so every key is below CLASSES³ = memo.len().
         let Some(&[c0, c1]) = cls.get(..2) else {
@@ -596,31 +608,19 @@ fn count_ascii_grams(
             // SAFETY: `key < CLASSES³ == memo.len()` because all three classes are below
             // CLASSES (`all_classed`); this index check is the loop's hottest instruction.
             let slot = unsafe { memo.get_unchecked(key) };
-            let code = slot.load(Ordering::Relaxed);
-            let code = if code != 0 {
-                code
-            } else {
-                memo_miss(gram(j - 2), Some(slot))
-            };
-            bump(counts, code);
+            bump(counts, memo_code(slot, || gram(j - 2)));
         }
         return;
     }
     for (j, c) in cls.windows(3).enumerate() {
-        if c.iter().any(|&x| usize::from(x) >= CLASSES) {
-            bump(counts, memo_miss(gram(j), None));
-        } else {
-            let key =
-                (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES + usize::from(c[2]);
-            let slot = memo.get(key);
-            let code = slot.map_or(0, |s| s.load(Ordering::Relaxed));
-            let code = if code != 0 {
-                code
-            } else {
-                memo_miss(gram(j), slot)
-            };
-            bump(counts, code);
-        }
+        let key = (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES + usize::from(c[2]);
+        // A gram with a classless byte has no memo slot (and no key below CLASSES³).
+        let classed = c.iter().all(|&x| usize::from(x) < CLASSES);
+        let code = match memo.get(key).filter(|_| classed) {
+            Some(slot) => memo_code(slot, || gram(j)),
+            None => gram_code(&gram(j)),
+        };
+        bump(counts, code);
     }
 }
 
