@@ -465,8 +465,7 @@ impl ChunkSource {
                 // A carry that already holds a chunk's worth of lines (left by the line
                 // cap below) is handed out before reading more, so it never grows.
                 if let Some(cut) = split::cut_after_lines(&buf, MAX_CHUNK_LINES) {
-                    carry.extend_from_slice(&buf[cut..]);
-                    buf.truncate(cut);
+                    keep_rest(&mut buf, cut, carry);
                     return Ok(Some((ChunkBytes::Owned(buf), None)));
                 }
                 if *eof {
@@ -481,8 +480,7 @@ impl ChunkSource {
                             done = cut;
                         }
                         if done > 0 {
-                            carry.extend_from_slice(&buf[done..]);
-                            buf.truncate(done);
+                            keep_rest(&mut buf, done, carry);
                             return Ok(Some((ChunkBytes::Owned(buf), None)));
                         }
                         if filled > *max_line {
@@ -510,8 +508,7 @@ impl ChunkSource {
                             return read_long_line(reader, buf, *max_line, carry, eof).map(Some);
                         }
                         if let Some(cut) = split::cut_after_lines(&buf, MAX_CHUNK_LINES) {
-                            carry.extend_from_slice(&buf[cut..]);
-                            buf.truncate(cut);
+                            keep_rest(&mut buf, cut, carry);
                         }
                         return Ok(if buf.is_empty() {
                             None
@@ -523,6 +520,12 @@ impl ChunkSource {
             }
         }
     }
+}
+
+/// Cut `buf` at `at`, moving what follows into `carry` (the next chunk's start).
+fn keep_rest(buf: &mut Vec<u8>, at: usize, carry: &mut Vec<u8>) {
+    carry.extend_from_slice(&buf[at..]);
+    buf.truncate(at);
 }
 
 /// A chunk and, for the kept prefix of an over-long streamed line, its `(chars, words)`.

@@ -20,6 +20,15 @@ use trace_sentinel::Error;
 struct ForcedStderr;
 
 impl ForcedStderr {
+    /// Move the cursor `n` cells (ANSI CSI `n` + `direction`); nothing for 0.
+    fn cursor(&self, n: usize, direction: char) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}{direction}"))
+        }
+    }
+
     fn put(&self, s: &str) -> std::io::Result<()> {
         use std::io::Write;
         let _ = std::io::stderr().write_all(s.as_bytes());
@@ -32,32 +41,16 @@ impl indicatif::TermLike for ForcedStderr {
         100
     }
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.put(&format!("\x1b[{n}A"))
-        }
+        self.cursor(n, 'A')
     }
     fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.put(&format!("\x1b[{n}B"))
-        }
+        self.cursor(n, 'B')
     }
     fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.put(&format!("\x1b[{n}C"))
-        }
+        self.cursor(n, 'C')
     }
     fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.put(&format!("\x1b[{n}D"))
-        }
+        self.cursor(n, 'D')
     }
     fn write_line(&self, s: &str) -> std::io::Result<()> {
         self.put(&format!("{s}\n"))
