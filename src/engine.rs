@@ -5,7 +5,7 @@
 use crate::decode::decode_lossy;
 use crate::extract::Extractor;
 use crate::parse::jsonl::{parse_jsonl_line, JsonFields};
-use crate::semantic::{SemInput, SparseVec};
+use crate::semantic::{BucketMask, CountsRef, SemInput, SparseVec};
 use crate::shard::{Attrs, Config, EventRecord, ShardSet};
 use crate::sink::Sink;
 use crate::split::Lines;
@@ -388,10 +388,12 @@ pub struct ChunkFeatures {
     /// Pure-ASCII plain-text chunk: one span per line stands in for `records`.
     ascii_text: bool,
     spans: Vec<LineSpan>,
-    /// End of each span's semantic vector in `sem.idx` / `sem_counts` (spans ship bucket
-    /// counts and a norm, a third of the bytes of `f64` values; the detect stage turns
-    /// them into values, bit for bit the same).
+    /// Spans ship each semantic vector as a [`CountsRef`]: the mask of its buckets, its
+    /// counts (back to back in `sem_counts`, each span's ending at its `sem_ends`) and
+    /// its norm — a fraction of the bytes of `f64` values; the detect stage turns them
+    /// into values, bit for bit the same.
     sem_ends: Vec<u32>,
+    sem_masks: Vec<BucketMask>,
     sem_counts: Vec<i16>,
     sem_norms: Vec<f64>,
     /// The line cap the spans were cut with (a longer line keeps this prefix).
@@ -417,6 +419,7 @@ impl ChunkFeatures {
         self.ascii_text = false;
         self.spans.clear();
         self.sem_ends.clear();
+        self.sem_masks.clear();
         self.sem_counts.clear();
         self.sem_norms.clear();
         self.records.clear();
@@ -468,12 +471,13 @@ impl LineParser {
                 if semantic {
                     let start = s.start as usize;
                     let line = &bytes[start..start + len.min(self.max_line)];
-                    let norm = self
+                    let (mask, norm) = self
                         .extractor
-                        .embed_ascii_counts(line, &mut out.sem.idx, &mut out.sem_counts)
-                        .unwrap_or(0.0);
+                        .embed_ascii_counts(line, &mut out.sem_counts)
+                        .unwrap_or_default();
+                    out.sem_masks.push(mask);
                     out.sem_norms.push(norm);
-                    out.sem_ends.push(out.sem.idx.len() as u32);
+                    out.sem_ends.push(out.sem_counts.len() as u32);
                 }
             }
             return;
@@ -550,7 +554,7 @@ impl ShardSet {
         let f = features;
         if f.ascii_text {
             let mut sem_start = 0usize;
-            let mut values: Vec<f64> = Vec::with_capacity(crate::semantic::DIM + 8);
+            let no_mask: BucketMask = Default::default();
             for (k, s) in f.spans.iter().enumerate() {
                 let start = s.start as usize;
                 let len = s.len as usize;
@@ -561,15 +565,10 @@ impl ShardSet {
                     let end = f.sem_ends.get(k).map_or(sem_start, |e| *e as usize);
                     let r = sem_start..end;
                     sem_start = end;
-                    values.clear();
-                    crate::semantic::values_from_counts(
-                        f.sem_counts.get(r.clone()).unwrap_or_default(),
-                        f.sem_norms.get(k).copied().unwrap_or(0.0),
-                        &mut values,
-                    );
-                    Some(SemInput::Sparse(crate::semantic::SparseRef {
-                        idx: f.sem.idx.get(r).unwrap_or_default(),
-                        val: &values,
+                    Some(SemInput::Counts(CountsRef {
+                        mask: f.sem_masks.get(k).unwrap_or(&no_mask),
+                        cnt: f.sem_counts.get(r).unwrap_or_default(),
+                        norm: f.sem_norms.get(k).copied().unwrap_or(0.0),
                     }))
                 } else {
                     None

@@ -3,7 +3,7 @@
 //! reusable per-worker scratch; allocates nothing per line in steady state and never
 //! touches detector state.
 
-use crate::semantic::{SparseVec, Vectorizer};
+use crate::semantic::{BucketMask, SparseVec, Vectorizer};
 
 /// History-free features of one message.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,18 +47,18 @@ impl Extractor {
         features
     }
 
-    /// Append the compacted bucket counts of a pure-ASCII `message` to `idx` / `cnt` and
-    /// return the vector's norm (see [`crate::semantic::Vectorizer::embed_ascii_counts`]);
-    /// `None` when the semantic layer is off.
+    /// Append the compacted bucket counts of a pure-ASCII `message` to `cnt` and return
+    /// their mask and the vector's norm (see
+    /// [`crate::semantic::Vectorizer::embed_ascii_counts`]); `None` when the semantic
+    /// layer is off.
     #[inline]
     pub fn embed_ascii_counts(
         &mut self,
         message: &[u8],
-        idx: &mut Vec<u8>,
         cnt: &mut Vec<i16>,
-    ) -> Option<f64> {
+    ) -> Option<(BucketMask, f64)> {
         let v = self.vectorizer.as_mut()?;
-        Some(v.embed_ascii_counts(message, idx, cnt))
+        Some(v.embed_ascii_counts(message, cnt))
     }
 
     /// Append the semantic vector of a pure-ASCII `message` to `semvec` (no-op when the

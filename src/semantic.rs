@@ -63,6 +63,8 @@ pub struct SparseRef<'a> {
 pub enum SemInput<'a> {
     /// The built-in hashing vectorizer's sparse vector (dimension [`DIM`]).
     Sparse(SparseRef<'a>),
+    /// The built-in vectorizer's vector as the ASCII chunk path ships it.
+    Counts(CountsRef<'a>),
     /// A dense embedding from a user-supplied embedder (any fixed dimension).
     Dense(&'a [f64]),
 }
@@ -307,58 +309,65 @@ impl Vectorizer {
     fn finish(&mut self, out: &mut SparseVec) {
         let mut cnt = std::mem::take(&mut self.compact);
         cnt.clear();
-        let norm = self.take_counts(&mut out.idx, &mut cnt);
+        let (_, norm) = self.take_counts(Some(&mut out.idx), &mut cnt);
         values_from_counts(&cnt, norm, &mut out.val);
         self.compact = cnt;
     }
 
-    /// Append the non-zero buckets (ascending) and their counts to `idx` / `cnt`, reset
-    /// the counts, and return the vector's L2 norm (exact: integer sum of squares).
-    fn take_counts(&mut self, idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+    /// Append the non-zero buckets (ascending) to `idx` (when given) and their counts to
+    /// `cnt`, reset the counts, and return the buckets' mask and the vector's L2 norm
+    /// (exact: integer sum of squares).
+    fn take_counts(&mut self, idx: Option<&mut Vec<u8>>, cnt: &mut Vec<i16>) -> (BucketMask, f64) {
         #[cfg(target_arch = "x86_64")]
         if has_avx512_compress() {
             // SAFETY: the features `compress_counts_avx512` enables were checked at run
             // time.
-            let norm = unsafe { compress_counts_avx512(&self.counts, idx, cnt) };
+            let out = unsafe { compress_counts_avx512(&self.counts, idx, cnt) };
             self.counts = [0; DIM];
-            return norm;
+            return out;
         }
-        let norm = compress_counts_portable(&self.counts, idx, cnt);
+        let out = compress_counts_portable(&self.counts, idx, cnt);
         self.counts = [0; DIM];
-        norm
+        out
     }
 
-    /// Embed an ASCII message as its compacted bucket counts (appended to `idx` / `cnt`)
-    /// and return its norm: the values are `cnt / norm`, which [`values_from_counts`]
-    /// computes later, bit for bit as [`Self::embed_ascii`] would. A third of the bytes
-    /// of the `f64` form, for the records a chunk hands from a worker to the detector.
-    pub fn embed_ascii_counts(
-        &mut self,
-        message: &[u8],
-        idx: &mut Vec<u8>,
-        cnt: &mut Vec<i16>,
-    ) -> f64 {
+    /// Embed an ASCII message as its compacted bucket counts (appended to `cnt`) and
+    /// return their mask and norm: the vector is [`CountsRef`] `{ mask, cnt, norm }`,
+    /// whose values `cnt / norm` ([`values_from_counts`]) are bit for bit those of
+    /// [`Self::embed_ascii`]. A third of the bytes of the `f64` form, for the records a
+    /// chunk hands from a worker to the detector.
+    pub fn embed_ascii_counts(&mut self, message: &[u8], cnt: &mut Vec<i16>) -> (BucketMask, f64) {
         self.count_ascii(message);
-        self.take_counts(idx, cnt)
+        self.take_counts(None, cnt)
     }
 }
 
-/// Append the non-zero buckets of `counts` (ascending) and their counts; return the norm.
-fn compress_counts_portable(counts: &[i16; DIM], idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+/// Append the non-zero buckets of `counts` (ascending, when `idx` is given) and their
+/// counts; return their mask and the norm.
+fn compress_counts_portable(
+    counts: &[i16; DIM],
+    mut idx: Option<&mut Vec<u8>>,
+    cnt: &mut Vec<i16>,
+) -> (BucketMask, f64) {
     // Integer counts make the sum of squares exact in any order, as in the reference.
     let mut sumsq = 0i64;
+    let mut mask = [0u32; DIM / 32];
     for (word_no, word) in nonzero_bitmap(counts).iter().enumerate() {
+        mask[2 * word_no] = *word as u32;
+        mask[2 * word_no + 1] = (*word >> 32) as u32;
         let mut m = *word;
         while m != 0 {
             let bucket = word_no * 64 + m.trailing_zeros() as usize;
             m &= m - 1;
             let v = counts[bucket];
             sumsq += i64::from(v) * i64::from(v);
-            idx.push(bucket as u8);
+            if let Some(idx) = idx.as_deref_mut() {
+                idx.push(bucket as u8);
+            }
             cnt.push(v);
         }
     }
-    (sumsq as f64).sqrt()
+    (mask, (sumsq as f64).sqrt())
 }
 
 /// Append `c / norm` for every count (the counts themselves when `norm` is 0): the
@@ -387,6 +396,7 @@ fn has_avx512_compress() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
         && std::arch::is_x86_feature_detected!("avx512vbmi2")
+        && std::arch::is_x86_feature_detected!("popcnt")
 }
 
 /// [`compress_counts_portable`] with AVX-512: each 32-count block is tested for non-zero
@@ -394,41 +404,50 @@ fn has_avx512_compress() -> bool {
 /// a register (VBMI2), in ascending bucket order; the squares are summed exactly in
 /// 32-bit lanes (at most 4098² in total).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
 unsafe fn compress_counts_avx512(
     counts: &[i16; DIM],
-    idx: &mut Vec<u8>,
+    mut idx: Option<&mut Vec<u8>>,
     cnt: &mut Vec<i16>,
-) -> f64 {
+) -> (BucketMask, f64) {
     use std::arch::x86_64::*;
-    let (idx_base, cnt_base) = (idx.len(), cnt.len());
+    let idx_base = idx.as_deref().map_or(0, Vec::len);
+    let cnt_base = cnt.len();
     // Room for every entry plus one block of slack for the full-width stores.
-    idx.reserve(DIM + 32);
+    if let Some(idx) = idx.as_deref_mut() {
+        idx.reserve(DIM + 32);
+    }
     cnt.reserve(DIM + 32);
     let mut n = 0usize;
+    let mut mask = [0u32; DIM / 32];
     let mut acc = _mm512_setzero_si512();
     let lane_no = _mm512_set_epi16(
         31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9,
         8, 7, 6, 5, 4, 3, 2, 1, 0,
     );
-    for (k, block) in counts.chunks_exact(32).enumerate() {
+    for ((k, block), word) in counts.chunks_exact(32).enumerate().zip(mask.iter_mut()) {
         // SAFETY (loads/stores): `block` holds 32 × 2 bytes; `n <= 32 * k`, so each store
         // of 32 entries at `base + n` stays within the DIM + 32 entries reserved past the
         // base, in the vectors' spare capacity (written before `set_len` exposes it).
         let v = _mm512_loadu_si512(block.as_ptr().cast());
         let m = _mm512_test_epi16_mask(v, v);
+        *word = m;
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, v));
-        let buckets = _mm512_add_epi16(lane_no, _mm512_set1_epi16((32 * k) as i16));
         let packed = _mm512_maskz_compress_epi16(m, v);
-        let packed_idx = _mm512_cvtepi16_epi8(_mm512_maskz_compress_epi16(m, buckets));
         _mm512_storeu_si512(cnt.as_mut_ptr().add(cnt_base + n).cast(), packed);
-        _mm256_storeu_si256(idx.as_mut_ptr().add(idx_base + n).cast(), packed_idx);
+        if let Some(idx) = idx.as_deref_mut() {
+            let buckets = _mm512_add_epi16(lane_no, _mm512_set1_epi16((32 * k) as i16));
+            let packed_idx = _mm512_cvtepi16_epi8(_mm512_maskz_compress_epi16(m, buckets));
+            _mm256_storeu_si256(idx.as_mut_ptr().add(idx_base + n).cast(), packed_idx);
+        }
         n += m.count_ones() as usize;
     }
     // SAFETY: the first `n` entries past each base were written above.
-    idx.set_len(idx_base + n);
+    if let Some(idx) = idx {
+        idx.set_len(idx_base + n);
+    }
     cnt.set_len(cnt_base + n);
-    f64::from(_mm512_reduce_add_epi32(acc)).sqrt()
+    (mask, f64::from(_mm512_reduce_add_epi32(acc)).sqrt())
 }
 
 /// [`values_portable`] for a non-zero norm with AVX-512. Counts are small integers:
@@ -663,18 +682,70 @@ fn nonzero_bitmap(counts: &[i16; DIM]) -> [u64; DIM / 64] {
     }
 }
 
+/// Which of the [`DIM`] buckets a vector touches: bit `b % 32` of word `b / 32` is set
+/// when bucket `b` has an entry. With the entries' values in bucket order, this is the
+/// whole vector.
+pub type BucketMask = [u32; DIM / 32];
+
+/// The mask of strictly increasing bucket indices, or `None` when `idx` is not strictly
+/// increasing (then the vector has no mask form).
+pub fn bucket_mask(idx: &[u8]) -> Option<BucketMask> {
+    let mut mask = [0u32; DIM / 32];
+    let mut prev: Option<u8> = None;
+    for &b in idx {
+        if prev.is_some_and(|p| p >= b) {
+            return None;
+        }
+        prev = Some(b);
+        mask[usize::from(b) / 32] |= 1 << (b % 32);
+    }
+    Some(mask)
+}
+
+/// The set buckets of `mask`, increasing.
+fn mask_buckets(mask: &BucketMask) -> impl Iterator<Item = usize> + '_ {
+    mask.iter().enumerate().flat_map(|(w, &word)| {
+        let mut m = word;
+        std::iter::from_fn(move || {
+            (m != 0).then(|| {
+                let b = w * 32 + m.trailing_zeros() as usize;
+                m &= m - 1;
+                b
+            })
+        })
+    })
+}
+
+/// A vector as the ASCII chunk path ships it: which buckets it touches, their counts in
+/// bucket order, and its norm; the values are `cnt / norm` (see [`values_from_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CountsRef<'a> {
+    /// Touched buckets.
+    pub mask: &'a BucketMask,
+    /// Counts of the touched buckets, in bucket order.
+    pub cnt: &'a [i16],
+    /// L2 norm of the counts.
+    pub norm: f64,
+}
+
 /// Decayed-centroid novelty detector (one per shard when `--semantic`).
 ///
-/// The centroid is always updated exactly as the reference does (dense, in order). The
-/// novelty of a message has two paths:
+/// The centroid is always updated exactly as the reference does (every entry, every
+/// message). Each message takes one fused pass over the 256 entries that reads the old
+/// centroid and writes the updated one into a second buffer, summing on the way the raw
+/// dot product with the message and the squared norm of the *new* centroid (which the
+/// next message divides by). The novelty of a message has two paths:
 /// * exact — the reference's arithmetic bit for bit (a 256-term norm in index order and
-///   one division per non-zero entry);
-/// * fast — a tracked squared norm and one division, O(non-zeros).
+///   one division per non-zero entry), from the old buffer;
+/// * fast — `1 - dot / √sumsq` from the pass's sums, in a fixed order of their own.
 ///
 /// The fast path is used only where its ~1e-15 relative difference cannot reach the
 /// output: never while the novelty baseline is degenerate (std < 1e-6, where rounding
 /// noise dominates scores), and any message whose fast score comes within 1e-9 of the
-/// alerting threshold is recomputed exactly (so every reported anomaly is exact).
+/// alerting threshold is recomputed exactly (so every reported anomaly is exact). The
+/// fast sums are a pure function of the centroid and the message, computed the same way
+/// on every CPU, so results depend neither on the thread count nor on the machine, and a
+/// restored snapshot continues exactly like an uninterrupted run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SemanticDetector {
     /// Messages needed before scores count.
@@ -685,21 +756,33 @@ pub struct SemanticDetector {
     pub centroid: Vec<f64>,
     /// Running stats of novelty values.
     pub novelty: RunningStats,
-    /// Tracked squared norm of the centroid (fast path), `None` when stale.
+    /// Scratch and derived state, never compared or saved.
     #[serde(skip)]
-    tracked: Option<TrackedNorm>,
+    work: FoldScratch,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct TrackedNorm {
-    sumsq: f64,
-    age: u32,
+/// The second centroid buffer, the squared norm of the current centroid (valid only for
+/// the buffer it was computed for) and a values buffer for counts-shipped vectors.
+#[derive(Debug, Clone, Default)]
+struct FoldScratch {
+    spare: Vec<f64>,
+    sumsq: Option<(*const f64, f64)>,
+    values: Vec<f64>,
+}
+
+// SAFETY: the raw pointer in `sumsq` is only compared, never dereferenced.
+unsafe impl Send for FoldScratch {}
+// SAFETY: as above.
+unsafe impl Sync for FoldScratch {}
+
+impl PartialEq for FoldScratch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Below this novelty std the exact path is always used.
 const DEGENERATE_STD: f64 = 1e-6;
-/// Messages after which the tracked norm is recomputed exactly.
-const RESYNC_EVERY: u32 = 1024;
 /// Relative margin around the threshold inside which scores are recomputed exactly.
 const EXACT_MARGIN: f64 = 1e-9;
 
@@ -711,7 +794,7 @@ impl SemanticDetector {
             n: 0,
             centroid: Vec::new(),
             novelty: RunningStats::default(),
-            tracked: None,
+            work: FoldScratch::default(),
         }
     }
 
@@ -731,10 +814,45 @@ impl SemanticDetector {
     /// is below `threshold` may come from the fast path (see the type docs); any score
     /// at or near it is exact. `threshold <= 0` always takes the exact path.
     pub fn score_with_threshold(&mut self, vec: SparseRef<'_>, threshold: f64) -> f64 {
+        let n = vec.idx.len().min(vec.val.len());
+        if let Some(mask) = bucket_mask(&vec.idx[..n]) {
+            return self.score_masked(&mask, &vec.val[..n], threshold);
+        }
+        // Not in bucket order (only a hand-built vector): sort it, summing repeats.
+        let mut dense = [0.0f64; DIM];
+        let mut mask = [0u32; DIM / 32];
+        for (i, x) in vec.idx.iter().zip(vec.val) {
+            dense[usize::from(*i)] += x;
+            mask[usize::from(*i) / 32] |= 1 << (i % 32);
+        }
+        let values: Vec<f64> = mask_buckets(&mask).map(|b| dense[b]).collect();
+        self.score_masked(&mask, &values, threshold)
+    }
+
+    /// [`Self::score_with_threshold`] for a vector shipped as counts.
+    pub fn score_counts(&mut self, vec: CountsRef<'_>, threshold: f64) -> f64 {
+        let mut values = std::mem::take(&mut self.work.values);
+        values.clear();
+        values_from_counts(vec.cnt, vec.norm, &mut values);
+        let score = self.score_masked(vec.mask, &values, threshold);
+        self.work.values = values;
+        score
+    }
+
+    /// Score-then-update for the vector whose touched buckets are `mask` and whose
+    /// values, in bucket order, are `val`.
+    fn score_masked(&mut self, mask: &BucketMask, val: &[f64], threshold: f64) -> f64 {
+        let touched: usize = mask.iter().map(|w| w.count_ones() as usize).sum();
+        debug_assert_eq!(touched, val.len());
+        if touched > val.len() {
+            // Unreachable from this module's callers; a vector without a value for every
+            // touched bucket is ignored rather than read out of bounds.
+            return 0.0;
+        }
         if self.centroid.len() != DIM {
             self.centroid = vec![0.0; DIM];
-            for (i, v) in vec.idx.iter().zip(vec.val) {
-                self.centroid[*i as usize] = *v;
+            for (b, x) in mask_buckets(mask).zip(val) {
+                self.centroid[b] = *x;
             }
             self.n = 1;
             return 0.0;
@@ -742,66 +860,38 @@ impl SemanticDetector {
         let ready = self.ready();
         let (mean, std) = (self.novelty.mean, self.novelty.std());
         let fast_ok = threshold > 0.0 && self.novelty.n >= 2 && std >= DEGENERATE_STD;
+        let sumsq = match self.work.sumsq {
+            Some((buf, s)) if std::ptr::eq(buf, self.centroid.as_ptr()) => s,
+            _ => fold_sumsq(&self.centroid),
+        };
+        let mut next = std::mem::take(&mut self.work.spare);
+        next.resize(DIM, 0.0);
+        let sums = fold(&self.centroid, &mut next, mask, val);
         let mut novelty = None;
-        let mut dot_raw = f64::NAN;
-        let mut sq_x = 0.0;
         if fast_ok {
-            let t = match self.tracked {
-                Some(t) if t.age < RESYNC_EVERY => t,
-                _ => TrackedNorm {
-                    sumsq: sum_of_squares(&self.centroid),
-                    age: 0,
-                },
-            };
-            (dot_raw, sq_x) = dot_raw_sparse(&self.centroid, vec);
-            let norm = t.sumsq.sqrt();
-            let approx = 1.0 - if norm == 0.0 { dot_raw } else { dot_raw / norm };
+            let norm = sumsq.sqrt();
+            let approx = 1.0
+                - if norm == 0.0 {
+                    sums.dot
+                } else {
+                    sums.dot / norm
+                };
             let near = ready
                 && std != 0.0
                 && ((approx - mean) / std).abs() >= threshold * (1.0 - EXACT_MARGIN);
             if !near {
                 novelty = Some(approx);
             }
-            self.tracked = Some(t);
         }
-        let novelty = novelty.unwrap_or_else(|| self.exact_novelty(vec));
+        let novelty = novelty.unwrap_or_else(|| exact_novelty(&self.centroid, mask, val));
+        self.work.spare = std::mem::replace(&mut self.centroid, next);
+        self.work.sumsq = Some((self.centroid.as_ptr(), sums.sumsq));
         self.novelty.update(novelty);
         self.n += 1;
-        fold_in_place(&mut self.centroid, vec);
-        self.tracked = match self.tracked {
-            Some(t) if fast_ok && dot_raw.is_finite() => {
-                let keep = 1.0 - DECAY;
-                let sumsq =
-                    keep * keep * t.sumsq + 2.0 * keep * DECAY * dot_raw + DECAY * DECAY * sq_x;
-                Some(TrackedNorm {
-                    sumsq,
-                    age: t.age + 1,
-                })
-            }
-            _ => None,
-        };
         if !ready || std == 0.0 {
             return 0.0;
         }
         (novelty - mean) / std
-    }
-
-    /// The reference's novelty, bit for bit: `1 - Σ x · (c / ‖c‖)` with the norm summed
-    /// over all 256 dimensions in index order. Zero entries of `x` only add `±0.0` to a
-    /// sum that starts at `+0.0`, so they are skipped.
-    fn exact_novelty(&self, vec: SparseRef<'_>) -> f64 {
-        let norm = sum_of_squares(&self.centroid).sqrt();
-        let mut dot = 0.0;
-        if norm == 0.0 {
-            for (i, x) in vec.idx.iter().zip(vec.val) {
-                dot += x * self.centroid[*i as usize];
-            }
-        } else {
-            for (i, x) in vec.idx.iter().zip(vec.val) {
-                dot += x * (self.centroid[*i as usize] / norm);
-            }
-        }
-        1.0 - dot
     }
 
     /// Score a user-supplied dense embedding (used as given, like the reference's
@@ -825,6 +915,7 @@ impl SemanticDetector {
         for (c, x) in self.centroid.iter_mut().zip(vec) {
             *c = keep * *c + DECAY * x;
         }
+        self.work.sumsq = None;
         let ready = self.ready();
         let (mean, std) = (self.novelty.mean, self.novelty.std());
         self.novelty.update(1.0 - dot);
@@ -846,6 +937,18 @@ impl SemanticDetector {
     }
 }
 
+/// The reference's novelty, bit for bit: `1 - Σ x · (c / ‖c‖)` with the norm summed over
+/// all 256 dimensions in index order. Zero entries of `x` only add `±0.0` to a sum that
+/// starts at `+0.0`, so only the touched buckets are visited.
+fn exact_novelty(c: &[f64], mask: &BucketMask, val: &[f64]) -> f64 {
+    let norm = sum_of_squares(c).sqrt();
+    let mut dot = 0.0;
+    for (b, x) in mask_buckets(mask).zip(val) {
+        dot += x * if norm == 0.0 { c[b] } else { c[b] / norm };
+    }
+    1.0 - dot
+}
+
 /// Σ c², summed in index order like Python's `sum`.
 #[inline]
 fn sum_of_squares(c: &[f64]) -> f64 {
@@ -856,163 +959,169 @@ fn sum_of_squares(c: &[f64]) -> f64 {
     acc
 }
 
-/// Σ x·c over the non-zero entries, in any order (fast path only).
+/// What one fused pass sums: the raw dot product of the message with the old centroid
+/// and the squared norm of the new one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FoldSums {
+    dot: f64,
+    sumsq: f64,
+}
+
+/// Partial sums of a fused pass: entry `j` of the centroid lands in partial `j % 32`
+/// (four 8-lane accumulators, blocks of eight taken in turn).
+type Partials = [f64; 32];
+
+/// The fixed reduction of [`Partials`]: the four accumulators added pairwise, then the
+/// eight lanes as halves, quarters, pairs. Every kernel uses exactly this order.
 #[inline]
-fn dot_raw_sparse(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    if c.len() == DIM && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F was checked at run time and `c` holds DIM entries, so every
-        // `u8` bucket index is in bounds.
-        return unsafe { dot_raw_sparse_avx512(c, v) };
+fn reduce_partials(p: &Partials) -> f64 {
+    let mut lane = [0.0f64; 8];
+    for (l, out) in lane.iter_mut().enumerate() {
+        *out = (p[l] + p[8 + l]) + (p[16 + l] + p[24 + l]);
     }
-    let mut acc = [0.0f64; 4];
-    let mut sq = [0.0f64; 4];
-    let mut idx = v.idx.chunks_exact(4);
-    let mut val = v.val.chunks_exact(4);
-    for (i4, x4) in (&mut idx).zip(&mut val) {
-        for k in 0..4 {
-            acc[k] += x4[k] * c[i4[k] as usize];
-            sq[k] += x4[k] * x4[k];
-        }
-    }
-    let (mut tail, mut sq_tail) = (0.0, 0.0);
-    for (i, x) in idx.remainder().iter().zip(val.remainder()) {
-        tail += x * c[*i as usize];
-        sq_tail += x * x;
-    }
-    (
-        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail,
-        (sq[0] + sq[1]) + (sq[2] + sq[3]) + sq_tail,
-    )
+    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
+    let quarter = [half[0] + half[2], half[1] + half[3]];
+    quarter[0] + quarter[1]
 }
 
-/// `c = (1 - decay) * c + decay * vec` over every dimension, as the reference does (a
-/// zero entry contributes `decay * 0.0`, which still turns `-0.0` into `0.0`).
-/// The reference's centroid update `c = (1 - decay) * c + decay * v`, element by element
-/// with the same two roundings: a dense pass scales every entry and adds `+0.0` (what the
-/// reference adds where `v` is zero, turning `-0.0` into `+0.0`), then the non-zero entries
-/// add `decay * v` to that already-rounded product — the same value, as `x + 0.0 == x`
-/// for every non-zero `x`.
-#[inline]
-fn fold_in_place(c: &mut [f64], v: SparseRef<'_>) {
-    scale_dense(c);
-    #[cfg(target_arch = "x86_64")]
-    if c.len() == DIM && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F was checked at run time and `c` holds DIM entries, so every
-        // `u8` bucket index is in bounds; the indices of a sparse vector are distinct.
-        return unsafe { add_sparse_avx512(c, v) };
+/// Σ c² in the fused pass's order: what a pass that produced `c` reports as `sumsq`.
+fn fold_sumsq(c: &[f64]) -> f64 {
+    let mut p = [0.0f64; 32];
+    for (j, x) in c.iter().enumerate() {
+        p[j % 32] += x * x;
     }
-    for (i, x) in v.idx.iter().zip(v.val) {
-        if let Some(ci) = c.get_mut(usize::from(*i)) {
-            *ci += DECAY * x;
-        }
-    }
+    reduce_partials(&p)
 }
 
-/// The first `n` bucket indices and values of `v` from entry `k`, eight lanes at a
-/// time (lanes past `n` masked off).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn lanes8(
-    v: SparseRef<'_>,
-    k: usize,
-    n: usize,
-) -> (
-    std::arch::x86_64::__mmask8,
-    std::arch::x86_64::__m512i,
-    std::arch::x86_64::__m512d,
-) {
-    use std::arch::x86_64::*;
-    let live = (n - k).min(8);
-    let mask: __mmask8 = if live == 8 { 0xff } else { (1u8 << live) - 1 };
-    let mut idx = [0u8; 16];
-    idx[..live].copy_from_slice(&v.idx[k..k + live]);
-    let lanes = _mm512_cvtepu8_epi64(_mm_loadu_si128(idx.as_ptr().cast()));
-    let x = _mm512_maskz_loadu_pd(mask, v.val.as_ptr().add(k));
-    (mask, lanes, x)
+/// Whether the rounded product `keep · c` is kept (not zero or subnormal, see below).
+#[inline(always)]
+fn is_kept(s: f64) -> bool {
+    s.to_bits() & 0x7ff0_0000_0000_0000 != 0
 }
 
-/// [`dot_raw_sparse`] with AVX-512 gathers (fast path only: any summation order).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn dot_raw_sparse_avx512(c: &[f64], v: SparseRef<'_>) -> (f64, f64) {
-    use std::arch::x86_64::*;
-    let n = v.idx.len().min(v.val.len());
-    let mut acc = _mm512_setzero_pd();
-    let mut sq = _mm512_setzero_pd();
-    let mut k = 0;
-    while k < n {
-        let (mask, lanes, x) = lanes8(v, k, n);
-        let g = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, lanes, c.as_ptr());
-        acc = _mm512_fmadd_pd(x, g, acc);
-        sq = _mm512_fmadd_pd(x, x, sq);
-        k += 8;
-    }
-    (_mm512_reduce_add_pd(acc), _mm512_reduce_add_pd(sq))
-}
-
-/// The sparse half of [`fold_in_place`] with AVX-512: gather, `c + decay · x` with the
-/// same two roundings as the scalar loop (a multiply, then an add; no fused
-/// multiply-add), scatter.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn add_sparse_avx512(c: &mut [f64], v: SparseRef<'_>) {
-    use std::arch::x86_64::*;
-    let n = v.idx.len().min(v.val.len());
-    let decay = _mm512_set1_pd(DECAY);
-    let mut k = 0;
-    while k < n {
-        let (mask, lanes, x) = lanes8(v, k, n);
-        let g = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, lanes, c.as_ptr());
-        let sum = _mm512_add_pd(g, _mm512_mul_pd(decay, x));
-        _mm512_mask_i64scatter_pd::<8>(c.as_mut_ptr(), mask, lanes, sum);
-        k += 8;
-    }
-}
-
-/// `c = (1 - decay) * c + 0.0` for every entry, in the widest vectors the CPU has.
+/// One fused pass: `next = (1 - decay) · old + decay · x` entry by entry with the
+/// reference's two roundings, where `x` holds `val` at the buckets of `mask` and 0
+/// elsewhere; returns `Σ x · old` and `Σ next²` (each summed in the [`Partials`] order,
+/// multiply then add, no fused multiply-add, so every kernel agrees bit for bit).
 ///
-/// A bucket that no message hits decays by 0.99 per message and, after about 70,000
-/// messages, turns subnormal, where the reference keeps it forever (0.99 × the smallest
-/// subnormal rounds back to itself) and every further multiplication costs the CPU a
-/// microcode assist — about 100× slower, enough to make a log of repetitive short lines
-/// crawl. Such entries are set to `+0.0` instead. No output can tell: a subnormal entry
-/// adds at most ~1e-308 to a dot product whose other terms (products of L2-normalised
-/// hashed vectors) are either exactly 0 or at least ~1e-6, squares to 0 in the norm, and
-/// vanishes when the bucket is next hit (`keep · tiny + decay · x == decay · x`). The
-/// test `subnormal_flush_matches_reference_arithmetic` checks scores bit for bit.
+/// A rounded product `(1 - decay) · c` that is zero or subnormal is replaced by `+0.0`
+/// before the add. A bucket that no message hits decays by 0.99 per message and, after
+/// about 70,000 messages, turns subnormal, where the reference keeps it forever (0.99 ×
+/// the smallest subnormal rounds back to itself) and every further multiplication costs
+/// the CPU a microcode assist — about 100× slower, enough to make a log of repetitive
+/// short lines crawl. No output can tell: a subnormal entry adds at most ~1e-308 to a dot
+/// product whose other terms (products of L2-normalised hashed vectors) are either
+/// exactly 0 or at least ~1e-6, squares to 0 in the norm, and vanishes when the bucket is
+/// next hit (`keep · tiny + decay · x == decay · x`). The test
+/// `subnormal_flush_matches_reference_arithmetic` checks scores bit for bit.
+///
+/// `val` must hold at least one value per set bit of `mask` (callers check).
 #[inline]
-fn scale_dense(c: &mut [f64]) {
+fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, val: &[f64]) -> FoldSums {
+    let (Ok(old), Ok(next)) = (
+        <&[f64; DIM]>::try_from(old),
+        <&mut [f64; DIM]>::try_from(next),
+    ) else {
+        unreachable!("centroid buffers hold DIM entries");
+    };
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F support was checked at run time; the body is safe code.
-        return unsafe { scale_dense_avx512(c) };
-    } else if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 support was checked at run time; the body is safe code.
-        return unsafe { scale_dense_avx2(c) };
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: AVX-512F and POPCNT were checked at run time; `val` holds a value per
+        // set bit of `mask` (the precondition), which is all the expanding loads read.
+        return unsafe { fold_avx512(old, next, mask, val) };
     }
-    scale_dense_portable(c);
+    fold_portable(old, next, mask, val)
 }
 
 #[inline(always)]
-fn scale_dense_portable(c: &mut [f64]) {
+fn fold_portable(
+    old: &[f64; DIM],
+    next: &mut [f64; DIM],
+    mask: &BucketMask,
+    val: &[f64],
+) -> FoldSums {
     let keep = 1.0 - DECAY;
-    for ci in c {
-        let v = keep * *ci + 0.0;
-        *ci = if v.abs() < f64::MIN_POSITIVE { 0.0 } else { v };
+    let mut dot = [0.0f64; 32];
+    let mut sumsq = [0.0f64; 32];
+    let mut values = val.iter();
+    for (j, (c, out)) in old.iter().zip(next.iter_mut()).enumerate() {
+        let x = if mask[j / 32] >> (j % 32) & 1 == 1 {
+            values.next().copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        dot[j % 32] += x * c;
+        let s = keep * c;
+        let dx = DECAY * x;
+        let n = if is_kept(s) { s + dx } else { dx };
+        *out = n;
+        sumsq[j % 32] += n * n;
+    }
+    FoldSums {
+        dot: reduce_partials(&dot),
+        sumsq: reduce_partials(&sumsq),
     }
 }
 
+/// [`fold_portable`] in AVX-512: per block of eight entries, the message's values are
+/// expanded from `val` into the lanes the mask byte selects (no gathers, no scatters),
+/// and the kept-product test is one exponent test feeding a masked add.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn scale_dense_avx512(c: &mut [f64]) {
-    scale_dense_portable(c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn scale_dense_avx2(c: &mut [f64]) {
-    scale_dense_portable(c)
+#[target_feature(enable = "avx512f,popcnt")]
+unsafe fn fold_avx512(
+    old: &[f64; DIM],
+    next: &mut [f64; DIM],
+    mask: &BucketMask,
+    val: &[f64],
+) -> FoldSums {
+    use std::arch::x86_64::*;
+    let keep = _mm512_set1_pd(1.0 - DECAY);
+    let decay = _mm512_set1_pd(DECAY);
+    let exponent = _mm512_set1_epi64(0x7ff0_0000_0000_0000);
+    let zero = _mm512_setzero_pd();
+    let (mut dot0, mut dot1, mut dot2, mut dot3) = (zero, zero, zero, zero);
+    let (mut sq0, mut sq1, mut sq2, mut sq3) = (zero, zero, zero, zero);
+    let mut p = 0usize;
+    for (w, &word) in mask.iter().enumerate() {
+        // One block of eight entries: accumulator pair `r` of the four.
+        macro_rules! block {
+            ($r:expr, $dot:ident, $sq:ident) => {
+                let m8 = (word >> (8 * $r)) as u8;
+                let at = 8 * (4 * w + $r);
+                // SAFETY: the expanding load reads only the `m8.count_ones()` values from
+                // `p` on, and `val` holds one per set bit of the mask (precondition);
+                // `at + 8 <= DIM` for both centroid buffers.
+                let x = _mm512_maskz_expandloadu_pd(m8, val.as_ptr().add(p));
+                p += m8.count_ones() as usize;
+                let c = _mm512_loadu_pd(old.as_ptr().add(at));
+                $dot = _mm512_add_pd($dot, _mm512_mul_pd(x, c));
+                let s = _mm512_mul_pd(keep, c);
+                let kept = _mm512_test_epi64_mask(_mm512_castpd_si512(s), exponent);
+                let dx = _mm512_mul_pd(decay, x);
+                let n = _mm512_mask_add_pd(dx, kept, s, dx);
+                _mm512_storeu_pd(next.as_mut_ptr().add(at), n);
+                $sq = _mm512_add_pd($sq, _mm512_mul_pd(n, n));
+            };
+        }
+        block!(0, dot0, sq0);
+        block!(1, dot1, sq1);
+        block!(2, dot2, sq2);
+        block!(3, dot3, sq3);
+    }
+    let partials = |acc: [__m512d; 4]| {
+        let mut p = [0.0f64; 32];
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: each store writes 8 lanes into `p[8r..8r + 8]`.
+            _mm512_storeu_pd(p.as_mut_ptr().add(8 * r), *a);
+        }
+        p
+    };
+    FoldSums {
+        dot: reduce_partials(&partials([dot0, dot1, dot2, dot3])),
+        sumsq: reduce_partials(&partials([sq0, sq1, sq2, sq3])),
+    }
 }
 
 #[cfg(test)]
@@ -1185,8 +1294,119 @@ mod tests {
         assert_eq!(ours.novelty.m2.to_bits(), naive.stats.m2.to_bits());
     }
 
+    /// xorshift64 for test data.
+    fn next_rand(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    #[test]
+    fn fold_kernels_agree_bit_for_bit() {
+        let mut x = 0x853c_49e6_748f_ea9b_u64;
+        for round in 0..400 {
+            let old: Vec<f64> = (0..DIM)
+                .map(|j| match next_rand(&mut x) % 8 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 3e-308 * ((j % 5) as f64 - 2.0),
+                    3 => f64::MIN_POSITIVE * (1.0 + (j % 3) as f64 * 0.005),
+                    _ => ((next_rand(&mut x) % 2001) as f64 - 1000.0) / 1e4,
+                })
+                .collect();
+            let density = round % 9;
+            let (mut idx, mut val) = (Vec::new(), Vec::new());
+            for b in 0..DIM {
+                if next_rand(&mut x) % 8 < density as u64 {
+                    idx.push(b as u8);
+                    val.push(((next_rand(&mut x) % 2001) as f64 - 1000.0) / 3e3);
+                }
+            }
+            let mask = bucket_mask(&idx).expect("increasing");
+            let mut a = vec![0.0; DIM];
+            let mut b = vec![f64::NAN; DIM];
+            let sa = fold(&old, &mut a, &mask, &val);
+            let sb = fold_portable(
+                old.as_slice().try_into().unwrap(),
+                b.as_mut_slice().try_into().unwrap(),
+                &mask,
+                &val,
+            );
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "round {round}");
+            assert_eq!(sa.dot.to_bits(), sb.dot.to_bits(), "round {round}");
+            assert_eq!(sa.sumsq.to_bits(), sb.sumsq.to_bits(), "round {round}");
+            // The pass's sum of squares is the one a restored detector recomputes.
+            assert_eq!(fold_sumsq(&a).to_bits(), sa.sumsq.to_bits());
+            // The literal update with the flush rule, entry by entry.
+            for j in 0..DIM {
+                let xj = idx
+                    .iter()
+                    .position(|&i| usize::from(i) == j)
+                    .map_or(0.0, |k| val[k]);
+                let s = (1.0 - DECAY) * old[j] + 0.0;
+                let s = if s.abs() < f64::MIN_POSITIVE { 0.0 } else { s };
+                let want = if xj == 0.0 { s } else { s + DECAY * xj };
+                assert_eq!(a[j].to_bits(), want.to_bits(), "round {round} entry {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_values_and_restored_detectors_agree() {
+        let mut v = Vectorizer::new();
+        let lines: Vec<String> = (0..3000)
+            .map(|i| match i % 97 {
+                13 => format!("kernel: oom-killer invoked pid={i} score 982"),
+                41 => "TRACEBACK (most recent call last): File \"/srv/app.py\"".to_string(),
+                _ => format!(
+                    "GET /api/v1/items/{} 200 {}ms user=u{}",
+                    i * 7 % 500,
+                    i % 90,
+                    i % 13
+                ),
+            })
+            .collect();
+        let mut by_values = SemanticDetector::new(20);
+        let mut by_counts = SemanticDetector::new(20);
+        let mut restored: Option<SemanticDetector> = None;
+        let mut reported = 0;
+        for (k, line) in lines.iter().enumerate() {
+            let mut sv = SparseVec::default();
+            v.embed_ascii(line.as_bytes(), &mut sv);
+            let mut cnt = Vec::new();
+            let (mask, norm) = v.embed_ascii_counts(line.as_bytes(), &mut cnt);
+            let a = by_values.score_with_threshold(sv.view(), 3.0);
+            let b = by_counts.score_counts(
+                CountsRef {
+                    mask: &mask,
+                    cnt: &cnt,
+                    norm,
+                },
+                3.0,
+            );
+            assert_eq!(a.to_bits(), b.to_bits(), "line {k}");
+            reported += usize::from(a.abs() >= 3.0);
+            if let Some(r) = restored.as_mut() {
+                let c = r.score_with_threshold(sv.view(), 3.0);
+                assert_eq!(a.to_bits(), c.to_bits(), "restored, line {k}");
+            }
+            if k == 1000 {
+                let json = serde_json::to_string(&by_values).unwrap();
+                restored = Some(serde_json::from_str(&json).unwrap());
+            }
+        }
+        assert!(reported > 10, "the odd lines should stand out ({reported})");
+        assert_eq!(by_values, by_counts);
+    }
+
     impl Vectorizer {
-        fn embed_counts_for_test(&mut self, idx: &mut Vec<u8>, cnt: &mut Vec<i16>) -> f64 {
+        fn embed_counts_for_test(
+            &mut self,
+            idx: Option<&mut Vec<u8>>,
+            cnt: &mut Vec<i16>,
+        ) -> (BucketMask, f64) {
             self.take_counts(idx, cnt)
         }
     }
@@ -1212,7 +1432,8 @@ mod tests {
                 assert_eq!(a.counts, [0; DIM]);
                 // The portable kernels, and the obvious arithmetic, give the same vector.
                 let (mut idx, mut cnt) = (Vec::new(), Vec::new());
-                let norm = compress_counts_portable(&counts, &mut idx, &mut cnt);
+                let (mask, norm) = compress_counts_portable(&counts, Some(&mut idx), &mut cnt);
+                assert_eq!(Some(mask), bucket_mask(&idx));
                 let mut val = Vec::new();
                 values_portable(&cnt, norm, &mut val);
                 assert_eq!(va, SparseVec { idx, val });
@@ -1226,8 +1447,15 @@ mod tests {
                 // Appending after existing entries keeps them.
                 let (mut idx2, mut cnt2) = (vec![9u8], vec![3i16]);
                 a.counts = counts;
-                let norm2 = a.embed_counts_for_test(&mut idx2, &mut cnt2);
+                let (mask2, norm2) = a.embed_counts_for_test(Some(&mut idx2), &mut cnt2);
                 assert_eq!(norm2.to_bits(), norm.to_bits());
+                assert_eq!(mask2, mask);
+                // Without bucket numbers: the same mask, counts and norm.
+                let mut cnt3 = vec![7i16];
+                a.counts = counts;
+                let (mask3, norm3) = a.embed_counts_for_test(None, &mut cnt3);
+                assert_eq!((mask3, norm3.to_bits()), (mask, norm.to_bits()));
+                assert_eq!(cnt3[1..], cnt2[1..]);
                 assert_eq!(idx2[1..], va.idx[..]);
                 let mut val2 = vec![0.5];
                 values_from_counts(&cnt2[1..], norm2, &mut val2);

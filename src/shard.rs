@@ -334,6 +334,10 @@ impl Shard {
                 let ready = sem.ready();
                 (sem.score_with_threshold(v, cfg.threshold), ready)
             }
+            (None, Some(SemInput::Counts(v))) => {
+                let ready = sem.ready();
+                (sem.score_counts(v, cfg.threshold), ready)
+            }
             (None, Some(SemInput::Dense(v))) => {
                 let ready = sem.ready();
                 (sem.score_then_update_dense(v), ready)

@@ -76,9 +76,37 @@ pub fn next_line_start(buf: &[u8], from: usize) -> Option<usize> {
 /// (`max_lines >= 1`). Bounds how many records one chunk can produce.
 #[inline]
 pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
+    // Counting is a vector loop, while stepping from break to break costs a search per
+    // line: count first, and step only through a buffer that does need a cut.
+    if count_line_breaks(buf) < max_lines.max(1) {
+        return None;
+    }
     memchr::memchr2_iter(b'\n', b'\r', buf)
         .nth(max_lines.max(1) - 1)
         .map(|i| i + 1)
+}
+
+/// Number of line-break bytes (`\n` or `\r`) in `buf`.
+pub fn count_line_breaks(buf: &[u8]) -> usize {
+    const LANES: usize = 32;
+    let mut total = 0usize;
+    // Byte counters cannot overflow within 255 rounds of LANES bytes.
+    for block in buf.chunks(255 * LANES) {
+        let mut acc = [0u8; LANES];
+        let mut rounds = block.chunks_exact(LANES);
+        for round in &mut rounds {
+            for (a, &b) in acc.iter_mut().zip(round) {
+                *a += u8::from(is_line_break(b));
+            }
+        }
+        total += acc.iter().map(|&a| usize::from(a)).sum::<usize>();
+        total += rounds
+            .remainder()
+            .iter()
+            .filter(|&&b| is_line_break(b))
+            .count();
+    }
+    total
 }
 
 #[cfg(test)]
@@ -87,6 +115,49 @@ mod tests {
 
     fn lines(b: &[u8]) -> Vec<&[u8]> {
         Lines::new(b).collect()
+    }
+
+    #[test]
+    fn line_break_count_matches_the_obvious_count() {
+        // Lengths around the 32-byte rounds and the 255-round blocks of the counter.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for len in [
+            0,
+            1,
+            31,
+            32,
+            33,
+            255 * 32 - 1,
+            255 * 32,
+            255 * 32 + 1,
+            20_000,
+        ] {
+            for density in [0u64, 1, 4, 16] {
+                let buf: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        match x % 16 {
+                            k if k < density && x & 16 == 0 => b'\n',
+                            k if k < density => b'\r',
+                            _ => (x >> 8) as u8 | 0x20,
+                        }
+                    })
+                    .collect();
+                let obvious = buf.iter().filter(|&&b| is_line_break(b)).count();
+                assert_eq!(
+                    count_line_breaks(&buf),
+                    obvious,
+                    "len {len} density {density}"
+                );
+                if obvious > 0 {
+                    let nth = memchr::memchr2_iter(b'\n', b'\r', &buf).nth(obvious - 1);
+                    assert_eq!(cut_after_lines(&buf, obvious), nth.map(|i| i + 1));
+                }
+                assert_eq!(cut_after_lines(&buf, obvious + 1), None);
+            }
+        }
     }
 
     #[test]
@@ -134,5 +205,7 @@ mod tests {
         assert_eq!(cut_after_lines(b"a\nb\nc\n", 3), Some(6));
         assert_eq!(cut_after_lines(b"a\nb\nc\n", 4), None);
         assert_eq!(cut_after_lines(b"a\r\nb", 1), Some(2));
+        assert_eq!(cut_after_lines(b"a\r\nb", 2), Some(3));
+        assert_eq!(cut_after_lines(b"a\r\nb", 3), None);
     }
 }
