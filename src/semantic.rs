@@ -3,16 +3,15 @@
 //! [`Vectorizer`] turns a message into a sparse, L2-normalised vector bit-compatible with
 //! the reference's `HashingVectorizer`: dim 256, char 3-grams of
 //! `" " + strip(lower(text)) + " "` after a 4096-char cap, BLAKE2b-64, bucket = first 4
-//! digest bytes big-endian mod dim, sign = low bit of byte 4. Trigram hashes are memoised: ASCII trigrams in a shared
-//! lazily filled table, others in a bounded per-vectorizer map. [`SemanticDetector`]
+//! digest bytes big-endian mod dim, sign = low bit of byte 4. Trigrams of printable
+//! ASCII are looked up in a table hashed at build time (`build.rs`); others are hashed
+//! and memoised in a bounded per-vectorizer map. [`SemanticDetector`]
 //! keeps the decayed centroid and standardises novelty with running stats; it is
 //! sequential state owned by one shard.
 
 use crate::detect::RunningStats;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::OnceLock;
 
 /// Embedding dimension of the default vectorizer.
 pub const DIM: usize = 256;
@@ -126,16 +125,27 @@ const CLASS_OF: [u8; 256] = {
     t
 };
 
-static ASCII_MEMO: OnceLock<Box<[AtomicU16]>> = OnceLock::new();
+/// Bytes of the trigram code table: one `u16` per key below `CLASSES³`, plus one of
+/// padding so a 32-bit load at the last entry stays inside.
+const CODE_TABLE_BYTES: usize = (CLASSES * CLASSES * CLASSES + 1) * 2;
 
-fn ascii_memo() -> &'static [AtomicU16] {
-    // 69^3 entries × 2 bytes ≈ 640 KiB (fits in L2), filled on demand. Racing threads
-    // store the same value, so relaxed ordering is enough.
-    ASCII_MEMO.get_or_init(|| {
-        (0..CLASSES * CLASSES * CLASSES)
-            .map(|_| AtomicU16::new(0))
-            .collect()
-    })
+/// The codes of every lowercased printable-ASCII trigram, by key `c0 · CLASSES² + c1 ·
+/// CLASSES + c2` of its symbol classes — hashed at build time by `build.rs` (640 KiB,
+/// read-only, shared by every thread).
+#[repr(C, align(4))]
+struct CodeTable([u8; CODE_TABLE_BYTES]);
+
+static CODE_TABLE: CodeTable = CodeTable(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/trigram_codes.bin"
+)));
+
+/// [`CODE_TABLE`] as codes.
+#[inline(always)]
+fn trigram_codes() -> &'static [u16] {
+    // SAFETY: the table is 4-byte aligned and holds CODE_TABLE_BYTES bytes, which
+    // build.rs wrote as `u16`s in the target's byte order; every bit pattern is a `u16`.
+    unsafe { std::slice::from_raw_parts(CODE_TABLE.0.as_ptr().cast::<u16>(), CODE_TABLE_BYTES / 2) }
 }
 
 /// Bound on the per-vectorizer memo of non-ASCII trigrams (cleared when reached).
@@ -579,28 +589,9 @@ fn classes16(s: &[u8; 16], d: &mut [u8; 16]) -> u8 {
     bad
 }
 
-/// Hash a gram the memo does not know yet and remember its code in `slot` (the rare
-/// path).
-#[cold]
-#[inline(never)]
-fn memo_miss(gram: [u8; 3], slot: &AtomicU16) -> u16 {
-    let code = gram_code(&gram);
-    slot.store(code, Ordering::Relaxed);
-    code
-}
-
-/// The code of a gram through its memo slot: the remembered code, or hashed on a miss.
-#[inline(always)]
-fn memo_code(slot: &AtomicU16, gram: impl FnOnce() -> [u8; 3]) -> u16 {
-    match slot.load(Ordering::Relaxed) {
-        0 => memo_miss(gram(), slot),
-        code => code,
-    }
-}
-
 /// Add every trigram whose byte classes are `cls` to `counts`; `gram(j)` gives the bytes
-/// of gram `j` (needed only when the memo misses). With `all_classed`, every class is
-/// below [`CLASSES`] and the loop needs no per-gram check.
+/// of gram `j` (needed only for a gram with a classless byte, which is hashed). With
+/// `all_classed`, every class is below [`CLASSES`] and the loop needs no per-gram check.
 #[inline]
 fn count_ascii_grams(
     gram: impl Fn(usize) -> [u8; 3],
@@ -608,38 +599,117 @@ fn count_ascii_grams(
     all_classed: bool,
     counts: &mut [i16; DIM],
 ) {
-    let memo = ascii_memo();
+    let table = trigram_codes();
     if all_classed {
-        // Every class is below CLASSES, so every key is below CLASSES³ = memo.len().
-        let Some(&[c0, c1]) = cls.get(..2) else {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512_gather() {
+            // SAFETY: the features the kernel enables were checked at run time; every
+            // class is below CLASSES (`all_classed`).
+            unsafe { count_classed_avx512(cls, counts) };
             return;
-        };
-        // The pair part of the key, `c0 · CLASSES² + c1 · CLASSES`, rolls forward with one
-        // multiply; only the previous class is carried, so no chain builds up.
-        let (c0, mut c1) = (usize::from(c0), usize::from(c1));
-        let mut pair = c0 * CLASSES * CLASSES + c1 * CLASSES;
-        for (j, &c) in cls.iter().enumerate().skip(2) {
-            let c2 = usize::from(c);
-            let key = pair + c2;
-            pair = c1 * CLASSES * CLASSES + c2 * CLASSES;
-            c1 = c2;
-            debug_assert!(key < memo.len());
-            // SAFETY: `key < CLASSES³ == memo.len()` because all three classes are below
-            // CLASSES (`all_classed`); this index check is the loop's hottest instruction.
-            let slot = unsafe { memo.get_unchecked(key) };
-            bump(counts, memo_code(slot, || gram(j - 2)));
         }
+        count_classed_portable(cls, counts);
         return;
     }
     for (j, c) in cls.windows(3).enumerate() {
-        let key = (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES + usize::from(c[2]);
-        // A gram with a classless byte has no memo slot (and no key below CLASSES³).
-        let classed = c.iter().all(|&x| usize::from(x) < CLASSES);
-        let code = match memo.get(key).filter(|_| classed) {
-            Some(slot) => memo_code(slot, || gram(j)),
-            None => gram_code(&gram(j)),
+        // A gram with a classless byte has no table entry: it is hashed.
+        let code = if c.iter().all(|&x| usize::from(x) < CLASSES) {
+            let key =
+                (usize::from(c[0]) * CLASSES + usize::from(c[1])) * CLASSES + usize::from(c[2]);
+            table[key]
+        } else {
+            gram_code(&gram(j))
         };
         bump(counts, code);
+    }
+}
+
+/// The classed loop of [`count_ascii_grams`]: every class in `cls` is below [`CLASSES`].
+#[inline]
+fn count_classed_portable(cls: &[u8], counts: &mut [i16; DIM]) {
+    let table = trigram_codes();
+    let Some(&[c0, c1]) = cls.get(..2) else {
+        return;
+    };
+    // The pair part of the key, `c0 · CLASSES² + c1 · CLASSES`, rolls forward with one
+    // multiply; only the previous class is carried, so no chain builds up.
+    let (c0, mut c1) = (usize::from(c0), usize::from(c1));
+    let mut pair = c0 * CLASSES * CLASSES + c1 * CLASSES;
+    for &c in &cls[2..] {
+        let c2 = usize::from(c);
+        let key = pair + c2;
+        pair = c1 * CLASSES * CLASSES + c2 * CLASSES;
+        c1 = c2;
+        // Every class is below CLASSES, so `key < CLASSES³ < table.len()`; should a
+        // caller break that promise, the lookup fails safe.
+        if let Some(&code) = table.get(key) {
+            bump(counts, code);
+        }
+    }
+}
+
+/// Whether the CPU can run [`count_classed_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512_gather() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+}
+
+/// The classed loop of [`count_ascii_grams`] in AVX-512: sixteen keys at a time from
+/// three shifted loads of the classes, their codes gathered from the table, then counted.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW and VL, and every class in `cls` must be below
+/// [`CLASSES`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn count_classed_avx512(cls: &[u8], counts: &mut [i16; DIM]) {
+    use std::arch::x86_64::*;
+    let table = trigram_codes();
+    let grams = cls.len().saturating_sub(2);
+    // Lane: c0 in the low half, c1 in the high half; one multiply-add of the halves
+    // gives c0 · CLASSES² + c1 · CLASSES.
+    let weights = _mm512_set1_epi32(((CLASSES as i32) << 16) | (CLASSES * CLASSES) as i32);
+    // Gather a window of codes first, then count them: counting right behind each
+    // gather would wait for it (and for the store of its codes) sixteen grams at a time.
+    const WINDOW: usize = 512;
+    let mut codes = [0u16; WINDOW];
+    let mut start = 0;
+    while start < grams {
+        let end = (start + WINDOW).min(grams);
+        let mut j = start;
+        while j < end {
+            let live = (end - j).min(16);
+            let m: __mmask16 = if live == 16 { 0xffff } else { (1 << live) - 1 };
+            // SAFETY: the masked loads read bytes `j .. j + live + 2 <= cls.len()` only.
+            let at = cls.as_ptr().add(j).cast::<i8>();
+            let c0 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, at));
+            let c1 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, at.add(1)));
+            let c2 = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, at.add(2)));
+            let pair = _mm512_madd_epi16(_mm512_or_si512(c0, _mm512_slli_epi32::<16>(c1)), weights);
+            let key = _mm512_add_epi32(pair, c2);
+            // SAFETY: each live lane reads 4 bytes at `2 · key` with `key < CLASSES³`,
+            // inside the table's `2 · CLASSES³ + 2` bytes; masked-off lanes read nothing.
+            let got = _mm512_mask_i32gather_epi32::<2>(
+                _mm512_setzero_si512(),
+                m,
+                key,
+                table.as_ptr().cast(),
+            );
+            // SAFETY: `j - start + 16 <= WINDOW` since `j < end <= start + WINDOW` and
+            // WINDOW is a multiple of 16.
+            _mm256_storeu_si256(
+                codes.as_mut_ptr().add(j - start).cast(),
+                _mm512_cvtepi32_epi16(got),
+            );
+            j += 16;
+        }
+        for &code in &codes[..end - start] {
+            bump(counts, code);
+        }
+        start = end;
     }
 }
 
@@ -1300,6 +1370,56 @@ mod tests {
         *x ^= *x >> 7;
         *x ^= *x << 17;
         *x
+    }
+
+    #[test]
+    fn code_table_matches_hashing() {
+        // Every entry of the build-time table is the code of its trigram.
+        let symbols: Vec<u8> = (0x20u8..=0x7e)
+            .filter(|b| !b.is_ascii_uppercase())
+            .collect();
+        assert_eq!(symbols.len(), CLASSES);
+        for (c, &b) in symbols.iter().enumerate() {
+            assert_eq!(usize::from(CLASS_OF[usize::from(b)]), c);
+        }
+        let table = trigram_codes();
+        assert_eq!(table.len(), CLASSES * CLASSES * CLASSES + 1);
+        for (key, &code) in table[..CLASSES * CLASSES * CLASSES].iter().enumerate() {
+            let gram = [
+                symbols[key / (CLASSES * CLASSES)],
+                symbols[key / CLASSES % CLASSES],
+                symbols[key % CLASSES],
+            ];
+            assert_eq!(code, gram_code(&gram), "{:?}", std::str::from_utf8(&gram));
+        }
+    }
+
+    #[test]
+    fn every_trigram_kernel_counts_the_same() {
+        let mut x = 0x1d8e_4e27_c47d_124f_u64;
+        for len in [3usize, 4, 17, 18, 19, 100, 513, 514, 515, 1030, 4098] {
+            for _ in 0..20 {
+                let cls: Vec<u8> = (0..len)
+                    .map(|_| (next_rand(&mut x) % CLASSES as u64) as u8)
+                    .collect();
+                let mut want = [0i16; DIM];
+                for w in cls.windows(3) {
+                    let key = (usize::from(w[0]) * CLASSES + usize::from(w[1])) * CLASSES
+                        + usize::from(w[2]);
+                    bump(&mut want, trigram_codes()[key]);
+                }
+                let mut portable = [0i16; DIM];
+                count_classed_portable(&cls, &mut portable);
+                assert_eq!(portable, want, "len {len}");
+                #[cfg(target_arch = "x86_64")]
+                if has_avx512_gather() {
+                    let mut wide = [0i16; DIM];
+                    // SAFETY: features checked; every class is below CLASSES.
+                    unsafe { count_classed_avx512(&cls, &mut wide) };
+                    assert_eq!(wide, want, "len {len}");
+                }
+            }
+        }
     }
 
     #[test]
