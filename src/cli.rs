@@ -39,7 +39,7 @@ pub struct ScanArgs {
     /// Log files to scan, in order, as one stream (`.gz` decompressed, `-` reads stdin).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Worker threads [default: all cores].
+    /// Threads, the one that also detects in input order included [default: all cores].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<i64>,
     /// Progress bar on stderr [default: auto].

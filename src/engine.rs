@@ -137,35 +137,14 @@ impl LineParser {
     }
 
     /// Parse and extract every line of `block`, calling `f` with each event record in
-    /// order; stops at the first error `f` returns. Plain-text blocks that are entirely
-    /// ASCII (checked once per block) skip per-line UTF-8 validation and char decoding.
+    /// order; stops at the first error `f` returns. (Chunks of pure-ASCII plain text take
+    /// the fused kernel of [`LineParser::extract_chunk`] instead.)
     pub fn parse_block<E>(
         &mut self,
         block: &[u8],
         default_source: &str,
         mut f: impl FnMut(&EventRecord<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        if self.format == InputFormat::Text && crate::unicode::is_ascii_block(block) {
-            let semantic = self.extractor.semantic();
-            for line in Lines::new(block) {
-                if line.len() > self.max_line {
-                    self.parse_long_line(line, default_source, &mut f)?;
-                    continue;
-                }
-                let features = self.extractor.extract_ascii(line, &mut self.semvec);
-                f(&EventRecord {
-                    message: line,
-                    source: default_source,
-                    timestamp: None,
-                    attrs: Attrs::EMPTY,
-                    length: features.length,
-                    tokens: features.tokens,
-                    semvec: semantic.then_some(SemInput::Sparse(self.semvec.view())),
-                    extra: Attrs::EMPTY,
-                })?;
-            }
-            return Ok(());
-        }
         for line in Lines::new(block) {
             if line.len() > self.max_line {
                 self.parse_long_line(line, default_source, &mut f)?;

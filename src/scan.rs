@@ -30,7 +30,7 @@ use std::time::Instant;
 /// Tuning of the parallel driver.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
-    /// Worker threads (>= 1).
+    /// Threads (>= 1): `threads - 1` pool workers plus the calling thread.
     pub threads: usize,
     /// Target chunk size in bytes (chunks end at the first line break after it).
     pub chunk_size: usize,

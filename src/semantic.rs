@@ -399,14 +399,23 @@ fn values_portable(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
     }
 }
 
-/// Whether the CPU can run the AVX-512 kernels of this module.
+/// Whether the CPU has what the AVX-512 kernels of this module use: F, BW and VL, and
+/// POPCNT ([`fold_avx512`], [`count_classed_avx512`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// [`has_avx512`] plus VBMI2 (the compressing and table kernels: [`compress_counts_avx512`],
+/// [`values_avx512`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx512_compress() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vbmi2")
-        && std::arch::is_x86_feature_detected!("popcnt")
+    has_avx512() && std::arch::is_x86_feature_detected!("avx512vbmi2")
 }
 
 /// [`compress_counts_portable`] with AVX-512: each 32-count block is tested for non-zero
@@ -602,7 +611,7 @@ fn count_ascii_grams(
     let table = trigram_codes();
     if all_classed {
         #[cfg(target_arch = "x86_64")]
-        if has_avx512_gather() {
+        if has_avx512() {
             // SAFETY: the features the kernel enables were checked at run time; every
             // class is below CLASSES (`all_classed`).
             unsafe { count_classed_avx512(cls, counts) };
@@ -646,15 +655,6 @@ fn count_classed_portable(cls: &[u8], counts: &mut [i16; DIM]) {
             bump(counts, code);
         }
     }
-}
-
-/// Whether the CPU can run [`count_classed_avx512`].
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_avx512_gather() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vl")
 }
 
 /// The classed loop of [`count_ascii_grams`] in AVX-512: sixteen keys at a time from
@@ -1095,9 +1095,7 @@ fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, val: &[f64]) -> FoldSu
         unreachable!("centroid buffers hold DIM entries");
     };
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("popcnt")
-    {
+    if has_avx512() {
         // SAFETY: AVX-512F and POPCNT were checked at run time; `val` holds a value per
         // set bit of `mask` (the precondition), which is all the expanding loads read.
         return unsafe { fold_avx512(old, next, mask, val) };
@@ -1412,7 +1410,7 @@ mod tests {
                 count_classed_portable(&cls, &mut portable);
                 assert_eq!(portable, want, "len {len}");
                 #[cfg(target_arch = "x86_64")]
-                if has_avx512_gather() {
+                if has_avx512() {
                     let mut wide = [0i16; DIM];
                     // SAFETY: features checked; every class is below CLASSES.
                     unsafe { count_classed_avx512(&cls, &mut wide) };

@@ -104,7 +104,7 @@ pub struct RunStats {
     pub anomalies: StatsSink,
     /// Wall time of the run.
     pub elapsed: Duration,
-    /// Worker threads.
+    /// Threads of the run (`--threads`, the calling thread included).
     pub threads: usize,
     /// Stage name → latency histogram.
     pub stages: BTreeMap<&'static str, StageHistogram>,
