@@ -1409,12 +1409,12 @@ mod tests {
         let mut x = 0x6a09_e667_f3bc_c908_u64;
         let mut cls = Vec::new();
         for len in 0..80usize {
-            for round in 0..40 {
+            for round in 0..40u32 {
                 let body: Vec<u8> = (0..len)
                     .map(|_| {
                         let r = next_rand(&mut x);
                         // Mostly printable; now and then a control, DEL or high byte.
-                        if round % 3 == 0 && r % 29 == 0 {
+                        if round.is_multiple_of(3) && r.is_multiple_of(29) {
                             (r >> 8) as u8
                         } else {
                             0x20 + ((r >> 8) % 95) as u8
