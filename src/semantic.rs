@@ -1253,11 +1253,13 @@ mod tests {
     fn ascii_fast_path_matches_hashing_every_gram() {
         let ascii: &[u8] = b"aZ z_9.\t\x01\x7f-=Q[`{~@\x1f\x0b ";
         let mixed: &[u8] = b"aZ z_9.\t\x01\x7f-=Q[`{~@\x1f\x0b \x80\xff\xc3";
+        // Printable only: whole lines take the classed kernels (gathers, windows).
+        let printable: &[u8] = b"aZ z_9.-=Q[`{~@ ";
         let mut x = 0x2545_f491_4f6c_dd1d_u64;
         let mut v = Vectorizer::new();
         let mut out = SparseVec::default();
-        let lens = (0..40).chain([63, 64, 65, 200, 4095, 4096, 4097, 5000]);
-        for (alphabet, len) in lens.flat_map(|n| [(ascii, n), (mixed, n)]) {
+        let lens = (0..40).chain([63, 64, 65, 200, 513, 514, 515, 1030, 4095, 4096, 4097, 5000]);
+        for (alphabet, len) in lens.flat_map(|n| [(ascii, n), (mixed, n), (printable, n)]) {
             for _ in 0..8 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| {
