@@ -834,7 +834,9 @@ pub struct SemanticDetector {
     pub warmup: u64,
     /// Messages seen (the first one only seeds the centroid).
     pub n: u64,
-    /// Decayed centroid (empty until the first message).
+    /// Decayed centroid (empty until the first message). Replace it as a whole rather
+    /// than editing entries in place between scores: its squared norm is cached per
+    /// buffer.
     pub centroid: Vec<f64>,
     /// Running stats of novelty values.
     pub novelty: RunningStats,
@@ -843,19 +845,16 @@ pub struct SemanticDetector {
     work: FoldScratch,
 }
 
-/// The second centroid buffer, the squared norm of the current centroid (valid only for
-/// the buffer it was computed for) and a values buffer for counts-shipped vectors.
+/// The second centroid buffer, the squared norm of the current centroid (tagged with the
+/// address of the buffer it was computed for: a centroid replaced from outside, e.g. by a
+/// snapshot merge, has another address and gets its norm recomputed) and a values buffer
+/// for counts-shipped vectors.
 #[derive(Debug, Clone, Default)]
 struct FoldScratch {
     spare: Vec<f64>,
-    sumsq: Option<(*const f64, f64)>,
+    sumsq: Option<(usize, f64)>,
     values: Vec<f64>,
 }
-
-// SAFETY: the raw pointer in `sumsq` is only compared, never dereferenced.
-unsafe impl Send for FoldScratch {}
-// SAFETY: as above.
-unsafe impl Sync for FoldScratch {}
 
 impl PartialEq for FoldScratch {
     fn eq(&self, _: &Self) -> bool {
@@ -936,6 +935,8 @@ impl SemanticDetector {
             for (b, x) in mask_buckets(mask).zip(val) {
                 self.centroid[b] = *x;
             }
+            // The new buffer may sit where an old one was: forget its norm by value.
+            self.work.sumsq = None;
             self.n = 1;
             return 0.0;
         }
@@ -943,7 +944,7 @@ impl SemanticDetector {
         let (mean, std) = (self.novelty.mean, self.novelty.std());
         let fast_ok = threshold > 0.0 && self.novelty.n >= 2 && std >= DEGENERATE_STD;
         let sumsq = match self.work.sumsq {
-            Some((buf, s)) if std::ptr::eq(buf, self.centroid.as_ptr()) => s,
+            Some((buf, s)) if buf == self.centroid.as_ptr() as usize => s,
             _ => fold_sumsq(&self.centroid),
         };
         let mut next = std::mem::take(&mut self.work.spare);
@@ -967,7 +968,7 @@ impl SemanticDetector {
         }
         let novelty = novelty.unwrap_or_else(|| exact_novelty(&self.centroid, mask, val));
         self.work.spare = std::mem::replace(&mut self.centroid, next);
-        self.work.sumsq = Some((self.centroid.as_ptr(), sums.sumsq));
+        self.work.sumsq = Some((self.centroid.as_ptr() as usize, sums.sumsq));
         self.novelty.update(novelty);
         self.n += 1;
         if !ready || std == 0.0 {
