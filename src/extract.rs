@@ -61,15 +61,6 @@ impl Extractor {
         Some(v.embed_ascii_counts(message, cnt))
     }
 
-    /// Append the semantic vector of a pure-ASCII `message` to `semvec` (no-op when the
-    /// semantic layer is off).
-    #[inline]
-    pub fn embed_ascii_append(&mut self, message: &[u8], semvec: &mut SparseVec) {
-        if let Some(v) = self.vectorizer.as_mut() {
-            v.embed_ascii_append(message, semvec);
-        }
-    }
-
     /// Features of `message`; fills `semvec` when semantic is on.
     #[inline]
     pub fn extract(&mut self, message: &str, semvec: &mut SparseVec) -> Features {

@@ -78,7 +78,7 @@ pub fn hash_gram(gram: &[u8], dim: usize) -> (usize, bool) {
 }
 
 /// Encoded (bucket, sign) for dim 256: the low byte is the bucket, the high byte the
-/// signed contribution as an `i8` (`+1` or `-1`), so a code is never 0 (0 = unknown).
+/// signed contribution as an `i8` (`+1` or `-1`).
 #[inline]
 fn encode(bucket: usize, positive: bool) -> u16 {
     let delta: u16 = if positive { 0x0100 } else { 0xFF00 };
@@ -91,7 +91,7 @@ fn decode(code: u16) -> (usize, i16) {
     (usize::from(code as u8), (code as i16) >> 8)
 }
 
-/// The encoded code of one gram, hashed (no memo).
+/// The encoded code of one gram, hashed.
 #[inline]
 fn gram_code(gram: &[u8]) -> u16 {
     let (bucket, positive) = hash_gram(gram, DIM);
@@ -245,12 +245,6 @@ impl Vectorizer {
     /// are tolerated (hashed as they are) but only ASCII input matches the reference.
     pub fn embed_ascii(&mut self, message: &[u8], out: &mut SparseVec) {
         out.clear();
-        self.embed_ascii_append(message, out);
-    }
-
-    /// [`Self::embed_ascii`] appending the vector's entries to `out` (a chunk's flat
-    /// store) instead of replacing its contents.
-    pub fn embed_ascii_append(&mut self, message: &[u8], out: &mut SparseVec) {
         self.count_ascii(message);
         self.finish(out);
     }
@@ -283,7 +277,8 @@ impl Vectorizer {
         } = self;
         // Classes of " " + lower(body) + " ", computed from `body` without lowering it.
         let all_classed = ascii_classes(body, classes);
-        // The lowered, padded character at position `k` (only needed on a memo miss).
+        // The lowered, padded character at position `k` (only needed to hash a gram with
+        // a classless byte, which has no table entry).
         let padded = |k: usize| -> u8 {
             match k.checked_sub(1).and_then(|i| body.get(i)) {
                 Some(b) => b.to_ascii_lowercase(),
@@ -299,7 +294,7 @@ impl Vectorizer {
     }
 
     /// Count the trigrams of `b` (lowercased ASCII with its padding spaces) through the
-    /// shared memo.
+    /// code table.
     fn add_ascii_grams(&mut self, b: &[u8]) {
         if b.len() <= 3 {
             self.add(gram_code(b));

@@ -85,18 +85,6 @@ pub fn char_count(s: &str) -> usize {
         .sum()
 }
 
-/// Whether every byte is ASCII, OR-folding 64-byte blocks (vectorises well; the
-/// extractor checks whole chunks with it).
-pub fn is_ascii_block(b: &[u8]) -> bool {
-    let mut blocks = b.chunks_exact(64);
-    for blk in &mut blocks {
-        if blk.iter().fold(0u8, |acc, x| acc | x) >= 0x80 {
-            return false;
-        }
-    }
-    blocks.remainder().is_ascii()
-}
-
 /// `(char_count(s), count_words(s))` with a single ASCII check: the extractor's hot path.
 #[inline]
 pub fn chars_and_words(s: &str) -> (usize, usize) {
