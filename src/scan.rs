@@ -444,9 +444,7 @@ impl ChunkSource {
                 } else {
                     split::next_line_start(map, target).unwrap_or(len)
                 };
-                if let Some(cut) = split::cut_after_lines(&map[*pos..end], MAX_CHUNK_LINES) {
-                    end = *pos + cut;
-                }
+                end = *pos + capped_len(&map[*pos..end]);
                 let r = *pos..end;
                 *pos = end;
                 Ok(Some((ChunkBytes::Mapped(Arc::clone(map), r), None)))
@@ -475,10 +473,7 @@ impl ChunkSource {
                 loop {
                     let filled = buf.len();
                     if filled >= want {
-                        let mut done = split::complete_prefix_len(&buf);
-                        if let Some(cut) = split::cut_after_lines(&buf[..done], MAX_CHUNK_LINES) {
-                            done = cut;
-                        }
+                        let done = capped_len(&buf[..split::complete_prefix_len(&buf)]);
                         if done > 0 {
                             keep_rest(&mut buf, done, carry);
                             return Ok(Some((ChunkBytes::Owned(buf), None)));
@@ -507,9 +502,8 @@ impl ChunkSource {
                         if buf.len() > *max_line && split::complete_prefix_len(&buf) == 0 {
                             return read_long_line(reader, buf, *max_line, carry, eof).map(Some);
                         }
-                        if let Some(cut) = split::cut_after_lines(&buf, MAX_CHUNK_LINES) {
-                            keep_rest(&mut buf, cut, carry);
-                        }
+                        let cut = capped_len(&buf);
+                        keep_rest(&mut buf, cut, carry);
                         return Ok(if buf.is_empty() {
                             None
                         } else {
@@ -520,6 +514,12 @@ impl ChunkSource {
             }
         }
     }
+}
+
+/// Length of the prefix of `buf` that a chunk may hold: all of it, or up to the
+/// [`MAX_CHUNK_LINES`]-th line break.
+fn capped_len(buf: &[u8]) -> usize {
+    split::cut_after_lines(buf, MAX_CHUNK_LINES).unwrap_or(buf.len())
 }
 
 /// Cut `buf` at `at`, moving what follows into `carry` (the next chunk's start).

@@ -78,11 +78,12 @@ pub fn next_line_start(buf: &[u8], from: usize) -> Option<usize> {
 pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
     // Counting is a vector loop, while stepping from break to break costs a search per
     // line: count first, and step only through a buffer that does need a cut.
-    if count_line_breaks(buf) < max_lines.max(1) {
+    let max_lines = max_lines.max(1);
+    if count_line_breaks(buf) < max_lines {
         return None;
     }
     memchr::memchr2_iter(b'\n', b'\r', buf)
-        .nth(max_lines.max(1) - 1)
+        .nth(max_lines - 1)
         .map(|i| i + 1)
 }
 
