@@ -378,20 +378,30 @@ fn compress_counts_portable(
 /// Append `c / norm` for every count (the counts themselves when `norm` is 0): the
 /// vector's values, with the same IEEE division the reference performs.
 pub fn values_from_counts(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
+    scaled_values_from_counts(cnt, norm, None, out);
+}
+
+/// [`values_from_counts`], each value then multiplied by `scale` when given (a second
+/// rounding, as `scale * (c / norm)` is written).
+fn scaled_values_from_counts(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     #[cfg(target_arch = "x86_64")]
     if norm != 0.0 && has_avx512_compress() {
         // SAFETY: the features `values_avx512` enables were checked at run time.
-        return unsafe { values_avx512(cnt, norm, out) };
+        return unsafe { values_avx512(cnt, norm, scale, out) };
     }
-    values_portable(cnt, norm, out);
+    values_portable(cnt, norm, scale, out);
 }
 
-fn values_portable(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
-    if norm == 0.0 {
-        out.extend(cnt.iter().map(|&c| f64::from(c)));
-    } else {
-        out.extend(cnt.iter().map(|&c| f64::from(c) / norm));
-    }
+fn values_portable(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
+    let value = |c: i16| {
+        let v = if norm == 0.0 {
+            f64::from(c)
+        } else {
+            f64::from(c) / norm
+        };
+        scale.map_or(v, |k| k * v)
+    };
+    out.extend(cnt.iter().map(|&c| value(c)));
 }
 
 /// Whether the CPU has what the AVX-512 kernels of this module use: F, BW and VL, and
@@ -466,17 +476,21 @@ unsafe fn compress_counts_avx512(
 
 /// [`values_portable`] for a non-zero norm with AVX-512. Counts are small integers:
 /// divide 0..=7 by the norm once (one vector division) and look the quotients up;
-/// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric. A group of eight
-/// holding a count beyond ±7 divides directly.
+/// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric (and so is the
+/// product with `scale`). A group of eight holding a count beyond ±7 divides directly.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
-unsafe fn values_avx512(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
+unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     use std::arch::x86_64::*;
     let norm_v = _mm512_set1_pd(norm);
-    let table = _mm512_div_pd(
+    let scaled = |v: __m512d| match scale {
+        Some(k) => _mm512_mul_pd(_mm512_set1_pd(k), v),
+        None => v,
+    };
+    let table = scaled(_mm512_div_pd(
         _mm512_set_pd(7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0),
         norm_v,
-    );
+    ));
     let sign_bit = _mm512_set1_epi64(i64::MIN);
     let base = out.len();
     out.reserve(cnt.len() + 8);
@@ -491,7 +505,10 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
             let neg = _mm512_and_si512(c64, sign_bit);
             _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(q), neg))
         } else {
-            _mm512_div_pd(_mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(c16)), norm_v)
+            scaled(_mm512_div_pd(
+                _mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(c16)),
+                norm_v,
+            ))
         };
         // SAFETY: `k + 8 <= cnt.len() + 8` entries past `base` were reserved above.
         _mm512_storeu_pd(out.as_mut_ptr().add(base + k), v);
@@ -682,7 +699,8 @@ unsafe fn count_classed_avx512(cls: &[u8], counts: &mut [i16; DIM]) {
     // Gather a window of codes first, then count them: counting right behind each
     // gather would wait for it (and for the store of its codes) sixteen grams at a time.
     const WINDOW: usize = 512;
-    let mut codes = [0u16; WINDOW];
+    // Left uninitialised (zeroing 1 KiB per line is measurable): only written codes are read.
+    let mut codes = [std::mem::MaybeUninit::<u16>::uninit(); WINDOW];
     let mut start = 0;
     while start < grams {
         let end = (start + WINDOW).min(grams);
@@ -713,8 +731,9 @@ unsafe fn count_classed_avx512(cls: &[u8], counts: &mut [i16; DIM]) {
             );
             j += 16;
         }
-        for &code in &codes[..end - start] {
-            bump(counts, code);
+        for code in &codes[..end - start] {
+            // SAFETY: the stores above wrote entries `0 .. end - start` (rounded up to 16).
+            bump(counts, code.assume_init());
         }
         start = end;
     }
@@ -842,13 +861,14 @@ pub struct SemanticDetector {
 
 /// The second centroid buffer, the squared norm of the current centroid (tagged with the
 /// address of the buffer it was computed for: a centroid replaced from outside, e.g. by a
-/// snapshot merge, has another address and gets its norm recomputed) and a values buffer
-/// for counts-shipped vectors.
+/// snapshot merge, has another address and gets its norm recomputed) and the message's
+/// values: decayed for the fused pass, plain for the exact path.
 #[derive(Debug, Clone, Default)]
 struct FoldScratch {
     spare: Vec<f64>,
     sumsq: Option<(usize, f64)>,
-    values: Vec<f64>,
+    decayed: Vec<f64>,
+    exact: Vec<f64>,
 }
 
 impl PartialEq for FoldScratch {
@@ -892,7 +912,7 @@ impl SemanticDetector {
     pub fn score_with_threshold(&mut self, vec: SparseRef<'_>, threshold: f64) -> f64 {
         let n = vec.idx.len().min(vec.val.len());
         if let Some(mask) = bucket_mask(&vec.idx[..n]) {
-            return self.score_masked(&mask, &vec.val[..n], threshold);
+            return self.score_masked(&mask, Message::Values(&vec.val[..n]), threshold);
         }
         // Not in bucket order (only a hand-built vector): sort it, summing repeats.
         let mut dense = [0.0f64; DIM];
@@ -902,34 +922,32 @@ impl SemanticDetector {
             mask[usize::from(*i) / 32] |= 1 << (i % 32);
         }
         let values: Vec<f64> = mask_buckets(&mask).map(|b| dense[b]).collect();
-        self.score_masked(&mask, &values, threshold)
+        self.score_masked(&mask, Message::Values(&values), threshold)
     }
 
     /// [`Self::score_with_threshold`] for a vector shipped as counts.
     pub fn score_counts(&mut self, vec: CountsRef<'_>, threshold: f64) -> f64 {
-        let mut values = std::mem::take(&mut self.work.values);
-        values.clear();
-        values_from_counts(vec.cnt, vec.norm, &mut values);
-        let score = self.score_masked(vec.mask, &values, threshold);
-        self.work.values = values;
-        score
+        self.score_masked(vec.mask, Message::Counts(vec.cnt, vec.norm), threshold)
     }
 
     /// Score-then-update for the vector whose touched buckets are `mask` and whose
-    /// values, in bucket order, are `val`.
-    fn score_masked(&mut self, mask: &BucketMask, val: &[f64], threshold: f64) -> f64 {
-        let touched: usize = mask.iter().map(|w| w.count_ones() as usize).sum();
-        debug_assert_eq!(touched, val.len());
-        if touched > val.len() {
+    /// values, in bucket order, `msg` gives.
+    fn score_masked(&mut self, mask: &BucketMask, msg: Message<'_>, threshold: f64) -> f64 {
+        let touched = touched_buckets(mask);
+        debug_assert_eq!(touched, msg.len());
+        if touched > msg.len() {
             // Unreachable from this module's callers; a vector without a value for every
             // touched bucket is ignored rather than read out of bounds.
             return 0.0;
         }
         if self.centroid.len() != DIM {
+            let mut val = std::mem::take(&mut self.work.exact);
+            msg.values(None, &mut val);
             self.centroid = vec![0.0; DIM];
-            for (b, x) in mask_buckets(mask).zip(val) {
+            for (b, x) in mask_buckets(mask).zip(&val) {
                 self.centroid[b] = *x;
             }
+            self.work.exact = val;
             // The new buffer may sit where an old one was: forget its norm by value.
             self.work.sumsq = None;
             self.n = 1;
@@ -944,24 +962,30 @@ impl SemanticDetector {
         };
         let mut next = std::mem::take(&mut self.work.spare);
         next.resize(DIM, 0.0);
-        let sums = fold(&self.centroid, &mut next, mask, val);
+        let mut decayed = std::mem::take(&mut self.work.decayed);
+        msg.values(Some(DECAY), &mut decayed);
+        let sums = fold(&self.centroid, &mut next, mask, &decayed);
+        self.work.decayed = decayed;
         let mut novelty = None;
         if fast_ok {
+            // The pass summed `decay · x` against the centroid.
             let norm = sumsq.sqrt();
-            let approx = 1.0
-                - if norm == 0.0 {
-                    sums.dot
-                } else {
-                    sums.dot / norm
-                };
+            let approx = 1.0 - sums.dot / if norm == 0.0 { DECAY } else { DECAY * norm };
+            // Compared without dividing: the margin dwarfs the product's rounding.
             let near = ready
                 && std != 0.0
-                && ((approx - mean) / std).abs() >= threshold * (1.0 - EXACT_MARGIN);
+                && (approx - mean).abs() >= threshold * (1.0 - EXACT_MARGIN) * std;
             if !near {
                 novelty = Some(approx);
             }
         }
-        let novelty = novelty.unwrap_or_else(|| exact_novelty(&self.centroid, mask, val));
+        let novelty = novelty.unwrap_or_else(|| {
+            let mut val = std::mem::take(&mut self.work.exact);
+            msg.values(None, &mut val);
+            let novelty = exact_novelty(&self.centroid, mask, &val);
+            self.work.exact = val;
+            novelty
+        });
         self.work.spare = std::mem::replace(&mut self.centroid, next);
         self.work.sumsq = Some((self.centroid.as_ptr() as usize, sums.sumsq));
         self.novelty.update(novelty);
@@ -1027,6 +1051,48 @@ fn exact_novelty(c: &[f64], mask: &BucketMask, val: &[f64]) -> f64 {
     1.0 - dot
 }
 
+/// How many buckets `mask` touches.
+#[inline]
+fn touched_buckets(mask: &BucketMask) -> usize {
+    #[target_feature(enable = "popcnt")]
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn with_popcnt(mask: &BucketMask) -> usize {
+        mask.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: `has_avx512` checks POPCNT too (the baseline build counts bits by hand).
+        return unsafe { with_popcnt(mask) };
+    }
+    mask.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// A message's values in bucket order: given, or as counts and their norm.
+#[derive(Debug, Clone, Copy)]
+enum Message<'a> {
+    Values(&'a [f64]),
+    Counts(&'a [i16], f64),
+}
+
+impl Message<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Message::Values(v) => v.len(),
+            Message::Counts(c, _) => c.len(),
+        }
+    }
+
+    /// Replace `out` with the values, each multiplied by `scale` when given.
+    fn values(&self, scale: Option<f64>, out: &mut Vec<f64>) {
+        out.clear();
+        match (*self, scale) {
+            (Message::Values(v), None) => out.extend_from_slice(v),
+            (Message::Values(v), Some(k)) => out.extend(v.iter().map(|x| k * x)),
+            (Message::Counts(c, norm), k) => scaled_values_from_counts(c, norm, k, out),
+        }
+    }
+}
+
 /// Σ c², summed in index order like Python's `sum`.
 #[inline]
 fn sum_of_squares(c: &[f64]) -> f64 {
@@ -1037,8 +1103,8 @@ fn sum_of_squares(c: &[f64]) -> f64 {
     acc
 }
 
-/// What one fused pass sums: the raw dot product of the message with the old centroid
-/// and the squared norm of the new one.
+/// What one fused pass sums: the dot product of the decayed message (`decay · x`) with
+/// the old centroid and the squared norm of the new centroid.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct FoldSums {
     dot: f64,
@@ -1066,7 +1132,7 @@ fn reduce_partials(p: &Partials) -> f64 {
 fn fold_sumsq(c: &[f64]) -> f64 {
     let mut p = [0.0f64; 32];
     for (j, x) in c.iter().enumerate() {
-        p[j % 32] += x * x;
+        p[j % 32] = x.mul_add(*x, p[j % 32]);
     }
     reduce_partials(&p)
 }
@@ -1078,9 +1144,10 @@ fn is_kept(s: f64) -> bool {
 }
 
 /// One fused pass: `next = (1 - decay) · old + decay · x` entry by entry with the
-/// reference's two roundings, where `x` holds `val` at the buckets of `mask` and 0
-/// elsewhere; returns `Σ x · old` and `Σ next²` (each summed in the [`Partials`] order,
-/// multiply then add, no fused multiply-add, so every kernel agrees bit for bit).
+/// reference's two roundings, where `decay · x` (rounded, as the reference computes it)
+/// holds `dval` at the buckets of `mask` and 0 elsewhere; returns `Σ (decay · x) · old`
+/// and `Σ next²`, each summed in the [`Partials`] order with fused multiply-adds, so
+/// every kernel agrees bit for bit.
 ///
 /// A rounded product `(1 - decay) · c` that is zero or subnormal is replaced by `+0.0`
 /// before the add. A bucket that no message hits decays by 0.99 per message and, after
@@ -1093,9 +1160,9 @@ fn is_kept(s: f64) -> bool {
 /// next hit (`keep · tiny + decay · x == decay · x`). The test
 /// `subnormal_flush_matches_reference_arithmetic` checks scores bit for bit.
 ///
-/// `val` must hold at least one value per set bit of `mask` (callers check).
+/// `dval` must hold at least one value per set bit of `mask` (callers check).
 #[inline]
-fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, val: &[f64]) -> FoldSums {
+fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, dval: &[f64]) -> FoldSums {
     let (Ok(old), Ok(next)) = (
         <&[f64; DIM]>::try_from(old),
         <&mut [f64; DIM]>::try_from(next),
@@ -1104,36 +1171,64 @@ fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, val: &[f64]) -> FoldSu
     };
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
-        // SAFETY: AVX-512F and POPCNT were checked at run time; `val` holds a value per
+        // SAFETY: AVX-512F and POPCNT were checked at run time; `dval` holds a value per
         // set bit of `mask` (the precondition), which is all the expanding loads read.
-        return unsafe { fold_avx512(old, next, mask, val) };
+        return unsafe { fold_avx512(old, next, mask, dval) };
     }
-    fold_portable(old, next, mask, val)
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: AVX2 and FMA were checked at run time.
+        return unsafe { fold_fma(old, next, mask, dval) };
+    }
+    fold_portable(old, next, mask, dval)
 }
 
+/// [`fold_portable`] compiled for AVX2 and FMA (x86-64 CPUs without AVX-512): `mul_add`
+/// is one instruction (the baseline build would call the C library's `fma`) and the
+/// rows vectorise four lanes wide.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fold_fma(
+    old: &[f64; DIM],
+    next: &mut [f64; DIM],
+    mask: &BucketMask,
+    dval: &[f64],
+) -> FoldSums {
+    fold_portable(old, next, mask, dval)
+}
+
+/// [`fold`] without vector intrinsics. `mul_add` is one instruction wherever the target
+/// has FMA (aarch64, x86-64-v3 builds) and a correctly rounded library call elsewhere.
 #[inline(always)]
 fn fold_portable(
     old: &[f64; DIM],
     next: &mut [f64; DIM],
     mask: &BucketMask,
-    val: &[f64],
+    dval: &[f64],
 ) -> FoldSums {
+    // Branch-free over a dense copy of the message (the mask bits are as good as random,
+    // and a mispredicted branch per touched bucket costs more than the whole pass), in
+    // 32-entry rows whose lanes are the 32 partial sums (so it vectorises).
+    let mut dense = [0.0f64; DIM];
+    for (b, v) in mask_buckets(mask).zip(dval) {
+        dense[b] = *v;
+    }
     let keep = 1.0 - DECAY;
     let mut dot = [0.0f64; 32];
     let mut sumsq = [0.0f64; 32];
-    let mut values = val.iter();
-    for (j, (c, out)) in old.iter().zip(next.iter_mut()).enumerate() {
-        let x = if mask[j / 32] >> (j % 32) & 1 == 1 {
-            values.next().copied().unwrap_or(0.0)
-        } else {
-            0.0
-        };
-        dot[j % 32] += x * c;
-        let s = keep * c;
-        let dx = DECAY * x;
-        let n = if is_kept(s) { s + dx } else { dx };
-        *out = n;
-        sumsq[j % 32] += n * n;
+    let rows = old
+        .chunks_exact(32)
+        .zip(next.chunks_exact_mut(32))
+        .zip(dense.chunks_exact(32));
+    for ((c_row, n_row), d_row) in rows {
+        for l in 0..32 {
+            let (c, dx) = (c_row[l], d_row[l]);
+            dot[l] = dx.mul_add(c, dot[l]);
+            let s = keep * c;
+            let n = if is_kept(s) { s + dx } else { dx };
+            n_row[l] = n;
+            sumsq[l] = n.mul_add(n, sumsq[l]);
+        }
     }
     FoldSums {
         dot: reduce_partials(&dot),
@@ -1141,20 +1236,19 @@ fn fold_portable(
     }
 }
 
-/// [`fold_portable`] in AVX-512: per block of eight entries, the message's values are
-/// expanded from `val` into the lanes the mask byte selects (no gathers, no scatters),
-/// and the kept-product test is one exponent test feeding a masked add.
+/// [`fold_portable`] in AVX-512: per block of eight entries, the message's decayed values
+/// are expanded from `dval` into the lanes the mask byte selects (no gathers, no
+/// scatters), and the kept-product test is one exponent test feeding a masked add.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
 unsafe fn fold_avx512(
     old: &[f64; DIM],
     next: &mut [f64; DIM],
     mask: &BucketMask,
-    val: &[f64],
+    dval: &[f64],
 ) -> FoldSums {
     use std::arch::x86_64::*;
     let keep = _mm512_set1_pd(1.0 - DECAY);
-    let decay = _mm512_set1_pd(DECAY);
     let exponent = _mm512_set1_epi64(0x7ff0_0000_0000_0000);
     let zero = _mm512_setzero_pd();
     let (mut dot0, mut dot1, mut dot2, mut dot3) = (zero, zero, zero, zero);
@@ -1167,18 +1261,17 @@ unsafe fn fold_avx512(
                 let m8 = (word >> (8 * $r)) as u8;
                 let at = 8 * (4 * w + $r);
                 // SAFETY: the expanding load reads only the `m8.count_ones()` values from
-                // `p` on, and `val` holds one per set bit of the mask (precondition);
+                // `p` on, and `dval` holds one per set bit of the mask (precondition);
                 // `at + 8 <= DIM` for both centroid buffers.
-                let x = _mm512_maskz_expandloadu_pd(m8, val.as_ptr().add(p));
+                let dx = _mm512_maskz_expandloadu_pd(m8, dval.as_ptr().add(p));
                 p += m8.count_ones() as usize;
                 let c = _mm512_loadu_pd(old.as_ptr().add(at));
-                $dot = _mm512_add_pd($dot, _mm512_mul_pd(x, c));
+                $dot = _mm512_fmadd_pd(dx, c, $dot);
                 let s = _mm512_mul_pd(keep, c);
                 let kept = _mm512_test_epi64_mask(_mm512_castpd_si512(s), exponent);
-                let dx = _mm512_mul_pd(decay, x);
                 let n = _mm512_mask_add_pd(dx, kept, s, dx);
                 _mm512_storeu_pd(next.as_mut_ptr().add(at), n);
-                $sq = _mm512_add_pd($sq, _mm512_mul_pd(n, n));
+                $sq = _mm512_fmadd_pd(n, n, $sq);
             };
         }
         block!(0, dot0, sq0);
@@ -1493,19 +1586,47 @@ mod tests {
             assert_eq!(bits(&a), bits(&b), "round {round}");
             assert_eq!(sa.dot.to_bits(), sb.dot.to_bits(), "round {round}");
             assert_eq!(sa.sumsq.to_bits(), sb.sumsq.to_bits(), "round {round}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                let mut f = vec![f64::NAN; DIM];
+                // SAFETY: AVX2 and FMA were checked at run time.
+                let sf = unsafe {
+                    fold_fma(
+                        old.as_slice().try_into().unwrap(),
+                        f.as_mut_slice().try_into().unwrap(),
+                        &mask,
+                        &val,
+                    )
+                };
+                assert_eq!(bits(&f), bits(&b), "round {round}");
+                assert_eq!(
+                    (sf.dot.to_bits(), sf.sumsq.to_bits()),
+                    (sb.dot.to_bits(), sb.sumsq.to_bits())
+                );
+            }
             // The pass's sum of squares is the one a restored detector recomputes.
             assert_eq!(fold_sumsq(&a).to_bits(), sa.sumsq.to_bits());
-            // The literal update with the flush rule, entry by entry.
+            // The literal update with the flush rule, entry by entry (`val` holds the
+            // decayed values `decay · x`).
+            let mut dot = [0.0f64; 32];
             for j in 0..DIM {
-                let xj = idx
+                let dx = idx
                     .iter()
                     .position(|&i| usize::from(i) == j)
                     .map_or(0.0, |k| val[k]);
+                dot[j % 32] = dx.mul_add(old[j], dot[j % 32]);
                 let s = (1.0 - DECAY) * old[j] + 0.0;
                 let s = if s.abs() < f64::MIN_POSITIVE { 0.0 } else { s };
-                let want = if xj == 0.0 { s } else { s + DECAY * xj };
+                let want = if dx == 0.0 { s } else { s + dx };
                 assert_eq!(a[j].to_bits(), want.to_bits(), "round {round} entry {j}");
             }
+            assert_eq!(
+                reduce_partials(&dot).to_bits(),
+                sa.dot.to_bits(),
+                "round {round}"
+            );
         }
     }
 
@@ -1591,8 +1712,15 @@ mod tests {
                 let (mask, norm) = compress_counts_portable(&counts, Some(&mut idx), &mut cnt);
                 assert_eq!(Some(mask), bucket_mask(&idx));
                 let mut val = Vec::new();
-                values_portable(&cnt, norm, &mut val);
+                values_portable(&cnt, norm, None, &mut val);
                 assert_eq!(va, SparseVec { idx, val });
+                // Decayed values: the fast kernel, the portable one and `decay · (c / norm)`.
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                scaled_values_from_counts(&cnt, norm, Some(DECAY), &mut fast);
+                values_portable(&cnt, norm, Some(DECAY), &mut slow);
+                let want: Vec<u64> = va.val.iter().map(|v| (DECAY * v).to_bits()).collect();
+                assert_eq!(fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+                assert_eq!(slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
                 let sumsq: i64 = counts.iter().map(|&c| i64::from(c) * i64::from(c)).sum();
                 let obvious: Vec<f64> = counts
                     .iter()

@@ -81,6 +81,23 @@ fn block_masks(b: &[u8; 64]) -> BlockMasks {
 /// Returns `false` (with `out` in an unspecified state) when the chunk holds a non-ASCII
 /// byte or is too large for 32-bit offsets; the caller then uses the general path.
 pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") && std::arch::is_x86_feature_detected!("bmi1")
+    {
+        // The same code with hardware popcount and trailing-zero count (the baseline
+        // x86_64 build counts bits with shifts and masks, once per line and per block).
+        #[target_feature(enable = "popcnt,bmi1")]
+        unsafe fn with_bit_counts(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+            line_spans(chunk, out)
+        }
+        // SAFETY: both features were checked at run time.
+        return unsafe { with_bit_counts(chunk, out) };
+    }
+    line_spans(chunk, out)
+}
+
+#[inline(always)]
+fn line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
     if chunk.len() >= u32::MAX as usize {
         return false;
     }
