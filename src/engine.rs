@@ -516,9 +516,6 @@ impl ChunkFeatures {
     }
 }
 
-/// Records observed per detect batch (bounds the batch's borrowed-record buffer).
-const DETECT_BATCH: usize = 4096;
-
 impl ShardSet {
     /// Observe every record of a chunk in order; `bytes` are the chunk's bytes and
     /// `source` the input's default source label.
@@ -568,19 +565,17 @@ impl ShardSet {
             }
             return Ok(());
         }
-        let mut batch: Vec<EventRecord<'_>> = Vec::with_capacity(f.records.len().min(DETECT_BATCH));
-        for group in f.records.chunks(DETECT_BATCH) {
-            batch.clear();
-            for r in group {
-                let message: &[u8] = match r.message {
-                    TextAt::Chunk(s, e) => bytes.get(s..e).unwrap_or_default(),
-                    TextAt::Arena(s, e) => f.messages.get(s..e).unwrap_or_default(),
-                };
-                let src = match r.source {
-                    None => source,
-                    Some((s, e)) => f.arena.get(s..e).unwrap_or_default(),
-                };
-                batch.push(EventRecord {
+        for r in &f.records {
+            let message: &[u8] = match r.message {
+                TextAt::Chunk(s, e) => bytes.get(s..e).unwrap_or_default(),
+                TextAt::Arena(s, e) => f.messages.get(s..e).unwrap_or_default(),
+            };
+            let src = match r.source {
+                None => source,
+                Some((s, e)) => f.arena.get(s..e).unwrap_or_default(),
+            };
+            self.observe(
+                &EventRecord {
                     message,
                     source: src,
                     timestamp: r.timestamp,
@@ -597,9 +592,9 @@ impl ShardSet {
                         })
                     }),
                     extra: Attrs::EMPTY,
-                });
-            }
-            self.observe_batch(&batch, sink)?;
+                },
+                sink,
+            )?;
         }
         Ok(())
     }

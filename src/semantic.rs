@@ -1027,16 +1027,6 @@ impl SemanticDetector {
         }
         (1.0 - dot - mean) / std
     }
-
-    /// Score `vecs` in order for a caller alerting at `threshold`, writing
-    /// `(score, was_ready)` for each into `out` — the same as calling
-    /// [`Self::score_with_threshold`] once per vector.
-    pub fn score_batch(&mut self, vecs: &[SparseRef<'_>], threshold: f64, out: &mut [(f64, bool)]) {
-        for (v, o) in vecs.iter().zip(out.iter_mut()) {
-            let ready = self.ready();
-            *o = (self.score_with_threshold(*v, threshold), ready);
-        }
-    }
 }
 
 /// The reference's novelty, bit for bit: `1 - Σ x · (c / ‖c‖)` with the norm summed over

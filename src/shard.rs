@@ -10,7 +10,7 @@
 
 use crate::anomaly::{Anomaly, Severity};
 use crate::detect::{Custom, Detector, DetectorKind, ScorerFactory};
-use crate::semantic::{SemInput, SemanticDetector, SparseRef, SEMANTIC_METRIC};
+use crate::semantic::{SemInput, SemanticDetector, SEMANTIC_METRIC};
 use crate::sink::Sink;
 use crate::timestamp::Timestamp;
 use ahash::AHashMap;
@@ -284,16 +284,12 @@ impl Shard {
     }
 
     /// Observe one event: score every metric before updating it; emit what crosses the
-    /// threshold. `semantic` carries a semantic `(score, was_ready)` already computed by a
-    /// batch (see [`ShardSet::observe_batch`]); `None` computes it here. With
-    /// `emit == false` this is the reference's `prime` (baselines learn, nothing is
-    /// reported).
-    #[allow(clippy::too_many_arguments)]
+    /// threshold. With `emit == false` this is the reference's `prime` (baselines learn,
+    /// nothing is reported).
     fn observe<S: Sink + ?Sized>(
         &mut self,
         cfg: &Config,
         ev: &EventRecord<'_>,
-        semantic: Option<(f64, bool)>,
         ts: &mut Option<Timestamp>,
         counters: &mut Counters,
         sink: &mut S,
@@ -328,21 +324,12 @@ impl Shard {
         let Some(sem) = self.semantic.as_mut() else {
             return Ok(());
         };
-        let (score, ready) = match (semantic, ev.semvec) {
-            (Some(pre), _) => pre,
-            (None, Some(SemInput::Sparse(v))) => {
-                let ready = sem.ready();
-                (sem.score_with_threshold(v, cfg.threshold), ready)
-            }
-            (None, Some(SemInput::Counts(v))) => {
-                let ready = sem.ready();
-                (sem.score_counts(v, cfg.threshold), ready)
-            }
-            (None, Some(SemInput::Dense(v))) => {
-                let ready = sem.ready();
-                (sem.score_then_update_dense(v), ready)
-            }
-            (None, None) => return Ok(()),
+        let ready = sem.ready();
+        let score = match ev.semvec {
+            Some(SemInput::Sparse(v)) => sem.score_with_threshold(v, cfg.threshold),
+            Some(SemInput::Counts(v)) => sem.score_counts(v, cfg.threshold),
+            Some(SemInput::Dense(v)) => sem.score_then_update_dense(v),
+            None => return Ok(()),
         };
         if emit {
             self.semantic_last = score;
@@ -447,8 +434,6 @@ pub struct ShardSet {
     /// Primed or loaded state that new shards start from.
     template: Option<Shard>,
     last_route: Option<(String, u32)>,
-    batch_routes: Vec<u32>,
-    batch_scores: Vec<Option<(f64, bool)>>,
     factory: Option<ScorerFactory>,
     /// What happened so far.
     pub counters: Counters,
@@ -470,8 +455,6 @@ impl ShardSet {
             overflow: None,
             template: None,
             last_route: None,
-            batch_routes: Vec::new(),
-            batch_scores: Vec::new(),
             factory: None,
             counters: Counters::default(),
         }
@@ -613,75 +596,7 @@ impl ShardSet {
             counters,
             ..
         } = self;
-        shards[idx].observe(cfg, ev, None, &mut ts, counters, sink, true)
-    }
-
-    /// Observe a batch of events in order — the same results as calling
-    /// [`Self::observe`] for each, but the semantic layer scores each shard's sparse
-    /// vectors in batches (see [`SemanticDetector::score_batch`]).
-    pub fn observe_batch<S: Sink + ?Sized>(
-        &mut self,
-        evs: &[EventRecord<'_>],
-        sink: &mut S,
-    ) -> io::Result<()> {
-        if !self.cfg.semantic {
-            for ev in evs {
-                self.observe(ev, sink)?;
-            }
-            return Ok(());
-        }
-        let mut routes = std::mem::take(&mut self.batch_routes);
-        let mut scores = std::mem::take(&mut self.batch_scores);
-        routes.clear();
-        routes.extend(evs.iter().map(|ev| self.route(ev.source)));
-        scores.clear();
-        scores.resize(evs.len(), None);
-        let mut vecs: Vec<SparseRef<'_>> = Vec::new();
-        let mut members: Vec<usize> = Vec::new();
-        let mut pre: Vec<(f64, bool)> = Vec::new();
-        let mut done_shards: Vec<u32> = Vec::new();
-        for (k, &shard) in routes.iter().enumerate() {
-            if done_shards.contains(&shard) || done_shards.len() > 64 {
-                continue;
-            }
-            done_shards.push(shard);
-            vecs.clear();
-            members.clear();
-            for (m, ev) in evs.iter().enumerate().skip(k) {
-                if routes[m] == shard {
-                    if let Some(SemInput::Sparse(v)) = ev.semvec {
-                        vecs.push(v);
-                        members.push(m);
-                    }
-                }
-            }
-            let Some(sem) = self.shards[shard as usize].semantic.as_mut() else {
-                continue;
-            };
-            pre.clear();
-            pre.resize(vecs.len(), (0.0, false));
-            sem.score_batch(&vecs, self.cfg.threshold, &mut pre);
-            for (m, p) in members.iter().zip(&pre) {
-                scores[*m] = Some(*p);
-            }
-        }
-        let result = (|| {
-            let ShardSet {
-                cfg,
-                shards,
-                counters,
-                ..
-            } = self;
-            for ((ev, &shard), pre) in evs.iter().zip(&routes).zip(&scores) {
-                counters.events += 1;
-                let mut ts = ev.timestamp;
-                shards[shard as usize].observe(cfg, ev, *pre, &mut ts, counters, sink, true)?;
-            }
-            Ok(())
-        })();
-        self.batch_routes = routes;
-        self.batch_scores = scores;
-        result
+        shards[idx].observe(cfg, ev, &mut ts, counters, sink, true)
     }
 
     /// Warm baselines with benign events without reporting (the reference's `prime`).
@@ -700,15 +615,7 @@ impl ShardSet {
         for ev in events {
             let mut ts = ev.timestamp;
             // The sink never fails.
-            let _ = target.observe(
-                &self.cfg,
-                &ev,
-                None,
-                &mut ts,
-                &mut counters,
-                &mut sink,
-                false,
-            );
+            let _ = target.observe(&self.cfg, &ev, &mut ts, &mut counters, &mut sink, false);
             n += 1;
         }
         match self.cfg.shard_by {
