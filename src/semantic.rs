@@ -828,12 +828,14 @@ pub struct CountsRef<'a> {
 ///
 /// The centroid is always updated exactly as the reference does (every entry, every
 /// message). Each message takes one fused pass over the 256 entries that reads the old
-/// centroid and writes the updated one into a second buffer, summing on the way the raw
-/// dot product with the message and the squared norm of the *new* centroid (which the
-/// next message divides by). The novelty of a message has two paths:
+/// centroid and writes the updated one into a second buffer, summing on the way the dot
+/// product of the decayed message (`decay · x`, which the update adds anyway) with the
+/// old centroid and the squared norm of the *new* centroid (which the next message
+/// divides by). The novelty of a message has two paths:
 /// * exact — the reference's arithmetic bit for bit (a 256-term norm in index order and
 ///   one division per non-zero entry), from the old buffer;
-/// * fast — `1 - dot / √sumsq` from the pass's sums, in a fixed order of their own.
+/// * fast — `1 - dot / (decay · √sumsq)` from the pass's sums, in a fixed order of
+///   their own (fused multiply-adds).
 ///
 /// The fast path is used only where its ~1e-15 relative difference cannot reach the
 /// output: never while the novelty baseline is degenerate (std < 1e-6, where rounding
