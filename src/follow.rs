@@ -12,9 +12,13 @@
 //! one reused buffer, never memory-mapped (a truncation would be a SIGBUS).
 //!
 //! It knows nothing of what a line means: a callback gets each block with the path's
-//! source label. [`Follower::checkpoints`] gives the durable positions (only bytes of
+//! source label. A line longer than the line cap is measured as it arrives and only its
+//! prefix is kept (a [`Piece::Long`]), so memory stays bounded by the cap however
+//! long a line a writer leaves unfinished. [`Follower::checkpoints`] gives the durable positions (only bytes of
 //! complete lines already handed out count), from which [`Follower::new`] resumes.
 
+use crate::extract::LineMeter;
+use crate::input::Piece;
 use crate::split;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, Metadata};
@@ -48,6 +52,8 @@ pub struct FollowOptions {
     pub rotate_wait: Duration,
     /// Use filesystem events (inotify); `false` polls only.
     pub use_events: bool,
+    /// Line cap (`--max-line-bytes`): a longer line keeps only this prefix in memory.
+    pub max_line_bytes: usize,
 }
 
 impl Default for FollowOptions {
@@ -57,6 +63,7 @@ impl Default for FollowOptions {
             poll_interval: Duration::from_millis(250),
             rotate_wait: Duration::from_secs(5),
             use_events: true,
+            max_line_bytes: crate::engine::DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -217,8 +224,10 @@ struct OpenFile {
     fp: Fingerprint,
     /// Next byte to read.
     read_pos: u64,
-    /// The unfinished last line (bytes before `read_pos`).
+    /// The unfinished last line (bytes before `read_pos`), at most the line cap.
     pending: Vec<u8>,
+    /// An unfinished line that outgrew the cap (then `pending` is empty).
+    long: Option<LongLine>,
     /// When data last arrived (or the file was retired).
     last_data: Instant,
 }
@@ -237,13 +246,16 @@ impl OpenFile {
             fp,
             read_pos: 0,
             pending: Vec::new(),
+            long: None,
             last_data: Instant::now(),
         })
     }
 
     /// The committed offset: everything before it was handed out as complete lines.
+    /// (After a copytruncate the unfinished line may predate the new start: 0 then.)
     fn committed(&self) -> u64 {
-        self.read_pos - self.pending.len() as u64
+        let unfinished = self.pending.len() as u64 + self.long.as_ref().map_or(0, |l| l.read);
+        self.read_pos.saturating_sub(unfinished)
     }
 
     fn checkpoint(&self) -> FileCheckpoint {
@@ -345,8 +357,18 @@ fn reopen(dir: &Path, cp: &FileCheckpoint, skip: &[FileId]) -> Option<OpenFile> 
         id: file_id(&meta),
         read_pos: cp.offset,
         pending: Vec::new(),
+        long: None,
         last_data: Instant::now(),
     })
+}
+
+/// An unfinished line longer than the line cap: its first `max_line_bytes` bytes, the
+/// measure of all its bytes so far, and how many that is.
+#[derive(Debug)]
+struct LongLine {
+    prefix: Vec<u8>,
+    meter: LineMeter,
+    read: u64,
 }
 
 /// A copy of a truncated file (copytruncate): same first bytes, another inode, at least
@@ -547,7 +569,10 @@ impl Follower {
     /// lines. Returns whether more data is waiting (a file hit its per-round budget), in
     /// which case call again without waiting. Read errors of a file become notices; only
     /// `f`'s errors are returned.
-    pub fn poll(&mut self, f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>) -> io::Result<bool> {
+    pub fn poll(
+        &mut self,
+        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    ) -> io::Result<bool> {
         if self.watcher.is_some() && self.tails.iter().any(|t| !t.watched) {
             self.watch_dirs();
         }
@@ -601,7 +626,10 @@ impl Follower {
 
     /// Hand out the unfinished last lines of every file (no more data will come) — for
     /// tests and one-shot readers; a follower that stops keeps them for its checkpoint.
-    pub fn finish(&mut self, f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>) -> io::Result<()> {
+    pub fn finish(
+        &mut self,
+        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
         for t in &mut self.tails {
             for r in t.retiring.iter_mut().chain(t.current.as_mut()) {
                 flush_pending(r, &t.source, f)?;
@@ -614,35 +642,50 @@ impl Follower {
 fn flush_pending(
     of: &mut OpenFile,
     source: &str,
-    f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
 ) -> io::Result<()> {
+    if let Some(mut long) = of.long.take() {
+        let (chars, words) = long.meter.finish();
+        f(
+            Piece::Long {
+                prefix: &long.prefix,
+                chars,
+                words,
+            },
+            source,
+        )?;
+    }
     if !of.pending.is_empty() {
-        f(&of.pending, source)?;
+        f(Piece::Block(&of.pending), source)?;
         of.pending.clear();
     }
     Ok(())
 }
 
 /// Read `of` from its position to the end (or the round budget), handing out complete
-/// lines. Returns whether the budget stopped it.
+/// lines. An unfinished line longer than `max_line` is measured as it streams; only its
+/// prefix stays in memory. Returns whether the budget stopped it.
+#[allow(clippy::too_many_arguments)]
 fn drain(
     of: &mut OpenFile,
     source: &str,
+    max_line: usize,
     buf: &mut Vec<u8>,
     bytes: &mut u64,
     now: Instant,
-    f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
 ) -> io::Result<Result<bool, io::Error>> {
+    let max_line = max_line.max(1);
     let mut budget = ROUND_BUDGET;
     loop {
+        // `pending` holds no line break and at most `max_line` bytes.
         let p = of.pending.len();
-        // Reads at least as large as the pending line keep a huge line linear.
         let want = p + MIN_READ.max(p);
         if buf.len() < want {
             buf.resize(want, 0);
         }
         buf[..p].copy_from_slice(&of.pending);
-        let n = match read_at(&of.file, &mut buf[p..], of.read_pos) {
+        let n = match read_at(&of.file, &mut buf[p..want], of.read_pos) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         };
@@ -653,12 +696,49 @@ fn drain(
         of.last_data = now;
         *bytes += n as u64;
         let filled = p + n;
-        match split::complete_prefix_len(&buf[p..filled]) {
-            0 => of.pending.extend_from_slice(&buf[p..filled]),
-            done => {
-                let done = p + done;
-                f(&buf[..done], source)?;
-                of.pending.clear();
+        let mut start = 0;
+        if let Some(long) = of.long.as_mut() {
+            match buf[..filled].iter().position(|b| split::is_line_break(*b)) {
+                None => {
+                    long.meter.feed(&buf[..filled]);
+                    long.read += filled as u64;
+                    start = filled;
+                }
+                Some(i) => {
+                    long.meter.feed(&buf[..i]);
+                    let (chars, words) = long.meter.finish();
+                    f(
+                        Piece::Long {
+                            prefix: &long.prefix,
+                            chars,
+                            words,
+                        },
+                        source,
+                    )?;
+                    of.long = None;
+                    start = i + 1;
+                }
+            }
+        }
+        if of.long.is_none() {
+            // Only the new bytes can hold a break.
+            let done = match split::complete_prefix_len(&buf[p.max(start)..filled]) {
+                0 => start,
+                d => p.max(start) + d,
+            };
+            if done > start {
+                f(Piece::Block(&buf[start..done]), source)?;
+            }
+            of.pending.clear();
+            if filled - done > max_line {
+                let mut meter = LineMeter::new();
+                meter.feed(&buf[done..filled]);
+                of.long = Some(LongLine {
+                    prefix: buf[done..done + max_line].to_vec(),
+                    meter,
+                    read: (filled - done) as u64,
+                });
+            } else {
                 of.pending.extend_from_slice(&buf[done..filled]);
             }
         }
@@ -666,7 +746,7 @@ fn drain(
         if budget == 0 {
             return Ok(Ok(true));
         }
-        if filled < buf.len() {
+        if filled < want {
             // A short read: the end of the file for now.
             return Ok(Ok(false));
         }
@@ -728,6 +808,7 @@ impl Tail {
                                 file,
                                 read_pos: c.offset,
                                 pending: Vec::new(),
+                                long: None,
                                 last_data: Instant::now(),
                             })
                         }) {
@@ -772,7 +853,7 @@ impl Tail {
         bytes: &mut u64,
         notices: &mut Vec<String>,
         now: Instant,
-        f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>,
+        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
     ) -> io::Result<bool> {
         let mut more = false;
         let Tail {
@@ -784,7 +865,7 @@ impl Tail {
         } = self;
         // 1. Rotated-away files first: their lines are older.
         for r in retiring.iter_mut() {
-            match drain(r, source, buf, bytes, now, f)? {
+            match drain(r, source, opts.max_line_bytes, buf, bytes, now, f)? {
                 Ok(m) => more |= m,
                 Err(e) => {
                     notices.push(format!(
@@ -797,8 +878,18 @@ impl Tail {
         }
         // 2. The current file: truncated or replaced in place? Then read on.
         if let Some(cur) = current.as_mut() {
-            check_truncation(cur, path, source, retiring, buf, bytes, now, f)?;
-            match drain(cur, source, buf, bytes, now, f)? {
+            check_truncation(
+                cur,
+                path,
+                source,
+                opts.max_line_bytes,
+                retiring,
+                buf,
+                bytes,
+                now,
+                f,
+            )?;
+            match drain(cur, source, opts.max_line_bytes, buf, bytes, now, f)? {
                 Ok(m) => more |= m,
                 Err(e) => notices.push(format!("{}: read error: {e}", path.display())),
             }
@@ -822,7 +913,7 @@ impl Tail {
                     old.last_data = now;
                     retiring.push(old);
                 }
-                match drain(&mut of, source, buf, bytes, now, f)? {
+                match drain(&mut of, source, opts.max_line_bytes, buf, bytes, now, f)? {
                     Ok(m) => more |= m,
                     Err(e) => notices.push(format!("{}: read error: {e}", path.display())),
                 }
@@ -852,11 +943,12 @@ fn check_truncation(
     cur: &mut OpenFile,
     path: &Path,
     source: &str,
+    max_line: usize,
     retiring: &[OpenFile],
     buf: &mut Vec<u8>,
     bytes: &mut u64,
     now: Instant,
-    f: &mut dyn FnMut(&[u8], &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
 ) -> io::Result<()> {
     let Ok(meta) = cur.file.metadata() else {
         return Ok(());
@@ -888,11 +980,13 @@ fn check_truncation(
             fp: cur.fp,
             read_pos: cur.read_pos,
             pending: std::mem::take(&mut cur.pending),
+            long: cur.long.take(),
             last_data: now,
         };
         // The copy is complete (it was made before the truncation): read it to its end.
-        while let Ok(true) = drain(&mut from_copy, source, buf, bytes, now, f)? {}
+        while let Ok(true) = drain(&mut from_copy, source, max_line, buf, bytes, now, f)? {}
         cur.pending = from_copy.pending;
+        cur.long = from_copy.long;
     }
     cur.read_pos = 0;
     cur.fp = fingerprint_of(&cur.file).unwrap_or_default();
@@ -941,6 +1035,7 @@ mod tests {
             poll_interval: Duration::from_millis(10),
             rotate_wait: Duration::from_millis(50),
             use_events: false,
+            max_line_bytes: 1 << 20,
         }
     }
 
@@ -957,14 +1052,90 @@ mod tests {
 
     fn lines(fw: &mut Follower) -> Vec<String> {
         let mut out = Vec::new();
-        fw.poll(&mut |b, src| {
-            for l in split::Lines::new(b) {
-                out.push(format!("{src}:{}", String::from_utf8_lossy(l)));
-            }
+        fw.poll(&mut |piece, src| {
+            collect(piece, src, &mut out);
             Ok(())
         })
         .unwrap();
         out
+    }
+
+    /// Lines as `source:text`; an over-long line as `source:LONG chars words prefix`.
+    fn collect(piece: Piece<'_>, src: &str, out: &mut Vec<String>) {
+        match piece {
+            Piece::Block(b) => {
+                for l in split::Lines::new(b) {
+                    out.push(format!("{src}:{}", String::from_utf8_lossy(l)));
+                }
+            }
+            Piece::Long {
+                prefix,
+                chars,
+                words,
+            } => out.push(format!(
+                "{src}:LONG {chars} {words} {}",
+                String::from_utf8_lossy(prefix)
+            )),
+        }
+    }
+
+    #[test]
+    fn an_unfinished_long_line_keeps_only_its_prefix() {
+        let d = TempDir::new("long");
+        let p = d.0.join("app.log");
+        append(&p, "first line\n");
+        let mut fw = follower(
+            &[&p],
+            &[],
+            FollowOptions {
+                from_start: true,
+                max_line_bytes: 16,
+                ..opts()
+            },
+        );
+        // 2 MiB of a line nobody finishes yet, written in pieces.
+        let piece = "word ".repeat(1 << 16);
+        for _ in 0..(2 << 20) / piece.len() {
+            append(&p, &piece);
+        }
+        let mut got = Vec::new();
+        while fw
+            .poll(&mut |piece, src| {
+                collect(piece, src, &mut got);
+                Ok(())
+            })
+            .unwrap()
+        {}
+        assert_eq!(got, ["app.log:first line"]);
+        let of = fw.tails[0].current.as_ref().unwrap();
+        assert!(of.pending.is_empty());
+        assert_eq!(of.long.as_ref().map(|l| l.prefix.len()), Some(16));
+        assert!(fw.buf.len() <= 2 * MIN_READ, "read buffer {}", fw.buf.len());
+        // The checkpoint stays at the line's start: a restart reads it again.
+        let cps = fw.checkpoints();
+        assert_eq!(cps[0].current.as_ref().unwrap().offset, 11);
+        // The writer finishes it (CRLF: the LF makes no line), and goes on.
+        append(&p, "tail\r\nnext\n");
+        let n = (2 << 20) / piece.len() * (1 << 16);
+        assert_eq!(
+            lines(&mut fw),
+            [
+                format!("app.log:LONG {} {} word word word w", 5 * n + 4, n + 1),
+                "app.log:next".to_string()
+            ]
+        );
+        let size = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(fw.checkpoints()[0].current.as_ref().unwrap().offset, size);
+        // An over-long last line still unfinished when reading stops is handed out too.
+        append(&p, &"x".repeat(100));
+        assert!(lines(&mut fw).is_empty());
+        let mut rest = Vec::new();
+        fw.finish(&mut |piece, src| {
+            collect(piece, src, &mut rest);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rest, [format!("app.log:LONG 100 1 {}", "x".repeat(16))]);
     }
 
     #[test]

@@ -687,3 +687,71 @@ fn restart_during_rotation_still_drains_the_renamed_file() {
     g.wait_events(7);
     assert_eq!(g.term()["events"], 7);
 }
+
+/// Peak resident memory of a live process, in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+#[test]
+fn an_over_long_line_is_measured_whole_and_kept_short() {
+    let d = TempDir::new("longline");
+    let log = d.path("app.log");
+    append(&log, "");
+    let mut f = Follow::start(&d, "stats.json", &["--max-line-bytes", "64", "app.log"]);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    // 64 MiB of one line that stays unfinished for a while: only the cap is kept.
+    let head = "SPIKE-LONG ".to_string();
+    append(&log, &head);
+    let piece = "abcdefgh ".repeat(1 << 16);
+    let pieces = (64 << 20) / piece.len();
+    for _ in 0..pieces {
+        append(&log, &piece);
+    }
+    let size = std::fs::metadata(&log).unwrap().len();
+    let s = f.wait_stats(|v| v["bytes"].as_u64() == Some(size));
+    assert_eq!(s["events"], 30, "the line is not finished yet");
+    let peak = peak_rss_kib(f.child.id());
+    assert!(
+        peak < 40 << 10,
+        "peak RSS {peak} KiB while holding a 64 MiB line"
+    );
+    append(&log, "END\n");
+    let v = f.wait_spike("SPIKE-LONG");
+    let whole = head.len() + pieces * piece.len() + 3;
+    assert_eq!(v["value"].as_f64(), Some(whole as f64));
+    assert_eq!(msg(&v).len(), 64);
+    let (status, err) = f.signal("-TERM");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        err.contains("note: 1 line(s) longer than --max-line-bytes 64"),
+        "{err}"
+    );
+    // `watch` on the finished file reports the same line the same way.
+    let watch = run(
+        &d,
+        &[
+            "watch",
+            "app.log",
+            "--format",
+            "json",
+            "--warmup",
+            "5",
+            "--max-line-bytes",
+            "64",
+        ],
+    );
+    let want: Vec<Value> = json_lines(&watch)
+        .into_iter()
+        .filter(|w| w["metric"] == "message.length" && msg(w).starts_with("SPIKE-LONG"))
+        .collect();
+    assert_eq!(want.len(), 1);
+    assert_eq!(want[0]["value"], v["value"]);
+    assert_eq!(want[0]["message"], v["message"]);
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use trace_sentinel::engine::Engine;
 use trace_sentinel::follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
 use trace_sentinel::fsutil::{prepare_atomic, sync_dir};
-use trace_sentinel::input;
+use trace_sentinel::input::{self, Piece};
 use trace_sentinel::sink::{Sink, Tee};
 use trace_sentinel::snapshot::{self, Kind};
 use trace_sentinel::stats::{StageHistogram, StatsSink};
@@ -151,6 +151,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         poll_interval: millis("--poll-interval", fa.poll_interval, 1)?,
         rotate_wait: millis("--rotate-wait", fa.rotate_wait, 0)?,
         use_events: !fa.no_events,
+        max_line_bytes: args.detect.max_line_bytes as usize,
     };
     let every = millis("--checkpoint-interval", fa.checkpoint_interval, 1)?;
     for p in &args.paths {
@@ -175,6 +176,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         None => None,
     };
     let mut engine = Engine::new(cfg.clone(), format);
+    engine.set_max_line_bytes(args.detect.max_line_bytes as usize);
     let mut checkpoints: Vec<PathCheckpoint> = Vec::new();
     match &state_file {
         Some(sf) if sf.exists() => {
@@ -243,10 +245,16 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         let bytes = follower.bytes();
         let t0 = Instant::now();
         let more = follower
-            .poll(&mut |block, source| {
-                engine
-                    .feed_block(block, source, &mut sink)
-                    .map_err(output_error)
+            .poll(&mut |piece, source| {
+                match piece {
+                    Piece::Block(block) => engine.feed_block(block, source, &mut sink),
+                    Piece::Long {
+                        prefix,
+                        chars,
+                        words,
+                    } => engine.feed_oversized(prefix, chars, words, source, &mut sink),
+                }
+                .map_err(output_error)
             })
             .map_err(|e| classify(e, no_path))?;
         if follower.bytes() != bytes {
@@ -286,6 +294,11 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     }
     durable.write(&engine, &follower, &mut sink, &stage)?;
     persist::save_baseline(&engine, &args.persist)?;
+    super::report_limits(
+        &engine.shards.counters,
+        engine.oversized_lines(),
+        args.detect.max_line_bytes,
+    );
     // Every handler of one delivery runs before long; the shared flag may be seen first.
     let t0 = Instant::now();
     while !term.load(Ordering::Relaxed)

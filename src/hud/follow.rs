@@ -12,7 +12,7 @@ use super::source::FileInput;
 use super::HudError;
 use crate::engine::InputFormat;
 use crate::follow::{FollowOptions, FollowSpec, Follower};
-use crate::input::{self, BlockReader};
+use crate::input::{self, BlockReader, Piece};
 use crate::split::is_line_break;
 use std::collections::HashMap;
 use std::fs::File;
@@ -132,8 +132,13 @@ pub fn run(monitor: &mut Monitor, files: &[FileInput], backfill: usize) -> Resul
             return Ok(());
         }
         let more = follower
-            .poll(&mut |block, source| {
+            .poll(&mut |piece, source| {
                 let format = formats.get(source).copied().unwrap_or(InputFormat::Text);
+                // As in the history replay: an over-long line arrives as its prefix.
+                let block = match piece {
+                    Piece::Block(b) => b,
+                    Piece::Long { prefix, .. } => prefix,
+                };
                 if monitor.feed_block(block, source, format) {
                     Ok(())
                 } else {
