@@ -1224,6 +1224,21 @@ mod tests {
             .unwrap();
         append(&p, &format!("{}\n", "y".repeat(300)));
         assert_eq!(lines(&mut fw), vec![format!("app.log:{}", "y".repeat(300))]);
+        // Truncated (no copy left) while a line is unfinished: the writer continues it
+        // in the new file, and the committed offset is 0, not an underflow.
+        std::fs::remove_file(d.0.join("app.log.1")).unwrap();
+        append(&p, "unfinished ");
+        assert!(lines(&mut fw).is_empty());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&p)
+            .unwrap();
+        append(&p, "z");
+        assert!(lines(&mut fw).is_empty());
+        assert_eq!(fw.checkpoints()[0].current.as_ref().unwrap().offset, 0);
+        append(&p, "\n");
+        assert_eq!(lines(&mut fw), vec!["app.log:unfinished z"]);
     }
 
     #[test]
