@@ -1079,6 +1079,102 @@ mod tests {
         }
     }
 
+    /// Lines (or over-long lines, as `LONG chars words prefix`) of `text` read at once,
+    /// each line longer than `max_line` in its capped, measured form.
+    fn whole_file_lines(text: &[u8], max_line: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in split::Lines::new(text) {
+            if line.len() > max_line {
+                let mut m = LineMeter::new();
+                m.feed(line);
+                let (chars, words) = m.finish();
+                let prefix = String::from_utf8_lossy(&line[..max_line]);
+                out.push(format!("f:LONG {chars} {words} {prefix}"));
+            } else {
+                out.push(format!("f:{}", String::from_utf8_lossy(line)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn any_split_of_appends_gives_the_lines_of_the_whole_file() {
+        // Random text (short and over-long lines, CR, LF, CRLF, multi-byte characters)
+        // appended in random pieces with a poll after each: the follower hands out what
+        // reading the finished file at once gives, over-long lines capped the same way.
+        let alphabet: [&str; 9] = ["a", "b ", "é", "\n", "\r", "\r\n", "xyz", "  ", "\u{1F600}"];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..60 {
+            let d = TempDir::new("splits");
+            let p = d.0.join("f");
+            append(&p, "");
+            let max_line = 1 + rnd(40) as usize;
+            let mut fw = follower(
+                &[&p],
+                &[],
+                FollowOptions {
+                    max_line_bytes: max_line,
+                    ..opts()
+                },
+            );
+            let mut text = String::new();
+            for _ in 0..rnd(400) {
+                let pick = rnd(alphabet.len() as u64 + 2) as usize;
+                match alphabet.get(pick) {
+                    Some(s) => text.push_str(s),
+                    // Now and then a run long enough to cross the cap several times.
+                    None => text.push_str(&"w".repeat(rnd(200) as usize)),
+                }
+            }
+            let mut got = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let mut end = (at + 1 + rnd(60) as usize).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                append(&p, &text[at..end]);
+                at = end;
+                fw.poll(&mut |piece, _| {
+                    collect(piece, "f", &mut got);
+                    Ok(())
+                })
+                .unwrap();
+                // Memory: never more than the cap of an unfinished line.
+                let of = fw.tails[0].current.as_ref().unwrap();
+                assert!(of.pending.len() <= max_line, "round {round}");
+                assert!(of.long.as_ref().is_none_or(|l| l.prefix.len() == max_line));
+            }
+            fw.finish(&mut |piece, _| {
+                collect(piece, "f", &mut got);
+                Ok(())
+            })
+            .unwrap();
+            // Complete lines longer than the cap arrive inside blocks (the parse stage
+            // caps them): bring them to the capped form too.
+            let got: Vec<String> = got
+                .into_iter()
+                .flat_map(|l| match l.strip_prefix("f:") {
+                    Some(line) if !line.starts_with("LONG ") && line.len() > max_line => {
+                        whole_file_lines(line.as_bytes(), max_line)
+                    }
+                    _ => vec![l],
+                })
+                .collect();
+            assert_eq!(
+                got,
+                whole_file_lines(text.as_bytes(), max_line),
+                "round {round}, cap {max_line}, text {text:?}"
+            );
+        }
+    }
+
     #[test]
     fn an_unfinished_long_line_keeps_only_its_prefix() {
         let d = TempDir::new("long");
