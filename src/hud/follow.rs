@@ -12,7 +12,7 @@ use super::source::FileInput;
 use super::HudError;
 use crate::engine::InputFormat;
 use crate::follow::{FollowOptions, FollowSpec, Follower};
-use crate::input::{self, BlockReader, Piece};
+use crate::input::{self, BlockReader};
 use crate::split::is_line_break;
 use std::collections::HashMap;
 use std::fs::File;
@@ -87,8 +87,8 @@ fn replay_history(
     file.seek(SeekFrom::Start(start)).map_err(read_err)?;
     let mut more = true;
     BlockReader::new()
-        .for_each_block(&mut (&mut file).take(end - start), |block| {
-            more = monitor.feed_block(block, source, format);
+        .for_each_piece(&mut (&mut file).take(end - start), |piece| {
+            more = monitor.feed_piece(piece, source, format);
             Ok(more)
         })
         .map_err(read_err)?;
@@ -134,12 +134,7 @@ pub fn run(monitor: &mut Monitor, files: &[FileInput], backfill: usize) -> Resul
         let more = follower
             .poll(&mut |piece, source| {
                 let format = formats.get(source).copied().unwrap_or(InputFormat::Text);
-                // As in the history replay: an over-long line arrives as its prefix.
-                let block = match piece {
-                    Piece::Block(b) => b,
-                    Piece::Long { prefix, .. } => prefix,
-                };
-                if monitor.feed_block(block, source, format) {
+                if monitor.feed_piece(piece, source, format) {
                     Ok(())
                 } else {
                     Err(io::Error::new(io::ErrorKind::Interrupted, "stopping"))

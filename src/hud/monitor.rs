@@ -11,6 +11,7 @@
 use super::state::HudState;
 use crate::anomaly::Anomaly;
 use crate::engine::{Engine, InputFormat, LineParser};
+use crate::input::Piece;
 use crate::semantic::SEMANTIC_METRIC;
 use crate::shard::{
     Config, EventRecord, Shard, ShardBy, ShardSet, ATTR_PREFIX, INTERARRIVAL_METRIC, LENGTH_METRIC,
@@ -221,6 +222,30 @@ impl ShardMirror {
     }
 }
 
+/// Observe one parsed event: into the shards (anomalies to the feed and any extra
+/// sink), the mirrored meters and the event counters.
+fn record(
+    st: &mut HudState,
+    set: &mut ShardSet,
+    extra: &mut Option<Extra>,
+    mirror: &mut ShardMirror,
+    ev: &EventRecord<'_>,
+) {
+    // Neither the feed nor the guarded extra sink ever fails.
+    let mut feed = FeedSink(st);
+    let _ = match extra.as_mut() {
+        Some(x) => set.observe(ev, &mut Tee(&mut feed, x)),
+        None => set.observe(ev, &mut feed),
+    };
+    if let Some(i) = mirror.locate(set, ev.source) {
+        mirror.copy_meters(set, i, ev, st);
+    }
+    let lag = ev.timestamp.map_or(0.0, |t| {
+        Timestamp::now_utc().epoch_seconds() - t.epoch_seconds()
+    });
+    st.record_event(ev.length, lag);
+}
+
 fn copy_semantic(shard: &Shard, st: &mut HudState) {
     if let Some(sem) = &shard.semantic {
         st.set_meter(SEMANTIC_METRIC, shard.semantic_last, sem.ready());
@@ -353,21 +378,55 @@ impl Monitor {
             InputFormat::JsonLines => jsonl,
         };
         let set = &mut engine.shards;
-        parser.parse(line, source, |ev| {
-            // Neither the feed nor the guarded extra sink ever fails.
-            let mut feed = FeedSink(st);
-            let _ = match extra.as_mut() {
-                Some(x) => set.observe(ev, &mut Tee(&mut feed, x)),
-                None => set.observe(ev, &mut feed),
+        parser.parse(line, source, |ev| record(st, set, extra, mirror, ev));
+    }
+
+    /// [`Self::feed_block`] or [`Self::feed_oversized`], as the piece says.
+    pub fn feed_piece(&mut self, piece: Piece<'_>, source: &str, format: InputFormat) -> bool {
+        match piece {
+            Piece::Block(block) => self.feed_block(block, source, format),
+            Piece::Long {
+                prefix,
+                chars,
+                words,
+            } => self.feed_oversized(prefix, chars, words, source, format),
+        }
+    }
+
+    /// Observe one line longer than the line cap: its prefix and the whole line's
+    /// measures (what `watch` does with it). `false` when a stop was requested.
+    pub fn feed_oversized(
+        &mut self,
+        prefix: &[u8],
+        chars: u64,
+        words: u64,
+        source: &str,
+        format: InputFormat,
+    ) -> bool {
+        if self.stopping() {
+            return false;
+        }
+        let shared = Arc::clone(&self.shared);
+        shared.update(|st| {
+            let Monitor {
+                engine,
+                text,
+                jsonl,
+                mirror,
+                extra,
+                ..
+            } = &mut *self;
+            let parser = match format {
+                InputFormat::Text => text,
+                InputFormat::JsonLines => jsonl,
             };
-            if let Some(i) = mirror.locate(set, ev.source) {
-                mirror.copy_meters(set, i, ev, st);
-            }
-            let lag = ev.timestamp.map_or(0.0, |t| {
-                Timestamp::now_utc().epoch_seconds() - t.epoch_seconds()
+            let set = &mut engine.shards;
+            parser.parse_oversized(prefix, chars, words, source, |ev| {
+                record(st, set, extra, mirror, ev)
             });
-            st.record_event(ev.length, lag);
+            self.sync_counters(st);
         });
+        true
     }
 
     /// Mark the source as read (or not) and publish.
@@ -517,6 +576,42 @@ mod tests {
         assert_eq!(seen.load(Ordering::Relaxed), 3);
         assert_eq!(m.anomalies(), want);
         m.finish();
+    }
+
+    #[test]
+    fn an_over_long_line_counts_its_whole_length_like_watch() {
+        let cfg = Config {
+            warmup: 10,
+            ..Config::default()
+        };
+        let mut m = monitor(cfg.clone());
+        assert!(m.feed_piece(Piece::Block(&lines(50)), "a.log", InputFormat::Text));
+        let long = Piece::Long {
+            prefix: b"SPIKE xxxx",
+            chars: 90_000,
+            words: 2,
+        };
+        assert!(m.feed_piece(long, "a.log", InputFormat::Text));
+        let mut plain = Engine::new(cfg, InputFormat::Text);
+        let mut want = Vec::new();
+        let mut sink = crate::sink::CallbackSink(|a: &Anomaly<'_>| {
+            want.push((a.metric.to_string(), a.value.to_bits()))
+        });
+        plain.feed_block(&lines(50), "a.log", &mut sink).unwrap();
+        plain
+            .feed_oversized(b"SPIKE xxxx", 90_000, 2, "a.log", &mut sink)
+            .unwrap();
+        let st = m.shared().lock();
+        assert_eq!(st.events(), 51);
+        let got: Vec<(String, u64)> = st
+            .feed()
+            .map(|f| (f.metric.clone(), f.value.to_bits()))
+            .collect();
+        assert!(want.contains(&(LENGTH_METRIC.to_string(), 90_000f64.to_bits())));
+        assert_eq!(got.len(), want.len());
+        for w in &want {
+            assert!(got.contains(w), "{w:?} not in {got:?}");
+        }
     }
 
     #[test]

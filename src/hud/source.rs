@@ -146,8 +146,8 @@ pub fn pump<R: Read + ?Sized>(
 ) -> io::Result<bool> {
     let mut blocks = BlockReader::new();
     let mut more = true;
-    blocks.for_each_block(reader, |block| {
-        more = monitor.feed_block(block, source, format);
+    blocks.for_each_piece(reader, |piece| {
+        more = monitor.feed_piece(piece, source, format);
         Ok(more)
     })?;
     Ok(more)
