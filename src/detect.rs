@@ -271,8 +271,9 @@ pub enum Baseline {
     Zscore(RunningStats),
     /// EWMA.
     Ewma(Ewma),
-    /// Rolling window.
-    Mad(RollingWindow),
+    /// Rolling window (boxed: the other baselines, by far the most common, then take 40
+    /// bytes instead of 72 — it adds up over millions of attribute baselines).
+    Mad(Box<RollingWindow>),
 }
 
 /// The inputs of a detector's last score, kept so dashboards can read the live sigma
@@ -433,7 +434,7 @@ impl Detector {
         let baseline = match kind {
             DetectorKind::Zscore => Baseline::Zscore(RunningStats::default()),
             DetectorKind::Ewma { alpha } => Baseline::Ewma(Ewma::new(alpha)),
-            DetectorKind::Mad { window } => Baseline::Mad(RollingWindow::new(window)),
+            DetectorKind::Mad { window } => Baseline::Mad(Box::new(RollingWindow::new(window))),
         };
         Detector {
             warmup,

@@ -13,9 +13,10 @@
 //!
 //! It knows nothing of what a line means: a callback gets each block with the path's
 //! source label. A line longer than the line cap is measured as it arrives and only its
-//! prefix is kept (a [`Piece::Long`]), so memory stays bounded by the cap however
-//! long a line a writer leaves unfinished. [`Follower::checkpoints`] gives the durable positions (only bytes of
-//! complete lines already handed out count), from which [`Follower::new`] resumes.
+//! prefix is kept (a [`Piece::Long`]), so memory stays bounded by the cap however long a
+//! line a writer leaves unfinished. [`Follower::checkpoints`] gives the durable positions
+//! (only bytes of complete lines already handed out count), from which [`Follower::new`]
+//! resumes.
 
 use crate::extract::LineMeter;
 use crate::input::Piece;
@@ -698,7 +699,7 @@ fn drain(
         let filled = p + n;
         let mut start = 0;
         if let Some(long) = of.long.as_mut() {
-            match buf[..filled].iter().position(|b| split::is_line_break(*b)) {
+            match memchr::memchr2(b'\n', b'\r', &buf[..filled]) {
                 None => {
                     long.meter.feed(&buf[..filled]);
                     long.read += filled as u64;

@@ -130,17 +130,66 @@ pub struct MetricSlot {
     pub detector: Detector,
 }
 
+/// Metric slots by name without a second copy of the name: a keyed 64-bit hash of the
+/// name maps to a slot, and the slot's stored name (from byte `skip` on) confirms the
+/// match. A name whose hash another name already holds goes to a spill map. With
+/// millions of attribute baselines the copies were a third of the detect stage's memory.
+#[derive(Debug, Clone, Default)]
+struct SlotIndex {
+    hasher: ahash::RandomState,
+    by_hash: AHashMap<u64, u32>,
+    spill: AHashMap<String, u32>,
+}
+
+impl SlotIndex {
+    fn get(&self, key: &str, slots: &[MetricSlot], skip: usize) -> Option<u32> {
+        let h = self.hasher.hash_one(key);
+        if let Some(&i) = self.by_hash.get(&h) {
+            let name = slots.get(i as usize).and_then(|s| s.name.get(skip..));
+            if name == Some(key) {
+                return Some(i);
+            }
+        }
+        if self.spill.is_empty() {
+            return None;
+        }
+        self.spill.get(key).copied()
+    }
+
+    /// Index `slot` under `key` (not indexed yet).
+    fn insert(&mut self, key: &str, slot: u32) {
+        let h = self.hasher.hash_one(key);
+        if self.by_hash.contains_key(&h) {
+            self.spill.insert(key.to_string(), slot);
+        } else {
+            self.by_hash.insert(h, slot);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_hash.clear();
+        self.spill.clear();
+    }
+}
+
+/// Derived from the slots (and rebuilt from them): two indexes of equal slots are equal.
+impl PartialEq for SlotIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// The state the reference keeps in one `Sentinel`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shard {
     /// Detectors in creation order.
     pub metrics: Vec<MetricSlot>,
     #[serde(skip)]
-    by_attr: AHashMap<String, u32>,
+    by_attr: SlotIndex,
     #[serde(skip)]
     fixed: [Option<u32>; 3],
     #[serde(skip)]
-    by_name: AHashMap<String, u32>,
+    by_name: SlotIndex,
     /// Semantic detector (when on).
     pub semantic: Option<SemanticDetector>,
     /// Last semantic score.
@@ -176,9 +225,9 @@ impl Shard {
     pub fn new(cfg: &Config) -> Self {
         Shard {
             metrics: Vec::new(),
-            by_attr: AHashMap::new(),
+            by_attr: SlotIndex::default(),
             fixed: [None; 3],
-            by_name: AHashMap::new(),
+            by_name: SlotIndex::default(),
             semantic: cfg.semantic.then(|| SemanticDetector::new(cfg.warmup)),
             semantic_last: 0.0,
             last_ts: AHashMap::new(),
@@ -199,9 +248,9 @@ impl Shard {
                 INTERARRIVAL_METRIC => self.fixed[2] = Some(i as u32),
                 name => {
                     if let Some(key) = name.strip_prefix(ATTR_PREFIX) {
-                        self.by_attr.insert(key.to_string(), i as u32);
+                        self.by_attr.insert(key, i as u32);
                     } else {
-                        self.by_name.insert(name.to_string(), i as u32);
+                        self.by_name.insert(name, i as u32);
                     }
                 }
             }
@@ -235,11 +284,11 @@ impl Shard {
     }
 
     fn attr_slot(&mut self, cfg: &Config, key: &str, counters: &mut Counters) -> Option<u32> {
-        if let Some(i) = self.by_attr.get(key) {
-            return Some(*i);
+        if let Some(i) = self.by_attr.get(key, &self.metrics, ATTR_PREFIX.len()) {
+            return Some(i);
         }
         let slot = self.new_slot(cfg, format!("{ATTR_PREFIX}{key}"), counters)?;
-        self.by_attr.insert(key.to_string(), slot);
+        self.by_attr.insert(key, slot);
         Some(slot)
     }
 
@@ -254,11 +303,11 @@ impl Shard {
         if let Some(key) = name.strip_prefix(ATTR_PREFIX) {
             return self.attr_slot(cfg, key, counters);
         }
-        if let Some(i) = self.by_name.get(name) {
-            return Some(*i);
+        if let Some(i) = self.by_name.get(name, &self.metrics, 0) {
+            return Some(i);
         }
         let slot = self.new_slot(cfg, name.to_string(), counters)?;
-        self.by_name.insert(name.to_string(), slot);
+        self.by_name.insert(name, slot);
         Some(slot)
     }
 
@@ -638,5 +687,45 @@ impl ShardSet {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(name: &str) -> MetricSlot {
+        MetricSlot {
+            name: name.to_string(),
+            detector: Detector::new(DetectorKind::Zscore, 1),
+        }
+    }
+
+    #[test]
+    fn slot_index_confirms_names_and_spills_colliding_hashes() {
+        let slots = vec![slot("attr.a"), slot("attr.b"), slot("attr.c")];
+        let mut ix = SlotIndex::default();
+        ix.insert("a", 0);
+        assert_eq!(ix.get("a", &slots, ATTR_PREFIX.len()), Some(0));
+        assert_eq!(ix.get("b", &slots, ATTR_PREFIX.len()), None);
+        // Pretend "b" hashes like "a" already indexed under slot 0: its own insert spills.
+        let hb = ix.hasher.hash_one("b");
+        ix.by_hash.insert(hb, 0);
+        assert_eq!(
+            ix.get("b", &slots, ATTR_PREFIX.len()),
+            None,
+            "slot 0 is not b"
+        );
+        ix.insert("b", 1);
+        assert_eq!(ix.spill.len(), 1);
+        assert_eq!(ix.get("b", &slots, ATTR_PREFIX.len()), Some(1));
+        assert_eq!(ix.get("a", &slots, ATTR_PREFIX.len()), Some(0));
+        ix.insert("c", 2);
+        assert_eq!(ix.get("c", &slots, ATTR_PREFIX.len()), Some(2));
+        // A slot index past the slots, or a name shorter than the skip, never matches.
+        assert_eq!(ix.get("c", &slots[..2], ATTR_PREFIX.len()), None);
+        assert_eq!(ix.get("c", &slots, 50), None);
+        ix.clear();
+        assert_eq!(ix.get("a", &slots, ATTR_PREFIX.len()), None);
     }
 }

@@ -374,7 +374,7 @@ fn validate_shard(shard: &mut Shard, cfg: &Config) -> std::result::Result<(), St
                         }
                         fresh.update(v);
                     }
-                    *w = fresh;
+                    **w = fresh;
                     true
                 }
             }
@@ -548,11 +548,11 @@ pub fn pool_shards<'a>(cfg: &Config, shards: impl IntoIterator<Item = &'a Shard>
                 let parts: Vec<&RollingWindow> = dets
                     .iter()
                     .filter_map(|d| match &d.baseline {
-                        Baseline::Mad(w) => Some(w),
+                        Baseline::Mad(w) => Some(&**w),
                         _ => None,
                     })
                     .collect();
-                Baseline::Mad(pool_window(window, &parts))
+                Baseline::Mad(Box::new(pool_window(window, &parts)))
             }
         };
         detector.last = LastScore::default();
