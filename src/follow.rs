@@ -372,6 +372,25 @@ struct LongLine {
     read: u64,
 }
 
+impl LongLine {
+    /// The line is complete: hand out its prefix and measure.
+    fn hand_out(
+        &mut self,
+        source: &str,
+        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let (chars, words) = self.meter.finish();
+        f(
+            Piece::Long {
+                prefix: &self.prefix,
+                chars,
+                words,
+            },
+            source,
+        )
+    }
+}
+
 /// A copy of a truncated file (copytruncate): same first bytes, another inode, at least
 /// `len` bytes long.
 fn find_copy(dir: &Path, fp: Fingerprint, len: u64, skip: &[FileId]) -> Option<File> {
@@ -646,15 +665,7 @@ fn flush_pending(
     f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
 ) -> io::Result<()> {
     if let Some(mut long) = of.long.take() {
-        let (chars, words) = long.meter.finish();
-        f(
-            Piece::Long {
-                prefix: &long.prefix,
-                chars,
-                words,
-            },
-            source,
-        )?;
+        long.hand_out(source, f)?;
     }
     if !of.pending.is_empty() {
         f(Piece::Block(&of.pending), source)?;
@@ -707,15 +718,7 @@ fn drain(
                 }
                 Some(i) => {
                     long.meter.feed(&buf[..i]);
-                    let (chars, words) = long.meter.finish();
-                    f(
-                        Piece::Long {
-                            prefix: &long.prefix,
-                            chars,
-                            words,
-                        },
-                        source,
-                    )?;
+                    long.hand_out(source, f)?;
                     of.long = None;
                     start = i + 1;
                 }

@@ -364,7 +364,16 @@ impl Monitor {
         }
     }
 
-    fn observe_line(&mut self, st: &mut HudState, line: &[u8], source: &str, format: InputFormat) {
+    /// The parser for `format` and what [`record`] needs, borrowed apart.
+    fn parts(
+        &mut self,
+        format: InputFormat,
+    ) -> (
+        &mut LineParser,
+        &mut ShardSet,
+        &mut Option<Extra>,
+        &mut ShardMirror,
+    ) {
         let Monitor {
             engine,
             text,
@@ -377,7 +386,11 @@ impl Monitor {
             InputFormat::Text => text,
             InputFormat::JsonLines => jsonl,
         };
-        let set = &mut engine.shards;
+        (parser, &mut engine.shards, extra, mirror)
+    }
+
+    fn observe_line(&mut self, st: &mut HudState, line: &[u8], source: &str, format: InputFormat) {
+        let (parser, set, extra, mirror) = self.parts(format);
         parser.parse(line, source, |ev| record(st, set, extra, mirror, ev));
     }
 
@@ -408,19 +421,7 @@ impl Monitor {
         }
         let shared = Arc::clone(&self.shared);
         shared.update(|st| {
-            let Monitor {
-                engine,
-                text,
-                jsonl,
-                mirror,
-                extra,
-                ..
-            } = &mut *self;
-            let parser = match format {
-                InputFormat::Text => text,
-                InputFormat::JsonLines => jsonl,
-            };
-            let set = &mut engine.shards;
+            let (parser, set, extra, mirror) = self.parts(format);
             parser.parse_oversized(prefix, chars, words, source, |ev| {
                 record(st, set, extra, mirror, ev)
             });
