@@ -1,10 +1,9 @@
 //! Build script: precomputes the trigram code table of the semantic layer.
 //!
 //! Every trigram of lowercased printable ASCII (69 symbols: space to `@` and `[` to `~`)
-//! is hashed once here — BLAKE2b with an 8-byte digest, bucket = first four digest bytes
-//! big-endian mod 256, sign = low bit of byte 4, exactly as `semantic::hash_gram` — and
-//! stored as the 16-bit code `semantic.rs` counts with (bucket in the low byte, `+1` or
-//! `-1` as an `i8` in the high byte). The table (69³ + 1 entries, the last one padding
+//! is hashed once here with the very code the library runs (`src/semantic/gram.rs`,
+//! included below: `hash_gram` and `encode`) and stored as the 16-bit code `semantic.rs`
+//! counts with (bucket in the low byte, `+1` or `-1` as an `i8` in the high byte). The table (69³ + 1 entries, the last one padding
 //! for 32-bit vector loads) is written in the target's byte order to
 //! `$OUT_DIR/trigram_codes.bin` and included into the binary, so no trigram of plain
 //! ASCII text is hashed at run time. A unit test in `semantic.rs` checks the table
@@ -12,24 +11,23 @@
 
 use std::io::Write;
 
+#[path = "src/semantic/gram.rs"]
+mod gram;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/semantic/gram.rs");
     let symbols: Vec<u8> = (0x20u8..=0x7e)
         .filter(|b| !b.is_ascii_uppercase())
         .collect();
     assert_eq!(symbols.len(), 69);
     let big_endian = std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("big");
     let mut out = Vec::with_capacity((symbols.len().pow(3) + 1) * 2);
-    let mut params = blake2b_simd::Params::new();
-    params.hash_length(8);
     for &a in &symbols {
         for &b in &symbols {
             for &c in &symbols {
-                let digest = params.hash(&[a, b, c]);
-                let d = digest.as_bytes();
-                let bucket = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 256;
-                let delta: u16 = if d[4] & 1 == 1 { 0x0100 } else { 0xFF00 };
-                let code = delta | bucket as u16;
+                let (bucket, positive) = gram::hash_gram(&[a, b, c], 256);
+                let code = gram::encode(bucket, positive);
                 out.extend_from_slice(&if big_endian {
                     code.to_be_bytes()
                 } else {

@@ -9,8 +9,12 @@
 //! keeps the decayed centroid and standardises novelty with running stats; it is
 //! sequential state owned by one shard.
 
+mod gram;
+
 use crate::detect::RunningStats;
 use ahash::AHashMap;
+use gram::encode;
+pub use gram::hash_gram;
 use serde::{Deserialize, Serialize};
 
 /// Embedding dimension of the default vectorizer.
@@ -66,23 +70,6 @@ pub enum SemInput<'a> {
     Counts(CountsRef<'a>),
     /// A dense embedding from a user-supplied embedder (any fixed dimension).
     Dense(&'a [f64]),
-}
-
-/// Hash one n-gram (UTF-8 bytes) to (bucket, sign) exactly like the reference.
-#[inline]
-pub fn hash_gram(gram: &[u8], dim: usize) -> (usize, bool) {
-    let h = blake2b_simd::Params::new().hash_length(8).hash(gram);
-    let d = h.as_bytes();
-    let word = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
-    ((word as usize) % dim, d[4] & 1 == 1)
-}
-
-/// Encoded (bucket, sign) for dim 256: the low byte is the bucket, the high byte the
-/// signed contribution as an `i8` (`+1` or `-1`).
-#[inline]
-fn encode(bucket: usize, positive: bool) -> u16 {
-    let delta: u16 = if positive { 0x0100 } else { 0xFF00 };
-    delta | (bucket as u16 & 0xff)
 }
 
 /// The `(bucket, ±1)` of an encoded gram.
