@@ -4,6 +4,7 @@
 
 use crate::decode::decode_lossy;
 use crate::extract::Extractor;
+use crate::input::Piece;
 use crate::parse::jsonl::{parse_jsonl_line, JsonFields};
 use crate::semantic::{BucketMask, CountsRef, SemInput, SparseVec};
 use crate::shard::{Attrs, Config, EventRecord, ShardSet};
@@ -275,6 +276,24 @@ impl Engine {
     ) -> io::Result<()> {
         let Engine { shards, parser, .. } = self;
         parser.parse_oversized(prefix, chars, words, source, |ev| shards.observe(ev, sink))
+    }
+
+    /// Observe what a streaming reader handed out: a block of lines
+    /// ([`Self::feed_block`]) or one over-long line ([`Self::feed_oversized`]).
+    pub fn feed_piece<S: Sink + ?Sized>(
+        &mut self,
+        piece: Piece<'_>,
+        source: &str,
+        sink: &mut S,
+    ) -> io::Result<()> {
+        match piece {
+            Piece::Block(block) => self.feed_block(block, source, sink),
+            Piece::Long {
+                prefix,
+                chars,
+                words,
+            } => self.feed_oversized(prefix, chars, words, source, sink),
+        }
     }
 
     /// Observe every line of a block of bytes: the same two stages `scan` runs, on one

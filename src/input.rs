@@ -92,6 +92,16 @@ pub enum Piece<'a> {
     },
 }
 
+impl Piece<'_> {
+    /// The bytes the piece keeps: the block, or the over-long line's prefix.
+    pub fn kept(&self) -> &[u8] {
+        match self {
+            Piece::Block(b) => b,
+            Piece::Long { prefix, .. } => prefix,
+        }
+    }
+}
+
 /// Reads a stream into one reused buffer and hands out blocks of complete lines; the
 /// unfinished last line is rolled to the front of the buffer for the next read. A line
 /// longer than the line cap is measured as it streams and only its prefix is kept, so
@@ -144,10 +154,7 @@ impl BlockReader {
         reader: &mut R,
         mut f: impl FnMut(&[u8]) -> io::Result<bool>,
     ) -> io::Result<()> {
-        self.for_each_piece(reader, |piece| match piece {
-            Piece::Block(b) => f(b),
-            Piece::Long { prefix, .. } => f(prefix),
-        })
+        self.for_each_piece(reader, |piece| f(piece.kept()))
     }
 
     /// Read `reader` to the end, calling `f` with each [`Piece`]. `f` returns `false` to

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use trace_sentinel::engine::Engine;
 use trace_sentinel::follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
 use trace_sentinel::fsutil::{prepare_atomic, sync_dir};
-use trace_sentinel::input::{self, Piece};
+use trace_sentinel::input;
 use trace_sentinel::sink::{Sink, Tee};
 use trace_sentinel::snapshot::{self, Kind};
 use trace_sentinel::stats::{StageHistogram, StatsSink};
@@ -246,15 +246,9 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         let t0 = Instant::now();
         let more = follower
             .poll(&mut |piece, source| {
-                match piece {
-                    Piece::Block(block) => engine.feed_block(block, source, &mut sink),
-                    Piece::Long {
-                        prefix,
-                        chars,
-                        words,
-                    } => engine.feed_oversized(prefix, chars, words, source, &mut sink),
-                }
-                .map_err(output_error)
+                engine
+                    .feed_piece(piece, source, &mut sink)
+                    .map_err(output_error)
             })
             .map_err(|e| classify(e, no_path))?;
         if follower.bytes() != bytes {

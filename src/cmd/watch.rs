@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use trace_sentinel::engine::Engine;
-use trace_sentinel::input::{self, BlockReader, Piece};
+use trace_sentinel::input::{self, BlockReader};
 use trace_sentinel::sink::{Sink, Tee};
 use trace_sentinel::stats::StatsSink;
 use trace_sentinel::Error;
@@ -42,21 +42,10 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
                     stopped = true;
                     return Ok(false);
                 }
-                match piece {
-                    Piece::Block(block) => {
-                        bytes += block.len() as u64;
-                        engine.feed_block(block, &source, &mut sink)
-                    }
-                    Piece::Long {
-                        prefix,
-                        chars,
-                        words,
-                    } => {
-                        bytes += prefix.len() as u64;
-                        engine.feed_oversized(prefix, chars, words, &source, &mut sink)
-                    }
-                }
-                .map_err(output_error)?;
+                bytes += piece.kept().len() as u64;
+                engine
+                    .feed_piece(piece, &source, &mut sink)
+                    .map_err(output_error)?;
                 Ok(true)
             })
             .map_err(|e| classify(e, path))?;
