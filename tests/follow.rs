@@ -10,6 +10,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+#[path = "support/proc_status.rs"]
+mod proc_status;
+
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn bin() -> &'static str {
@@ -688,16 +691,6 @@ fn restart_during_rotation_still_drains_the_renamed_file() {
     assert_eq!(g.term()["events"], 7);
 }
 
-/// Peak resident memory of a live process, in KiB (`VmHWM`).
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/PID/status")
-}
-
 #[test]
 fn an_over_long_line_is_measured_whole_and_kept_short() {
     let d = TempDir::new("longline");
@@ -717,10 +710,11 @@ fn an_over_long_line_is_measured_whole_and_kept_short() {
     let size = std::fs::metadata(&log).unwrap().len();
     let s = f.wait_stats(|v| v["bytes"].as_u64() == Some(size));
     assert_eq!(s["events"], 30, "the line is not finished yet");
-    let peak = peak_rss_kib(f.child.id());
+    let peak = proc_status::status_bytes(f.child.id(), "VmHWM").expect("VmHWM of a live process");
     assert!(
-        peak < 40 << 10,
-        "peak RSS {peak} KiB while holding a 64 MiB line"
+        peak < 40 << 20,
+        "peak RSS {} KiB while holding a 64 MiB line",
+        peak >> 10
     );
     append(&log, "END\n");
     let v = f.wait_spike("SPIKE-LONG");

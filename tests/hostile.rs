@@ -12,6 +12,8 @@
 #[path = "../examples/hostile/gen.rs"]
 #[allow(dead_code)]
 mod gen;
+#[path = "support/proc_status.rs"]
+mod proc_status;
 #[path = "support/unlone.rs"]
 mod unlone;
 use unlone::unlone;
@@ -83,10 +85,7 @@ fn tail(s: &str, n: usize) -> &str {
 
 /// `RssAnon` of a live process in bytes (`None` once it has exited).
 fn rss_anon(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_status::status_bytes(pid, "RssAnon")
 }
 
 /// Poll the child's anonymous memory until it exits; returns (status, peak bytes).
