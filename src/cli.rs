@@ -36,7 +36,7 @@ pub enum ProgressArg {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Log files to scan, in order, as one stream (`.gz` decompressed, `-` reads stdin).
+    /// Log files to scan, in order, as one stream (gzip decompressed — a `.gz` name or gzip's magic bytes, stdin included; `-` reads stdin).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Threads, the one that also detects in input order included [default: all cores].
@@ -118,7 +118,7 @@ pub struct FollowArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Log files to read, in order (`-` reads stdin).
+    /// Log files to read, in order (`-` reads stdin; gzip — a `.gz` name or its magic bytes — is decompressed).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Write run statistics as JSON to FILE at exit (with --follow also at every

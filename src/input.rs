@@ -17,10 +17,51 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Whether `path` is gzip-compressed (by extension).
+/// Whether `path` is gzip-compressed by its name (a `.gz` extension).
 pub fn is_gzip(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// The two bytes every gzip member starts with (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Whether `head` (the first bytes of an input) starts a gzip stream. No text log does:
+/// 0x8b cannot begin a UTF-8 character.
+pub fn starts_gzip(head: &[u8]) -> bool {
+    head.starts_with(&GZIP_MAGIC)
+}
+
+/// Whether the input at `path` is read through gzip: a `.gz` name, or a file of another
+/// name (a rotated `app.log.1`, say) that starts with the gzip magic bytes. Stdin is
+/// sniffed as it is read ([`open_stream`]); an unreadable file is left to the open that
+/// reports it.
+pub fn is_gzip_input(path: &Path) -> bool {
+    if is_stdin(path) {
+        return false;
+    }
+    if is_gzip(path) {
+        return true;
+    }
+    let Ok(file) = open_file(path) else {
+        return false;
+    };
+    matches!(read_head(file), Ok((head, _)) if starts_gzip(&head))
+}
+
+/// Read up to two bytes from `r` (fewer only at its end) and return them with the reader.
+fn read_head<R: Read>(mut r: R) -> io::Result<(Vec<u8>, R)> {
+    let mut head = [0u8; GZIP_MAGIC.len()];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((head[..n].to_vec(), r))
 }
 
 /// The default source label of an input: its file name (`<stdin>` for stdin).
@@ -60,18 +101,25 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// A streaming reader for `path`: stdin, a decompressing reader for `.gz`, or the file.
+/// A streaming reader for `path` (stdin or a file), decompressing when the name ends in
+/// `.gz` or the first bytes are gzip's magic, so `zcat`-less pipes and rotated archives
+/// without the extension read as text too.
 pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
-    if is_stdin(path) {
-        return Ok(Box::new(io::stdin()));
-    }
-    let file = open_file(path)?;
-    if is_gzip(path) {
+    let raw: Box<dyn Read + Send> = if is_stdin(path) {
+        Box::new(io::stdin())
+    } else {
+        Box::new(open_file(path)?)
+    };
+    // The first bytes decide, then are read again as the stream's start.
+    let (head, raw) = read_head(raw).map_err(|e| input_err(path, e))?;
+    let gzip = is_gzip(path) || starts_gzip(&head);
+    let whole = io::Cursor::new(head).chain(raw);
+    if gzip {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(1 << 16, file),
+            io::BufReader::with_capacity(1 << 16, whole),
         )))
     } else {
-        Ok(Box::new(file))
+        Ok(Box::new(whole))
     }
 }
 
@@ -323,5 +371,78 @@ mod tests {
             .unwrap();
             assert_eq!(got, want, "step {step}");
         }
+    }
+}
+
+#[cfg(test)]
+mod gzip_tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(bytes).expect("gzip");
+        e.finish().expect("gzip")
+    }
+
+    /// Returns one byte per call, and `Interrupted` before each.
+    struct Stutter<'a>(&'a [u8], bool);
+
+    impl Read for Stutter<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.1 = !self.1;
+            if self.1 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = 1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_head_is_read_whole_across_short_and_interrupted_reads() {
+        let (head, mut rest) = read_head(Stutter(b"\x1f\x8bxyz", false)).expect("read");
+        assert_eq!(head, b"\x1f\x8b");
+        let mut tail = Vec::new();
+        rest.read_to_end(&mut tail).expect("read");
+        assert_eq!(tail, b"xyz");
+        assert_eq!(read_head(Stutter(b"a", false)).expect("read").0, b"a");
+        assert!(read_head(Stutter(b"", false)).expect("read").0.is_empty());
+    }
+
+    #[test]
+    fn gzip_is_recognised_by_name_or_by_its_first_bytes() {
+        let dir = std::env::temp_dir().join(format!("ts-gzip-sniff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let text = b"first line\nsecond line\n\x1f\x8b in the middle is text\n";
+        let cases: [(&str, Vec<u8>, bool); 5] = [
+            ("plain.log", text.to_vec(), false),
+            ("rotated.log.1", gz(text), true),
+            ("named.gz", gz(text), true),
+            ("one.log", b"x".to_vec(), false),
+            ("empty.log", Vec::new(), false),
+        ];
+        for (name, bytes, is_gz) in &cases {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).expect("write");
+            assert_eq!(is_gzip_input(&path), *is_gz, "{name}");
+            let mut got = Vec::new();
+            open_stream(&path)
+                .expect("open")
+                .read_to_end(&mut got)
+                .expect("read");
+            let want: &[u8] = match *name {
+                "one.log" => b"x",
+                "empty.log" => b"",
+                _ => text,
+            };
+            assert_eq!(got, want, "{name}");
+        }
+        assert!(!is_gzip_input(Path::new("-")));
+        assert!(!is_gzip_input(&dir.join("missing.log")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

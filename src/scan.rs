@@ -432,6 +432,16 @@ impl ChunkSource {
             path: inp.path.clone(),
             source: e,
         })?;
+        if input::starts_gzip(&map) {
+            // gzip under another name (a rotated `app.log.1`): streamed and decompressed.
+            return Ok(ChunkSource::Stream {
+                reader: input::open_stream(&inp.path)?,
+                carry: Vec::new(),
+                chunk,
+                eof: false,
+                max_line,
+            });
+        }
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
         Ok(ChunkSource::Mapped {

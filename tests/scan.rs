@@ -411,6 +411,65 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
 }
 
 #[test]
+fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
+    use flate2::{write::GzEncoder, Compression};
+    let dir = temp_dir("gzip-sniff");
+    let text = awkward_text(29, false);
+    std::fs::write(dir.join("a.log"), &text).expect("write");
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&text).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    // A rotated archive without the `.gz` extension.
+    std::fs::write(dir.join("a.log.1"), &gz).expect("write");
+    let flags = ["--format", "json", "--semantic"];
+    let with = |head: &[&str]| -> Vec<String> {
+        let mut v = strings(head);
+        v.extend(strings(&flags));
+        if head[0] == "scan" {
+            v.extend(strings(&["--progress", "never"]));
+        }
+        v
+    };
+    let plain = run(&dir, &with(&["scan", "a.log", "--threads", "2"]), None);
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(plain.lines.len() > 5, "the input should raise anomalies");
+    let relabel = |lines: &[String], from: &str| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
+            .collect()
+    };
+    for cmd in [
+        &["scan", "a.log.1", "--threads", "1"][..],
+        &["scan", "a.log.1", "--threads", "2"],
+        &["watch", "a.log.1"],
+    ] {
+        let r = run(&dir, &with(cmd), None);
+        assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
+        assert_same_lines(
+            &relabel(&r.lines, "a.log.1"),
+            &plain.lines,
+            &format!("{cmd:?}"),
+        );
+    }
+    for cmd in [&["scan", "-", "--threads", "2"][..], &["watch", "-"]] {
+        let r = run(&dir, &with(cmd), Some(&gz));
+        assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
+        assert_same_lines(
+            &relabel(&r.lines, "<stdin>"),
+            &plain.lines,
+            &format!("{cmd:?} < gzip"),
+        );
+    }
+    // Corrupt gzip: a one-line error naming the input, exit 2.
+    let bad = run(&dir, &with(&["scan", "-"]), Some(b"\x1f\x8bnot gzip"));
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("'-'"), "{}", bad.stderr);
+    assert_eq!(bad.stderr.trim_end().lines().count(), 1, "{}", bad.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn several_paths_are_one_stream_in_command_line_order() {
     use flate2::{write::GzEncoder, Compression};
     let dir = temp_dir("paths");

@@ -119,7 +119,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         .paths
         .iter()
         .map(|p| {
-            if input::is_stdin(p) || input::is_gzip(p) {
+            if input::is_stdin(p) || input::is_gzip_input(p) {
                 None
             } else {
                 std::fs::metadata(p).ok().map(|m| m.len())
