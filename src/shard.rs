@@ -16,6 +16,7 @@ use crate::timestamp::Timestamp;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use std::io;
+use std::sync::Arc;
 
 /// Metric name of the message length (Unicode scalars).
 pub const LENGTH_METRIC: &str = "message.length";
@@ -194,8 +195,13 @@ pub struct Shard {
     pub semantic: Option<SemanticDetector>,
     /// Last semantic score.
     pub semantic_last: f64,
-    /// Last event time per source (epoch seconds), for inter-arrival.
-    pub last_ts: AHashMap<String, f64>,
+    /// Last event time per source (epoch seconds), for inter-arrival. A shard of one
+    /// source keys it by the [`ShardSet`]'s copy of the name (one copy of a long name).
+    pub last_ts: AHashMap<Arc<str>, f64>,
+    /// The source this shard was created for (under `ShardBy::Source`), shared with
+    /// the [`ShardSet`]'s index.
+    #[serde(skip)]
+    source_name: Option<Arc<str>>,
     /// Events observed by this shard.
     pub events: u64,
     /// Builds user scorers for new metrics (library only; see [`ShardSet::set_scorer_factory`]).
@@ -231,6 +237,7 @@ impl Shard {
             semantic: cfg.semantic.then(|| SemanticDetector::new(cfg.warmup)),
             semantic_last: 0.0,
             last_ts: AHashMap::new(),
+            source_name: None,
             events: 0,
             factory: None,
         }
@@ -327,7 +334,11 @@ impl Shard {
         if self.last_ts.len() >= cfg.max_sources {
             c.interarrival_untracked += 1;
         } else {
-            self.last_ts.insert(source.to_string(), ts);
+            let key = match &self.source_name {
+                Some(name) if **name == *source => Arc::clone(name),
+                _ => Arc::from(source),
+            };
+            self.last_ts.insert(key, ts);
         }
         None
     }
@@ -477,12 +488,14 @@ fn report<S: Sink + ?Sized>(
 pub struct ShardSet {
     cfg: Config,
     shards: Vec<Shard>,
-    names: Vec<String>,
-    by_source: AHashMap<String, u32>,
+    /// Shard names; under `ShardBy::Source` the same allocation keys `by_source`, the
+    /// route cache and the shard's own inter-arrival clock.
+    names: Vec<Arc<str>>,
+    by_source: AHashMap<Arc<str>, u32>,
     overflow: Option<u32>,
     /// Primed or loaded state that new shards start from.
     template: Option<Shard>,
-    last_route: Option<(String, u32)>,
+    last_route: Option<(Arc<str>, u32)>,
     factory: Option<ScorerFactory>,
     /// What happened so far.
     pub counters: Counters,
@@ -532,10 +545,7 @@ impl ShardSet {
 
     /// Shards with their names (source, or the shared/overflow names).
     pub fn shards(&self) -> impl Iterator<Item = (&str, &Shard)> {
-        self.names
-            .iter()
-            .map(String::as_str)
-            .zip(self.shards.iter())
+        self.names.iter().map(|n| &**n).zip(self.shards.iter())
     }
 
     /// Set the state that every new shard starts from (priming, pooled baselines).
@@ -553,16 +563,20 @@ impl ShardSet {
         shard.reindex();
         shard.factory = self.factory.clone();
         let idx = self.shards.len() as u32;
-        match (self.cfg.shard_by, name) {
+        let name: Arc<str> = Arc::from(name);
+        match (self.cfg.shard_by, &*name) {
             (ShardBy::None, _) => self.by_source.insert(SHARED_SHARD.into(), idx),
             (ShardBy::Source, OVERFLOW_SHARD) => {
                 self.overflow = Some(idx);
                 None
             }
-            (ShardBy::Source, _) => self.by_source.insert(name.to_string(), idx),
+            (ShardBy::Source, _) => {
+                shard.source_name = Some(Arc::clone(&name));
+                self.by_source.insert(Arc::clone(&name), idx)
+            }
         };
         self.shards.push(shard);
-        self.names.push(name.to_string());
+        self.names.push(name);
         self.last_route = None;
     }
 
@@ -579,16 +593,21 @@ impl ShardSet {
         }
     }
 
-    fn push_shard(&mut self, name: &str) -> u32 {
-        let s = self.fresh_shard();
+    /// Add a fresh shard named `name`; a source's shard (`source == true`) keeps the
+    /// name for its inter-arrival clock.
+    fn push_shard(&mut self, name: &str, source: bool) -> u32 {
+        let mut s = self.fresh_shard();
+        let name: Arc<str> = Arc::from(name);
+        s.source_name = source.then(|| Arc::clone(&name));
         self.shards.push(s);
-        self.names.push(name.to_string());
+        self.names.push(name);
         (self.shards.len() - 1) as u32
     }
 
     fn route(&mut self, source: &str) -> u32 {
         if let Some((name, idx)) = &self.last_route {
-            if name == source {
+            // Under `ShardBy::None` every source has the one shared shard.
+            if self.cfg.shard_by == ShardBy::None || **name == *source {
                 return *idx;
             }
         }
@@ -605,27 +624,23 @@ impl ShardSet {
                 match self.overflow {
                     Some(i) => i,
                     None => {
-                        let i = self.push_shard(OVERFLOW_SHARD);
+                        let i = self.push_shard(OVERFLOW_SHARD, false);
                         self.overflow = Some(i);
                         i
                     }
                 }
             }
             None => {
-                let i = self.push_shard(key);
-                self.by_source.insert(key.to_string(), i);
+                let i = self.push_shard(key, self.cfg.shard_by == ShardBy::Source);
+                self.by_source
+                    .insert(Arc::clone(&self.names[i as usize]), i);
                 i
             }
         };
         if self.overflow != Some(idx) {
-            match &mut self.last_route {
-                Some((name, i)) => {
-                    name.clear();
-                    name.push_str(source);
-                    *i = idx;
-                }
-                None => self.last_route = Some((source.to_string(), idx)),
-            }
+            // The cached name is the shard's own (no copy): `source` itself under
+            // `ShardBy::Source`, the shared name (never compared) under `ShardBy::None`.
+            self.last_route = Some((Arc::clone(&self.names[idx as usize]), idx));
         }
         idx
     }
@@ -727,5 +742,64 @@ mod tests {
         assert_eq!(ix.get("c", &slots, 50), None);
         ix.clear();
         assert_eq!(ix.get("a", &slots, ATTR_PREFIX.len()), None);
+    }
+
+    fn event(source: &str, t: f64) -> EventRecord<'_> {
+        EventRecord {
+            message: b"hello",
+            source,
+            timestamp: Timestamp::from_epoch_seconds(t),
+            attrs: Attrs::EMPTY,
+            length: 5.0,
+            tokens: 1.0,
+            semvec: None,
+            extra: Attrs::EMPTY,
+        }
+    }
+
+    #[test]
+    fn a_source_name_is_held_once_per_shard_set() {
+        let mut set = ShardSet::new(Config {
+            timed: true,
+            ..Config::default()
+        });
+        let mut sink = crate::sink::CallbackSink(|_: &Anomaly<'_>| {});
+        let long = "s".repeat(10_000);
+        for (k, source) in [long.as_str(), "b", long.as_str(), "b"].iter().enumerate() {
+            set.observe(&event(source, k as f64), &mut sink).unwrap();
+        }
+        assert_eq!(set.names.len(), 2);
+        for (i, name) in set.names.iter().enumerate() {
+            // The index key, the shard's clock key and the name: one allocation.
+            let (key, _) = set.by_source.get_key_value(&**name).unwrap();
+            assert!(Arc::ptr_eq(key, name));
+            let (clock, t) = set.shards[i].last_ts.iter().next().unwrap();
+            assert!(Arc::ptr_eq(clock, name), "shard {i}");
+            assert_eq!(*t, i as f64 + 2.0, "the clock advanced for shard {i}");
+        }
+        let (cached, _) = set.last_route.as_ref().unwrap();
+        assert!(Arc::ptr_eq(cached, &set.names[1]));
+    }
+
+    #[test]
+    fn one_shared_shard_clocks_each_source() {
+        let cfg = Config {
+            shard_by: ShardBy::None,
+            timed: true,
+            ..Config::default()
+        };
+        let mut set = ShardSet::new(cfg);
+        let mut sink = crate::sink::CallbackSink(|_: &Anomaly<'_>| {});
+        for (k, source) in ["a", "b", "a", "c"].iter().enumerate() {
+            set.observe(&event(source, k as f64), &mut sink).unwrap();
+        }
+        assert_eq!(set.names.len(), 1);
+        let mut clocks: Vec<(&str, f64)> = set.shards[0]
+            .last_ts
+            .iter()
+            .map(|(k, v)| (&**k, *v))
+            .collect();
+        clocks.sort_by(|x, y| x.0.cmp(y.0));
+        assert_eq!(clocks, [("a", 2.0), ("b", 1.0), ("c", 3.0)]);
     }
 }
