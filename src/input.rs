@@ -32,16 +32,23 @@ pub fn starts_gzip(head: &[u8]) -> bool {
     head.starts_with(&GZIP_MAGIC)
 }
 
-/// Whether the input at `path` is read through gzip: a `.gz` name, or a file of another
-/// name (a rotated `app.log.1`, say) that starts with the gzip magic bytes. Stdin is
-/// sniffed as it is read ([`open_stream`]); an unreadable file is left to the open that
-/// reports it.
+/// Whether the input at `path` is read through gzip: a `.gz` name, or a regular file of
+/// another name (a rotated `app.log.1`, say) that starts with the gzip magic bytes.
+/// Stdin and FIFOs are sniffed as they are read ([`open_stream`]); an unreadable file is
+/// left to the open that reports it.
 pub fn is_gzip_input(path: &Path) -> bool {
     if is_stdin(path) {
         return false;
     }
     if is_gzip(path) {
         return true;
+    }
+    // Only a regular file is sniffed ahead: reading a FIFO here would take its first
+    // bytes from the reader that follows.
+    // (Checked before opening: even opening a FIFO waits for, and then can break, its
+    // writer.)
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
     }
     let Ok(file) = open_file(path) else {
         return false;
@@ -94,7 +101,16 @@ pub fn open_file(path: &Path) -> Result<File> {
 /// Check that every path can be opened before any work starts.
 pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
     for p in paths {
-        if !is_stdin(p) {
+        if is_stdin(p) {
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| input_err(p, e))?;
+        if meta.is_dir() {
+            return Err(Error::IsDirectory(p.to_path_buf()));
+        }
+        // A FIFO is not opened here: the open would wait for a writer, and closing it
+        // again could leave that writer with a broken pipe before the real reader opens.
+        if meta.is_file() {
             open_file(p)?;
         }
     }
@@ -110,6 +126,12 @@ pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
     } else {
         Box::new(open_file(path)?)
     };
+    decoded_stream(path, raw)
+}
+
+/// `raw`, the opened input `path` (a file, FIFO or stdin), decompressed when it is gzip
+/// (see [`open_stream`]).
+pub fn decoded_stream(path: &Path, raw: Box<dyn Read + Send>) -> Result<Box<dyn Read + Send>> {
     // The first bytes decide, then are read again as the stream's start.
     let (head, raw) = read_head(raw).map_err(|e| input_err(path, e))?;
     let gzip = is_gzip(path) || starts_gzip(&head);

@@ -412,9 +412,9 @@ impl ChunkSource {
             source: e,
         })?;
         if !meta.is_file() {
-            // FIFOs, character devices: stream them.
+            // FIFOs, character devices: stream them (decompressed when gzip).
             return Ok(ChunkSource::Stream {
-                reader: Box::new(file),
+                reader: input::decoded_stream(&inp.path, Box::new(file))?,
                 carry: Vec::new(),
                 chunk,
                 eof: false,

@@ -461,6 +461,27 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
             &format!("{cmd:?} < gzip"),
         );
     }
+    // A FIFO carrying gzip (process substitution, a named pipe) is sniffed the same way.
+    #[cfg(unix)]
+    for cmd in [&["scan", "fifo", "--threads", "2"][..], &["watch", "fifo"]] {
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let bytes = gz.clone();
+        let writer = std::thread::spawn(move || std::fs::write(&fifo, bytes).expect("fifo"));
+        let r = run(&dir, &with(cmd), None);
+        writer.join().expect("writer");
+        assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
+        assert_same_lines(
+            &relabel(&r.lines, "fifo"),
+            &plain.lines,
+            &format!("{cmd:?} fifo"),
+        );
+    }
     // Corrupt gzip: a one-line error naming the input, exit 2.
     let bad = run(&dir, &with(&["scan", "-"]), Some(b"\x1f\x8bnot gzip"));
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
