@@ -339,15 +339,28 @@ fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `bytes` gzip-compressed.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use flate2::{write::GzEncoder, Compression};
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// `lines` with the source label `from` replaced by `a.log`.
+fn relabel(lines: &[String], from: &str) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
+        .collect()
+}
+
 #[test]
 fn streamed_inputs_equal_watch_on_the_same_bytes() {
-    use flate2::{write::GzEncoder, Compression};
     let dir = temp_dir("streams");
     let text = awkward_text(17, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(&text).expect("gzip");
-    std::fs::write(dir.join("a.log.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(dir.join("a.log.gz"), gzip(&text)).expect("write");
     // A line cap below the chunk size: the end of a stream holds many lines longer in
     // total than the cap, which must not be mistaken for one over-long line.
     let cap = ["--max-line-bytes", "2048"];
@@ -361,12 +374,6 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
     watch_stdin.extend(strings(&cap));
     let piped_watch = run(&dir, &watch_stdin, Some(&text));
     assert_eq!(piped_watch.code, Some(0), "{}", piped_watch.stderr);
-    let relabel = |lines: &[String], from: &str| -> Vec<String> {
-        lines
-            .iter()
-            .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
-            .collect()
-    };
     assert_same_lines(
         &relabel(&piped_watch.lines, "<stdin>"),
         &watch.lines,
@@ -412,13 +419,10 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
 
 #[test]
 fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
-    use flate2::{write::GzEncoder, Compression};
     let dir = temp_dir("gzip-sniff");
     let text = awkward_text(29, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(&text).expect("gzip");
-    let gz = gz.finish().expect("gzip");
+    let gz = gzip(&text);
     // A rotated archive without the `.gz` extension.
     std::fs::write(dir.join("a.log.1"), &gz).expect("write");
     let flags = ["--format", "json", "--semantic"];
@@ -433,12 +437,6 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
     let plain = run(&dir, &with(&["scan", "a.log", "--threads", "2"]), None);
     assert_eq!(plain.code, Some(0), "{}", plain.stderr);
     assert!(plain.lines.len() > 5, "the input should raise anomalies");
-    let relabel = |lines: &[String], from: &str| -> Vec<String> {
-        lines
-            .iter()
-            .map(|l| l.replace(&format!("\"source\": \"{from}\""), "\"source\": \"a.log\""))
-            .collect()
-    };
     for cmd in [
         &["scan", "a.log.1", "--threads", "1"][..],
         &["scan", "a.log.1", "--threads", "2"],
@@ -492,7 +490,6 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
 
 #[test]
 fn several_paths_are_one_stream_in_command_line_order() {
-    use flate2::{write::GzEncoder, Compression};
     let dir = temp_dir("paths");
     let (a, b, c) = (
         awkward_text(21, true),
@@ -500,9 +497,7 @@ fn several_paths_are_one_stream_in_command_line_order() {
         awkward_text(23, true),
     );
     std::fs::write(dir.join("a.log"), &a).expect("write");
-    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-    gz.write_all(&b).expect("gzip");
-    std::fs::write(dir.join("b.log.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(dir.join("b.log.gz"), gzip(&b)).expect("write");
     std::fs::write(dir.join("c.log"), &c).expect("write");
     // One file holding the three, each ending its last line.
     let mut all = Vec::new();
