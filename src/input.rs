@@ -43,10 +43,9 @@ pub fn is_gzip_input(path: &Path) -> bool {
     if is_gzip(path) {
         return true;
     }
-    // Only a regular file is sniffed ahead: reading a FIFO here would take its first
-    // bytes from the reader that follows.
-    // (Checked before opening: even opening a FIFO waits for, and then can break, its
-    // writer.)
+    // Only a regular file is sniffed ahead, and that is checked before opening: opening
+    // a FIFO waits for its writer, and reading or closing it here would take bytes from,
+    // or break the pipe of, the reader that follows.
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return false;
     }
