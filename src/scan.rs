@@ -395,16 +395,24 @@ enum ChunkSource {
 }
 
 impl ChunkSource {
+    /// A streamed input (stdin, gzip, FIFOs): read in owned chunks.
+    fn stream(reader: Box<dyn Read + Send>, chunk: usize, max_line: usize) -> Self {
+        ChunkSource::Stream {
+            reader,
+            carry: Vec::new(),
+            chunk,
+            eof: false,
+            max_line,
+        }
+    }
+
     fn open(inp: &ScanInput, chunk: usize, max_line: usize) -> Result<Self> {
         if input::is_stdin(&inp.path) || input::is_gzip(&inp.path) {
-            let reader = input::open_stream(&inp.path)?;
-            return Ok(ChunkSource::Stream {
-                reader,
-                carry: Vec::new(),
+            return Ok(Self::stream(
+                input::open_stream(&inp.path)?,
                 chunk,
-                eof: false,
                 max_line,
-            });
+            ));
         }
         let file = input::open_file(&inp.path)?;
         let meta = file.metadata().map_err(|e| Error::Input {
@@ -413,13 +421,8 @@ impl ChunkSource {
         })?;
         if !meta.is_file() {
             // FIFOs, character devices: stream them (decompressed when gzip).
-            return Ok(ChunkSource::Stream {
-                reader: input::decoded_stream(&inp.path, Box::new(file))?,
-                carry: Vec::new(),
-                chunk,
-                eof: false,
-                max_line,
-            });
+            let reader = input::decoded_stream(&inp.path, Box::new(file))?;
+            return Ok(Self::stream(reader, chunk, max_line));
         }
         if meta.len() == 0 {
             return Ok(ChunkSource::Empty);
@@ -433,14 +436,11 @@ impl ChunkSource {
             source: e,
         })?;
         if input::starts_gzip(&map) {
-            // gzip under another name (a rotated `app.log.1`): streamed and decompressed.
-            return Ok(ChunkSource::Stream {
-                reader: input::open_stream(&inp.path)?,
-                carry: Vec::new(),
-                chunk,
-                eof: false,
-                max_line,
-            });
+            // gzip under another name (a rotated `app.log.1`): streamed and decompressed
+            // from the file already open (mapping it did not move its position).
+            drop(map);
+            let reader = input::decoded_stream(&inp.path, Box::new(file))?;
+            return Ok(Self::stream(reader, chunk, max_line));
         }
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
