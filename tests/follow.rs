@@ -278,14 +278,21 @@ fn from_start_reads_existing_lines_and_matches_watch() {
     assert_eq!(got, want, "follow and watch share one engine");
 }
 
+/// An empty `app.log` in `d` followed with `args` (stats to `stats`), once the follower
+/// has seen 30 normal lines appended to it.
+fn warm_follow(d: &TempDir, stats: &str, args: &[&str]) -> (PathBuf, Follow) {
+    let log = d.path("app.log");
+    append(&log, "");
+    let f = Follow::start(d, stats, args);
+    append(&log, &normal(0, 30));
+    f.wait_events(30);
+    (log, f)
+}
+
 #[test]
 fn rename_rotation_keeps_late_writes_to_the_old_file() {
     let d = TempDir::new("rename");
-    let log = d.path("app.log");
-    append(&log, "");
-    let mut f = Follow::start(&d, "stats.json", &["app.log", "--rotate-wait", "300"]);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "300"]);
     // The writer still holds the old file when it is renamed away.
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     std::fs::rename(&log, d.path("app.log.1")).unwrap();
@@ -305,11 +312,7 @@ fn rename_rotation_keeps_late_writes_to_the_old_file() {
 #[test]
 fn copytruncate_restarts_at_zero() {
     let d = TempDir::new("copytrunc");
-    let log = d.path("app.log");
-    append(&log, "");
-    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     std::fs::copy(&log, d.path("app.log.1")).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
@@ -340,11 +343,7 @@ fn copytruncate_restarts_at_zero() {
 #[test]
 fn delete_and_recreate() {
     let d = TempDir::new("delete");
-    let log = d.path("app.log");
-    append(&log, "");
-    let mut f = Follow::start(&d, "stats.json", &["app.log", "--rotate-wait", "50"]);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "50"]);
     std::fs::remove_file(&log).unwrap();
     append(&log, &normal(30, 5));
     append(&log, &spike("RECREATED"));
@@ -355,11 +354,7 @@ fn delete_and_recreate() {
 #[test]
 fn partial_line_waits_for_its_newline() {
     let d = TempDir::new("partial");
-    let log = d.path("app.log");
-    append(&log, "");
-    let mut f = Follow::start(&d, "stats.json", &["app.log"]);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     let size = std::fs::metadata(&log).unwrap().len();
     let line = spike("SPLIT");
     let (a, b) = line.split_at(300);
@@ -422,12 +417,8 @@ fn sigterm_then_resume_observes_lines_written_while_down() {
 #[test]
 fn sigkill_loses_no_line() {
     let d = TempDir::new("kill");
-    let log = d.path("app.log");
-    append(&log, "");
     let args = ["--state", "st", "app.log"];
-    let mut f = Follow::start(&d, "s1.json", &args);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "s1.json", &args);
     append(&log, &normal(30, 10));
     append(&log, &spike("K1"));
     f.wait_spike("SPIKE-K1");
@@ -672,12 +663,8 @@ fn bad_snapshots_exit_2_with_one_line() {
 #[test]
 fn restart_during_rotation_still_drains_the_renamed_file() {
     let d = TempDir::new("rotrestart");
-    let log = d.path("app.log");
-    append(&log, "");
     let args = ["--state", "st", "--rotate-wait", "10000", "app.log"];
-    let mut f = Follow::start(&d, "s1.json", &args);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "s1.json", &args);
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     std::fs::rename(&log, d.path("app.log.1")).unwrap();
     append(&log, &normal(30, 5));
@@ -694,11 +681,7 @@ fn restart_during_rotation_still_drains_the_renamed_file() {
 #[test]
 fn an_over_long_line_is_measured_whole_and_kept_short() {
     let d = TempDir::new("longline");
-    let log = d.path("app.log");
-    append(&log, "");
-    let mut f = Follow::start(&d, "stats.json", &["--max-line-bytes", "64", "app.log"]);
-    append(&log, &normal(0, 30));
-    f.wait_events(30);
+    let (log, mut f) = warm_follow(&d, "stats.json", &["--max-line-bytes", "64", "app.log"]);
     // 64 MiB of one line that stays unfinished for a while: only the cap is kept.
     let head = "SPIKE-LONG ".to_string();
     append(&log, &head);
