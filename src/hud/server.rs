@@ -180,9 +180,16 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
 
 impl App {
     fn state_json(&self) -> String {
+        self.versioned_state_json().1
+    }
+
+    /// The state as JSON with its version, both read under one lock (so an SSE event's
+    /// id is the `version` its data carries).
+    fn versioned_state_json(&self) -> (u64, String) {
         let st = self.shared.lock();
         // The state holds only strings, numbers and booleans: serialising cannot fail.
-        serde_json::to_string(&*st).unwrap_or_else(|_| "{}".into())
+        let json = serde_json::to_string(&*st).unwrap_or_else(|_| "{}".into());
+        (st.version(), json)
     }
 }
 
@@ -231,13 +238,14 @@ async fn stream(State(app): State<App>) -> Response {
                 let due = last + PUSH_INTERVAL;
                 tokio::time::sleep_until(due.into()).await;
             }
-            let version = *rx.borrow_and_update();
+            // Mark the change seen; the id comes from the state serialised below, which
+            // may already be newer than the version this wake-up announced.
+            rx.borrow_and_update();
             if app.shared.stopping() {
                 return None;
             }
-            let ev = Event::default()
-                .id(version.to_string())
-                .data(app.state_json());
+            let (version, data) = app.versioned_state_json();
+            let ev = Event::default().id(version.to_string()).data(data);
             Some((Ok::<_, Infallible>(ev), (rx, app, Some(Instant::now()))))
         },
     );
