@@ -814,24 +814,28 @@ pub struct CountsRef<'a> {
 /// Decayed-centroid novelty detector (one per shard when `--semantic`).
 ///
 /// The centroid is always updated exactly as the reference does (every entry, every
-/// message). Each message takes one fused pass over the 256 entries that reads the old
-/// centroid and writes the updated one into a second buffer, summing on the way the dot
-/// product of the decayed message (`decay · x`, which the update adds anyway) with the
-/// old centroid and the squared norm of the *new* centroid (which the next message
-/// divides by). The novelty of a message has two paths:
+/// message; only entries below ~1e-307, which no output can tell from zero, are flushed,
+/// see [`fold`]). Each message takes one fused pass over the 256 entries that reads the
+/// old centroid and writes the updated one into a second buffer, summing on the way the
+/// dot product of the decayed message (`decay · x`, which the update adds anyway) with
+/// the old centroid. The squared norm of the new centroid (which the next message divides
+/// by) is carried forward from that dot product ([`tracked_sumsq`]) and summed afresh by
+/// every [`TEND_EVERY`]-th pass. The novelty of a message has two paths:
 /// * exact — the reference's arithmetic bit for bit (a 256-term norm in index order and
 ///   one division per non-zero entry), from the old buffer;
-/// * fast — `1 - dot / (decay · √sumsq)` from the pass's sums, in a fixed order of
-///   their own (fused multiply-adds).
+/// * fast — `1 - dot / (decay · √sumsq)` from the pass's dot product and the carried
+///   squared norm, in a fixed order of their own (fused multiply-adds).
 ///
-/// The fast path is used only where its ~1e-15 relative difference cannot reach the
+/// The fast path is used only where its ~1e-14 relative difference cannot reach the
 /// output: never while the novelty baseline is degenerate (std < 1e-6, where rounding
-/// noise dominates scores), and any message whose fast score comes within 1e-9 of the
-/// alerting threshold is recomputed exactly (so every reported anomaly is exact). The
-/// fast sums are a pure function of the centroid and the message, computed the same way
-/// on every CPU, so results depend neither on the thread count nor on the machine, and a
-/// restored snapshot continues exactly like an uninterrupted run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// noise dominates scores), and any message whose fast score comes within 1e-9 (relative)
+/// plus 1e-12 (absolute) of the alerting threshold is recomputed exactly (so every
+/// reported anomaly is exact). The fast sums are computed the same way on every CPU, so
+/// results depend neither on the thread count nor on the machine; snapshots save the
+/// carried squared norm, so a restored detector continues exactly like an uninterrupted
+/// run.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(from = "SavedSemantic")]
 pub struct SemanticDetector {
     /// Messages needed before scores count.
     pub warmup: u64,
@@ -843,16 +847,80 @@ pub struct SemanticDetector {
     pub centroid: Vec<f64>,
     /// Running stats of novelty values.
     pub novelty: RunningStats,
-    /// Scratch and derived state, never compared or saved.
-    #[serde(skip)]
+    /// Scratch and derived state, never compared (the carried squared norm is saved).
     work: FoldScratch,
 }
 
-/// The second centroid buffer, the squared norm of the current centroid (tagged with the
-/// address of the buffer it was computed for: a centroid replaced from outside, e.g. by a
-/// snapshot merge, has another address and gets its norm recomputed) and the message's
-/// values: decayed for the fused pass, plain for the exact path.
-#[derive(Debug, Clone, Default)]
+impl Clone for SemanticDetector {
+    fn clone(&self) -> Self {
+        let mut copy = SemanticDetector {
+            warmup: self.warmup,
+            n: self.n,
+            centroid: self.centroid.clone(),
+            novelty: self.novelty.clone(),
+            work: FoldScratch::default(),
+        };
+        // The carried squared norm belongs to the centroid's values, now in a new buffer.
+        copy.work.sumsq = self
+            .carried_sumsq()
+            .map(|s| (copy.centroid.as_ptr() as usize, s));
+        copy
+    }
+}
+
+/// A [`SemanticDetector`] as snapshots store it: its public fields plus the carried
+/// squared norm of the centroid (absent in snapshots of older builds, and whenever it is
+/// not known; then it is summed afresh).
+#[derive(Serialize, Deserialize)]
+struct SavedSemantic<C = Vec<f64>, S = RunningStats> {
+    warmup: u64,
+    n: u64,
+    centroid: C,
+    novelty: S,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    centroid_sumsq: Option<f64>,
+}
+
+impl Serialize for SemanticDetector {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        SavedSemantic {
+            warmup: self.warmup,
+            n: self.n,
+            centroid: &self.centroid,
+            novelty: &self.novelty,
+            centroid_sumsq: self.carried_sumsq().filter(|s| s.is_finite()),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl From<SavedSemantic> for SemanticDetector {
+    fn from(saved: SavedSemantic) -> Self {
+        let mut det = SemanticDetector {
+            warmup: saved.warmup,
+            n: saved.n,
+            centroid: saved.centroid,
+            novelty: saved.novelty,
+            work: FoldScratch::default(),
+        };
+        // Trusted only if it is what the centroid's entries give, to within the drift a
+        // carried sum can have: anything else (an edited or hostile snapshot) is replaced
+        // by the fresh sum.
+        if let Some(saved_sumsq) = saved.centroid_sumsq {
+            let fresh = fold_sumsq(&det.centroid);
+            if (saved_sumsq - fresh).abs() <= 1e-12 * fresh {
+                det.work.sumsq = Some((det.centroid.as_ptr() as usize, saved_sumsq));
+            }
+        }
+        det
+    }
+}
+
+/// The second centroid buffer, the carried squared norm of the current centroid (tagged
+/// with the address of the buffer it belongs to: a centroid replaced from outside, e.g.
+/// by a snapshot merge, has another address and gets its norm summed afresh) and the
+/// message's values: decayed for the fused pass, plain for the exact path.
+#[derive(Debug, Default)]
 struct FoldScratch {
     spare: Vec<f64>,
     sumsq: Option<(usize, f64)>,
@@ -870,6 +938,10 @@ impl PartialEq for FoldScratch {
 const DEGENERATE_STD: f64 = 1e-6;
 /// Relative margin around the threshold inside which scores are recomputed exactly.
 const EXACT_MARGIN: f64 = 1e-9;
+/// Absolute novelty margin added to [`EXACT_MARGIN`]: a bound, with a wide berth, on how
+/// far the fast novelty can be from the exact one (its carried sum of squares drifts by
+/// ~1e-14 relative at most between two tending passes, see [`TEND_EVERY`]).
+const EXACT_SLACK: f64 = 1e-12;
 
 impl SemanticDetector {
     /// A fresh detector.
@@ -887,6 +959,18 @@ impl SemanticDetector {
     #[inline]
     pub fn ready(&self) -> bool {
         self.n >= self.warmup
+    }
+
+    /// The carried squared norm of the centroid, when it is known for the current buffer.
+    fn carried_sumsq(&self) -> Option<f64> {
+        match self.work.sumsq {
+            Some((buf, s))
+                if buf == self.centroid.as_ptr() as usize && !self.centroid.is_empty() =>
+            {
+                Some(s)
+            }
+            _ => None,
+        }
     }
 
     /// Score one message's novelty against the centroid (bit-exact reference
@@ -945,15 +1029,25 @@ impl SemanticDetector {
         let ready = self.ready();
         let (mean, std) = (self.novelty.mean, self.novelty.std());
         let fast_ok = threshold > 0.0 && self.novelty.n >= 2 && std >= DEGENERATE_STD;
-        let sumsq = match self.work.sumsq {
-            Some((buf, s)) if buf == self.centroid.as_ptr() as usize => s,
-            _ => fold_sumsq(&self.centroid),
-        };
+        let sumsq = self
+            .carried_sumsq()
+            .unwrap_or_else(|| fold_sumsq(&self.centroid));
         let mut next = std::mem::take(&mut self.work.spare);
         next.resize(DIM, 0.0);
         let mut decayed = std::mem::take(&mut self.work.decayed);
         msg.values(Some(DECAY), &mut decayed);
-        let sums = fold(&self.centroid, &mut next, mask, &decayed);
+        let tend = self.n.is_multiple_of(TEND_EVERY);
+        let sums = if tend {
+            fold::<true>(&self.centroid, &mut next, mask, &decayed)
+        } else {
+            fold::<false>(&self.centroid, &mut next, mask, &decayed)
+        };
+        let next_sumsq = if tend {
+            sums.sumsq
+        } else {
+            tracked_sumsq(sumsq, sums.dot, sum_of_squares_8(&decayed))
+                .unwrap_or_else(|| fold_sumsq(&next))
+        };
         self.work.decayed = decayed;
         let mut novelty = None;
         if fast_ok {
@@ -963,7 +1057,7 @@ impl SemanticDetector {
             // Compared without dividing: the margin dwarfs the product's rounding.
             let near = ready
                 && std != 0.0
-                && (approx - mean).abs() >= threshold * (1.0 - EXACT_MARGIN) * std;
+                && (approx - mean).abs() >= threshold * (1.0 - EXACT_MARGIN) * std - EXACT_SLACK;
             if !near {
                 novelty = Some(approx);
             }
@@ -976,7 +1070,7 @@ impl SemanticDetector {
             novelty
         });
         self.work.spare = std::mem::replace(&mut self.centroid, next);
-        self.work.sumsq = Some((self.centroid.as_ptr() as usize, sums.sumsq));
+        self.work.sumsq = Some((self.centroid.as_ptr() as usize, next_sumsq));
         self.novelty.update(novelty);
         self.n += 1;
         if !ready || std == 0.0 {
@@ -1072,6 +1166,42 @@ impl Message<'_> {
     }
 }
 
+/// Every this many messages the fused pass *tends* the centroid: it flushes entries too
+/// small to matter and sums the new entries' squares itself. In between, passes only
+/// decay and add, and the sum of squares is carried forward ([`tracked_sumsq`]).
+const TEND_EVERY: u64 = 64;
+
+/// `Σ next²` from `Σ old²` without visiting the entries: with `next = keep · old + dx`,
+/// `Σ next² = keep² Σ old² + 2 keep Σ dx · old + Σ dx²`, the middle sum being the pass's
+/// dot product. `None` when the terms cancel too much to trust the result (a centroid
+/// shrinking to almost nothing), where the caller sums the entries instead.
+#[inline]
+fn tracked_sumsq(sumsq: f64, dot: f64, dx_sumsq: f64) -> Option<f64> {
+    let keep = 1.0 - DECAY;
+    // Plain products and sums (no `mul_add`, a library call on CPUs without FMA).
+    let grown = keep * keep * sumsq + dx_sumsq;
+    let s = grown + 2.0 * keep * dot;
+    (s >= 0.25 * grown).then_some(s)
+}
+
+/// Σ v² in eight interleaved partial sums (vectorisable), then added as
+/// [`reduce_partials`] adds lanes: a fixed order whichever form the message came in.
+#[inline]
+fn sum_of_squares_8(v: &[f64]) -> f64 {
+    let mut lane = [0.0f64; 8];
+    let mut rows = v.chunks_exact(8);
+    for row in &mut rows {
+        for (acc, x) in lane.iter_mut().zip(row) {
+            *acc += x * x;
+        }
+    }
+    for (acc, x) in lane.iter_mut().zip(rows.remainder()) {
+        *acc += x * x;
+    }
+    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
+    (half[0] + half[2]) + (half[1] + half[3])
+}
+
 /// Σ c², summed in index order like Python's `sum`.
 #[inline]
 fn sum_of_squares(c: &[f64]) -> f64 {
@@ -1116,32 +1246,46 @@ fn fold_sumsq(c: &[f64]) -> f64 {
     reduce_partials(&p)
 }
 
-/// Whether the rounded product `keep · c` is kept (not zero or subnormal, see below).
+/// Smallest magnitude a tending pass keeps (2^-1020, four times the smallest normal
+/// number): whatever is kept stays normal through the [`TEND_EVERY`] − 1 plain passes
+/// that follow (0.99^63 ≈ 0.53).
+const KEEP_AT_LEAST: f64 = 4.0 * f64::MIN_POSITIVE;
+
+/// Whether a tending pass keeps the rounded product `keep · c` (see [`fold`]).
 #[inline(always)]
 fn is_kept(s: f64) -> bool {
-    s.to_bits() & 0x7ff0_0000_0000_0000 != 0
+    s.abs() >= KEEP_AT_LEAST
 }
 
 /// One fused pass: `next = (1 - decay) · old + decay · x` entry by entry with the
 /// reference's two roundings, where `decay · x` (rounded, as the reference computes it)
 /// holds `dval` at the buckets of `mask` and 0 elsewhere; returns `Σ (decay · x) · old`
-/// and `Σ next²`, each summed in the [`Partials`] order with fused multiply-adds, so
-/// every kernel agrees bit for bit.
+/// summed in the [`Partials`] order with fused multiply-adds, so every kernel agrees bit
+/// for bit. A *tending* pass (`TEND`, every [`TEND_EVERY`]-th message) also returns
+/// `Σ next²` in that order and flushes tiny entries; the others leave `sumsq` at 0.
 ///
-/// A rounded product `(1 - decay) · c` that is zero or subnormal is replaced by `+0.0`
-/// before the add. A bucket that no message hits decays by 0.99 per message and, after
-/// about 70,000 messages, turns subnormal, where the reference keeps it forever (0.99 ×
-/// the smallest subnormal rounds back to itself) and every further multiplication costs
-/// the CPU a microcode assist — about 100× slower, enough to make a log of repetitive
-/// short lines crawl. No output can tell: a subnormal entry adds at most ~1e-308 to a dot
-/// product whose other terms (products of L2-normalised hashed vectors) are either
-/// exactly 0 or at least ~1e-6, squares to 0 in the norm, and vanishes when the bucket is
-/// next hit (`keep · tiny + decay · x == decay · x`). The test
-/// `subnormal_flush_matches_reference_arithmetic` checks scores bit for bit.
+/// The flush: in a tending pass, a rounded product `(1 - decay) · c` below
+/// [`KEEP_AT_LEAST`] (2^-1020) in magnitude is replaced by `+0.0` before the add. A
+/// bucket that no message hits decays by 0.99 per message and, after about 70,000
+/// messages, would turn subnormal, where the reference keeps it forever (0.99 × the
+/// smallest subnormal rounds back to itself) and every further multiplication costs the
+/// CPU a microcode assist — about 100× slower, enough to make a log of repetitive short
+/// lines crawl. Flushing at 2^-1020 every 64 messages keeps every entry normal in the
+/// plain passes between (0.99^63 > 1/2), so they need no test at all. No output can
+/// tell: such an entry adds at most ~1e-307 to a dot product whose other terms (products
+/// of L2-normalised hashed vectors) are either exactly 0 or at least ~1e-6, squares to 0
+/// in the norm, and vanishes when the bucket is next hit (`keep · tiny + decay · x ==
+/// decay · x`). The test `subnormal_flush_matches_reference_arithmetic` checks scores
+/// bit for bit against the literal arithmetic.
 ///
 /// `dval` must hold at least one value per set bit of `mask` (callers check).
 #[inline]
-fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, dval: &[f64]) -> FoldSums {
+fn fold<const TEND: bool>(
+    old: &[f64],
+    next: &mut [f64],
+    mask: &BucketMask,
+    dval: &[f64],
+) -> FoldSums {
     let (Ok(old), Ok(next)) = (
         <&[f64; DIM]>::try_from(old),
         <&mut [f64; DIM]>::try_from(next),
@@ -1152,14 +1296,14 @@ fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, dval: &[f64]) -> FoldS
     if has_avx512() {
         // SAFETY: AVX-512F and POPCNT were checked at run time; `dval` holds a value per
         // set bit of `mask` (the precondition), which is all the expanding loads read.
-        return unsafe { fold_avx512(old, next, mask, dval) };
+        return unsafe { fold_avx512::<TEND>(old, next, mask, dval) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: AVX2 and FMA were checked at run time.
-        return unsafe { fold_fma(old, next, mask, dval) };
+        return unsafe { fold_fma::<TEND>(old, next, mask, dval) };
     }
-    fold_portable(old, next, mask, dval)
+    fold_portable::<TEND>(old, next, mask, dval)
 }
 
 /// [`fold_portable`] compiled for AVX2 and FMA (x86-64 CPUs without AVX-512): `mul_add`
@@ -1167,19 +1311,19 @@ fn fold(old: &[f64], next: &mut [f64], mask: &BucketMask, dval: &[f64]) -> FoldS
 /// rows vectorise four lanes wide.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fold_fma(
+unsafe fn fold_fma<const TEND: bool>(
     old: &[f64; DIM],
     next: &mut [f64; DIM],
     mask: &BucketMask,
     dval: &[f64],
 ) -> FoldSums {
-    fold_portable(old, next, mask, dval)
+    fold_portable::<TEND>(old, next, mask, dval)
 }
 
 /// [`fold`] without vector intrinsics. `mul_add` is one instruction wherever the target
 /// has FMA (aarch64, x86-64-v3 builds) and a correctly rounded library call elsewhere.
 #[inline(always)]
-fn fold_portable(
+fn fold_portable<const TEND: bool>(
     old: &[f64; DIM],
     next: &mut [f64; DIM],
     mask: &BucketMask,
@@ -1204,9 +1348,11 @@ fn fold_portable(
             let (c, dx) = (c_row[l], d_row[l]);
             dot[l] = dx.mul_add(c, dot[l]);
             let s = keep * c;
-            let n = if is_kept(s) { s + dx } else { dx };
+            let n = if !TEND || is_kept(s) { s + dx } else { dx };
             n_row[l] = n;
-            sumsq[l] = n.mul_add(n, sumsq[l]);
+            if TEND {
+                sumsq[l] = n.mul_add(n, sumsq[l]);
+            }
         }
     }
     FoldSums {
@@ -1217,10 +1363,12 @@ fn fold_portable(
 
 /// [`fold_portable`] in AVX-512: per block of eight entries, the message's decayed values
 /// are expanded from `dval` into the lanes the mask byte selects (no gathers, no
-/// scatters), and the kept-product test is one exponent test feeding a masked add.
+/// scatters). A plain pass is then a multiply, an add and the dot's fused multiply-add
+/// per block; a tending pass adds the flush (a compare feeding a masked add) and the
+/// squares' sum.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
-unsafe fn fold_avx512(
+unsafe fn fold_avx512<const TEND: bool>(
     old: &[f64; DIM],
     next: &mut [f64; DIM],
     mask: &BucketMask,
@@ -1228,7 +1376,7 @@ unsafe fn fold_avx512(
 ) -> FoldSums {
     use std::arch::x86_64::*;
     let keep = _mm512_set1_pd(1.0 - DECAY);
-    let exponent = _mm512_set1_epi64(0x7ff0_0000_0000_0000);
+    let keep_at_least = _mm512_set1_pd(KEEP_AT_LEAST);
     let zero = _mm512_setzero_pd();
     let (mut dot0, mut dot1, mut dot2, mut dot3) = (zero, zero, zero, zero);
     let (mut sq0, mut sq1, mut sq2, mut sq3) = (zero, zero, zero, zero);
@@ -1247,10 +1395,15 @@ unsafe fn fold_avx512(
                 let c = _mm512_loadu_pd(old.as_ptr().add(at));
                 $dot = _mm512_fmadd_pd(dx, c, $dot);
                 let s = _mm512_mul_pd(keep, c);
-                let kept = _mm512_test_epi64_mask(_mm512_castpd_si512(s), exponent);
-                let n = _mm512_mask_add_pd(dx, kept, s, dx);
+                let n = if TEND {
+                    let kept = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(_mm512_abs_pd(s), keep_at_least);
+                    let n = _mm512_mask_add_pd(dx, kept, s, dx);
+                    $sq = _mm512_fmadd_pd(n, n, $sq);
+                    n
+                } else {
+                    _mm512_add_pd(s, dx)
+                };
                 _mm512_storeu_pd(next.as_mut_ptr().add(at), n);
-                $sq = _mm512_fmadd_pd(n, n, $sq);
             };
         }
         block!(0, dot0, sq0);
@@ -1532,6 +1685,40 @@ mod tests {
 
     #[test]
     fn fold_kernels_agree_bit_for_bit() {
+        // Each kernel, as a tending pass or a plain one.
+        fn run(
+            kernel: usize,
+            tend: bool,
+            old: &[f64],
+            next: &mut [f64],
+            mask: &BucketMask,
+            val: &[f64],
+        ) -> FoldSums {
+            match (kernel, tend) {
+                (0, true) => return fold::<true>(old, next, mask, val),
+                (0, false) => return fold::<false>(old, next, mask, val),
+                _ => {}
+            }
+            let (old, next) = (old.try_into().unwrap(), next.try_into().unwrap());
+            match (kernel, tend) {
+                (1, true) => fold_portable::<true>(old, next, mask, val),
+                (1, false) => fold_portable::<false>(old, next, mask, val),
+                // SAFETY: callers check AVX2 and FMA first.
+                (_, true) => unsafe { fold_fma::<true>(old, next, mask, val) },
+                (_, false) => unsafe { fold_fma::<false>(old, next, mask, val) },
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        let kernels = if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            3
+        } else {
+            2
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let kernels = 2;
+        let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
         let mut x = 0x853c_49e6_748f_ea9b_u64;
         for round in 0..400 {
             let old: Vec<f64> = (0..DIM)
@@ -1539,7 +1726,7 @@ mod tests {
                     0 => 0.0,
                     1 => -0.0,
                     2 => 3e-308 * ((j % 5) as f64 - 2.0),
-                    3 => f64::MIN_POSITIVE * (1.0 + (j % 3) as f64 * 0.005),
+                    3 => KEEP_AT_LEAST * (1.0 + (j % 3) as f64 * 0.005),
                     _ => ((next_rand(&mut x) % 2001) as f64 - 1000.0) / 1e4,
                 })
                 .collect();
@@ -1552,60 +1739,58 @@ mod tests {
                 }
             }
             let mask = bucket_mask(&idx).expect("increasing");
-            let mut a = vec![0.0; DIM];
-            let mut b = vec![f64::NAN; DIM];
-            let sa = fold(&old, &mut a, &mask, &val);
-            let sb = fold_portable(
-                old.as_slice().try_into().unwrap(),
-                b.as_mut_slice().try_into().unwrap(),
-                &mask,
-                &val,
-            );
-            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&a), bits(&b), "round {round}");
-            assert_eq!(sa.dot.to_bits(), sb.dot.to_bits(), "round {round}");
-            assert_eq!(sa.sumsq.to_bits(), sb.sumsq.to_bits(), "round {round}");
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                let mut f = vec![f64::NAN; DIM];
-                // SAFETY: AVX2 and FMA were checked at run time.
-                let sf = unsafe {
-                    fold_fma(
-                        old.as_slice().try_into().unwrap(),
-                        f.as_mut_slice().try_into().unwrap(),
-                        &mask,
-                        &val,
-                    )
-                };
-                assert_eq!(bits(&f), bits(&b), "round {round}");
+            for tend in [false, true] {
+                let mut a = vec![f64::NAN; DIM];
+                let sa = run(0, tend, &old, &mut a, &mask, &val);
+                for kernel in 1..kernels {
+                    let mut b = vec![f64::NAN; DIM];
+                    let sb = run(kernel, tend, &old, &mut b, &mask, &val);
+                    assert_eq!(bits(&a), bits(&b), "round {round} kernel {kernel}");
+                    assert_eq!(
+                        sa.dot.to_bits(),
+                        sb.dot.to_bits(),
+                        "round {round} kernel {kernel}"
+                    );
+                    if tend {
+                        assert_eq!(
+                            sa.sumsq.to_bits(),
+                            sb.sumsq.to_bits(),
+                            "round {round} kernel {kernel}"
+                        );
+                    }
+                }
+                if tend {
+                    // The pass's sum of squares is the one a restored detector recomputes.
+                    assert_eq!(fold_sumsq(&a).to_bits(), sa.sumsq.to_bits());
+                }
+                // The literal update, entry by entry (`val` holds the decayed values
+                // `decay · x`); a tending pass flushes tiny products.
+                let mut dot = [0.0f64; 32];
+                for j in 0..DIM {
+                    let dx = idx
+                        .iter()
+                        .position(|&i| usize::from(i) == j)
+                        .map_or(0.0, |k| val[k]);
+                    dot[j % 32] = dx.mul_add(old[j], dot[j % 32]);
+                    let s = (1.0 - DECAY) * old[j];
+                    let s = if tend && s.abs() < KEEP_AT_LEAST {
+                        0.0
+                    } else {
+                        s
+                    };
+                    let want = s + dx;
+                    assert_eq!(
+                        a[j].to_bits(),
+                        want.to_bits(),
+                        "round {round} entry {j} tend {tend}"
+                    );
+                }
                 assert_eq!(
-                    (sf.dot.to_bits(), sf.sumsq.to_bits()),
-                    (sb.dot.to_bits(), sb.sumsq.to_bits())
+                    reduce_partials(&dot).to_bits(),
+                    sa.dot.to_bits(),
+                    "round {round}"
                 );
             }
-            // The pass's sum of squares is the one a restored detector recomputes.
-            assert_eq!(fold_sumsq(&a).to_bits(), sa.sumsq.to_bits());
-            // The literal update with the flush rule, entry by entry (`val` holds the
-            // decayed values `decay · x`).
-            let mut dot = [0.0f64; 32];
-            for j in 0..DIM {
-                let dx = idx
-                    .iter()
-                    .position(|&i| usize::from(i) == j)
-                    .map_or(0.0, |k| val[k]);
-                dot[j % 32] = dx.mul_add(old[j], dot[j % 32]);
-                let s = (1.0 - DECAY) * old[j] + 0.0;
-                let s = if s.abs() < f64::MIN_POSITIVE { 0.0 } else { s };
-                let want = if dx == 0.0 { s } else { s + dx };
-                assert_eq!(a[j].to_bits(), want.to_bits(), "round {round} entry {j}");
-            }
-            assert_eq!(
-                reduce_partials(&dot).to_bits(),
-                sa.dot.to_bits(),
-                "round {round}"
-            );
         }
     }
 
@@ -1655,6 +1840,136 @@ mod tests {
         }
         assert!(reported > 10, "the odd lines should stand out ({reported})");
         assert_eq!(by_values, by_counts);
+    }
+
+    #[test]
+    fn carried_norm_follows_the_centroid() {
+        // Real messages through the counts path: after every message the carried squared
+        // norm is within the drift bound of the fresh sum, and equal to it right after
+        // each tending pass.
+        let mut v = Vectorizer::new();
+        let mut det = SemanticDetector::new(20);
+        let mut worst = 0.0f64;
+        for i in 0..5000u64 {
+            let line = match i % 7 {
+                0 => format!(
+                    "sshd[{i}]: Accepted publickey for deploy from 10.0.{}.{}",
+                    i % 255,
+                    i % 7
+                ),
+                3 => "x".repeat(1 + (i % 300) as usize),
+                5 => format!("GET /api/v1/items/{} 200 {}ms", i * 31 % 1000, i % 90),
+                _ => format!("kernel: eth{} link up, {} Mbps", i % 4, 10 * (i % 1000)),
+            };
+            let mut cnt = Vec::new();
+            let (mask, norm) = v.embed_ascii_counts(line.as_bytes(), &mut cnt);
+            det.score_counts(
+                CountsRef {
+                    mask: &mask,
+                    cnt: &cnt,
+                    norm,
+                },
+                3.0,
+            );
+            if i == 0 {
+                // The first message only seeds the centroid.
+                continue;
+            }
+            let carried = det.carried_sumsq().expect("known after every pass");
+            let fresh = fold_sumsq(&det.centroid);
+            worst = worst.max((carried - fresh).abs() / fresh);
+            if (det.n - 1).is_multiple_of(TEND_EVERY) {
+                assert_eq!(carried.to_bits(), fresh.to_bits(), "message {i}");
+            }
+        }
+        assert!(worst > 0.0, "passes in between carry the norm forward");
+        assert!(worst < 1e-14, "drift {worst:e}");
+    }
+
+    #[test]
+    fn carried_norm_survives_a_shrinking_centroid() {
+        // Each message points away from the centroid, which shrinks towards zero: the
+        // carried sum would cancel; it is summed afresh instead and stays accurate.
+        let mut det = SemanticDetector::new(5);
+        let idx: Vec<u8> = (0..=u8::MAX).step_by(3).collect();
+        let seed: Vec<f64> = idx.iter().map(|&b| 1.0 + f64::from(b % 5)).collect();
+        let n = seed.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let seed: Vec<f64> = seed.iter().map(|x| x / n).collect();
+        det.score_then_update(SparseRef {
+            idx: &idx,
+            val: &seed,
+        });
+        for step in 0..300 {
+            let c: Vec<f64> = idx.iter().map(|&b| det.centroid[usize::from(b)]).collect();
+            let norm = c.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let away: Vec<f64> = if norm == 0.0 {
+                seed.clone()
+            } else {
+                c.iter().map(|x| -x / norm).collect()
+            };
+            let score = det.score_with_threshold(
+                SparseRef {
+                    idx: &idx,
+                    val: &away,
+                },
+                3.0,
+            );
+            assert!(score.is_finite(), "step {step}");
+            let carried = det.carried_sumsq().expect("known");
+            let fresh = fold_sumsq(&det.centroid);
+            assert!(
+                (carried - fresh).abs() <= 1e-12 * fresh,
+                "step {step}: carried {carried:e}, fresh {fresh:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn saved_norm_is_restored_only_when_it_fits_the_centroid() {
+        let mut v = Vectorizer::new();
+        let mut det = SemanticDetector::new(5);
+        for i in 0..100 {
+            let mut sv = SparseVec::default();
+            v.embed(
+                &format!("user u{i} logged in from 10.0.0.{}", i % 9),
+                &mut sv,
+            );
+            det.score_with_threshold(sv.view(), 3.0);
+        }
+        let carried = det.carried_sumsq().unwrap();
+        assert_ne!(carried.to_bits(), fold_sumsq(&det.centroid).to_bits());
+        let json = serde_json::to_value(&det).unwrap();
+        assert_eq!(
+            json["centroid_sumsq"].as_f64().unwrap().to_bits(),
+            carried.to_bits()
+        );
+        let load =
+            |j: &serde_json::Value| serde_json::from_value::<SemanticDetector>(j.clone()).unwrap();
+        assert_eq!(
+            load(&json).carried_sumsq().unwrap().to_bits(),
+            carried.to_bits()
+        );
+        assert_eq!(
+            det.clone().carried_sumsq().unwrap().to_bits(),
+            carried.to_bits()
+        );
+        // Older snapshots have no saved norm, and a wrong one is not believed: the fresh sum.
+        for bad in [
+            serde_json::Value::Null,
+            (carried * 1.001).into(),
+            (-1.0).into(),
+        ] {
+            let mut j = json.clone();
+            match bad {
+                serde_json::Value::Null => {
+                    j.as_object_mut().unwrap().remove("centroid_sumsq");
+                }
+                b => j["centroid_sumsq"] = b,
+            }
+            let d = load(&j);
+            assert_eq!(d, det);
+            assert_eq!(d.carried_sumsq(), None);
+        }
     }
 
     impl Vectorizer {

@@ -683,13 +683,13 @@ mod tests {
                 }
             }
             assert_eq!(sa.metrics.len(), sb.metrics.len());
-            // The centroid is exact; the novelty stats may differ in the last bits when
-            // the semantic layer's fast path (an unsaved tracked norm) is in use.
+            // Bit for bit, the semantic layer's fast path included (the snapshot carries
+            // the centroid's tracked squared norm).
             let (xa, xb) = (sa.semantic.as_ref().unwrap(), sb.semantic.as_ref().unwrap());
             assert_eq!((xa.n, &xa.centroid), (xb.n, &xb.centroid));
             assert_eq!(xa.novelty.n, xb.novelty.n);
-            assert!((xa.novelty.mean - xb.novelty.mean).abs() <= 1e-12 * xa.novelty.mean.abs());
-            assert!((xa.novelty.m2 - xb.novelty.m2).abs() <= 1e-12 * xa.novelty.m2.abs());
+            assert_eq!(xa.novelty.mean.to_bits(), xb.novelty.mean.to_bits());
+            assert_eq!(xa.novelty.m2.to_bits(), xb.novelty.m2.to_bits());
         }
     }
 
