@@ -466,7 +466,7 @@ unsafe fn compress_counts_avx512(
 /// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric (and so is the
 /// product with `scale`). A group of eight holding a count beyond ±7 divides directly.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
 unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     use std::arch::x86_64::*;
     let norm_v = _mm512_set1_pd(norm);
@@ -507,10 +507,11 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
     }
     let rest = groups.remainder();
     if !rest.is_empty() {
-        let mut pad = [0i16; 8];
-        pad[..rest.len()].copy_from_slice(rest);
-        // SAFETY: `pad` holds exactly 8 × 2 bytes.
-        one(_mm_loadu_si128(pad.as_ptr().cast()), k);
+        // A masked load of the last counts (copying them into a zeroed buffer instead
+        // would make the 16-byte load wait for a failed store forwarding).
+        let live: __mmask8 = (1 << rest.len()) - 1;
+        // SAFETY: the mask selects the `rest.len() < 8` counts of `rest` only.
+        one(_mm_maskz_loadu_epi16(live, rest.as_ptr().cast()), k);
     }
     // SAFETY: the first `cnt.len()` entries past `base` were written above.
     out.set_len(base + cnt.len());
