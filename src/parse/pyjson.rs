@@ -201,8 +201,34 @@ fn is_str_special(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
 }
 
-/// First index `>= i` holding a special string byte (or `b.len()`).
+/// First index `>= i` holding a special string byte (or `b.len()`): sixteen bytes at a
+/// time with SSE2 (part of the x86_64 baseline), then eight by SWAR, then one by one.
 fn scan_plain(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while let Some(chunk) = b.get(i..i + 16) {
+            // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load reads the
+            // 16 bytes of `chunk`.
+            let hits = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
+                // v <= 0x1f (unsigned) as max(v, 0x1f) == 0x1f.
+                let ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                _mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))) as u32
+            };
+            if hits != 0 {
+                return i + hits.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    scan_plain_swar(b, i)
+}
+
+/// [`scan_plain`] eight bytes at a time in a `u64` (and for the last few bytes).
+fn scan_plain_swar(b: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(i..i + 8) {
@@ -899,6 +925,33 @@ impl KeyIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_scans_agree_with_the_byte_rule() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..2000 {
+            let len = (round % 70) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Mostly plain bytes (ASCII and high), sometimes a special one.
+                    match x % 23 {
+                        0 => b'"',
+                        1 => b'\\',
+                        2 => (x >> 8) as u8 % 0x20,
+                        _ => 0x20 + (x >> 8) as u8 % 0xe0,
+                    }
+                })
+                .collect();
+            for start in 0..=len {
+                let want = (start..len).find(|&k| is_str_special(b[k])).unwrap_or(len);
+                assert_eq!(scan_plain(&b, start), want, "{b:?} from {start}");
+                assert_eq!(scan_plain_swar(&b, start), want, "{b:?} from {start}");
+            }
+        }
+    }
 
     fn repr_of(text: &str) -> Result<String, JsonError> {
         let mut doc = JsonDoc::default();
