@@ -1109,9 +1109,7 @@ mod tests {
         let alphabet: [&str; 9] = ["a", "b ", "é", "\n", "\r", "\r\n", "xyz", "  ", "\u{1F600}"];
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            crate::testrand::xorshift64(&mut x);
             x % n
         };
         for round in 0..60 {

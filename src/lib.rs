@@ -31,6 +31,8 @@ pub mod sink;
 pub mod snapshot;
 pub mod split;
 pub mod stats;
+#[cfg(test)]
+mod testrand;
 pub mod textscan;
 pub mod timestamp;
 pub mod unicode;

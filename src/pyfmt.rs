@@ -674,12 +674,7 @@ mod tests {
 
     impl XorShift {
         fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
+            crate::testrand::xorshift64(&mut self.0)
         }
     }
 

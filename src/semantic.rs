@@ -1485,9 +1485,7 @@ mod tests {
             for _ in 0..8 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        crate::testrand::xorshift64(&mut x);
                         alphabet[(x % alphabet.len() as u64) as usize]
                     })
                     .collect();
@@ -1598,14 +1596,6 @@ mod tests {
         assert_eq!(ours.novelty.m2.to_bits(), naive.stats.m2.to_bits());
     }
 
-    /// xorshift64 for test data.
-    fn next_rand(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
-
     #[test]
     fn code_table_matches_hashing() {
         // Every entry of the build-time table is the code of its trigram.
@@ -1636,7 +1626,7 @@ mod tests {
             for round in 0..40u32 {
                 let body: Vec<u8> = (0..len)
                     .map(|_| {
-                        let r = next_rand(&mut x);
+                        let r = crate::testrand::xorshift64(&mut x);
                         // Mostly printable; now and then a control, DEL or high byte.
                         if round.is_multiple_of(3) && r.is_multiple_of(29) {
                             (r >> 8) as u8
@@ -1662,7 +1652,7 @@ mod tests {
         for len in [3usize, 4, 17, 18, 19, 100, 513, 514, 515, 1030, 4098] {
             for _ in 0..20 {
                 let cls: Vec<u8> = (0..len)
-                    .map(|_| (next_rand(&mut x) % CLASSES as u64) as u8)
+                    .map(|_| (crate::testrand::xorshift64(&mut x) % CLASSES as u64) as u8)
                     .collect();
                 let mut want = [0i16; DIM];
                 for w in cls.windows(3) {
@@ -1723,20 +1713,20 @@ mod tests {
         let mut x = 0x853c_49e6_748f_ea9b_u64;
         for round in 0..400 {
             let old: Vec<f64> = (0..DIM)
-                .map(|j| match next_rand(&mut x) % 8 {
+                .map(|j| match crate::testrand::xorshift64(&mut x) % 8 {
                     0 => 0.0,
                     1 => -0.0,
                     2 => 3e-308 * ((j % 5) as f64 - 2.0),
                     3 => KEEP_AT_LEAST * (1.0 + (j % 3) as f64 * 0.005),
-                    _ => ((next_rand(&mut x) % 2001) as f64 - 1000.0) / 1e4,
+                    _ => ((crate::testrand::xorshift64(&mut x) % 2001) as f64 - 1000.0) / 1e4,
                 })
                 .collect();
             let density = round % 9;
             let (mut idx, mut val) = (Vec::new(), Vec::new());
             for b in 0..DIM {
-                if next_rand(&mut x) % 8 < density as u64 {
+                if crate::testrand::xorshift64(&mut x) % 8 < density as u64 {
                     idx.push(b as u8);
-                    val.push(((next_rand(&mut x) % 2001) as f64 - 1000.0) / 3e3);
+                    val.push(((crate::testrand::xorshift64(&mut x) % 2001) as f64 - 1000.0) / 3e3);
                 }
             }
             let mask = bucket_mask(&idx).expect("increasing");
@@ -1990,9 +1980,7 @@ mod tests {
             for _ in 0..50 {
                 let mut counts = [0i16; DIM];
                 for c in counts.iter_mut() {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    crate::testrand::xorshift64(&mut x);
                     if x % 16 < density {
                         *c = ((x >> 8) % 41) as i16 - 20;
                     }

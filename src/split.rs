@@ -136,9 +136,7 @@ mod tests {
             for density in [0u64, 1, 4, 16] {
                 let buf: Vec<u8> = (0..len)
                     .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
+                        crate::testrand::xorshift64(&mut x);
                         match x % 16 {
                             k if k < density && x & 16 == 0 => b'\n',
                             k if k < density => b'\r',

@@ -212,9 +212,7 @@ mod tests {
         for len in [63usize, 64, 65, 127, 128, 129, 1000, 4096 + 7] {
             let mut buf = Vec::with_capacity(len);
             for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                crate::testrand::xorshift64(&mut x);
                 buf.push(alphabet[(x % alphabet.len() as u64) as usize]);
             }
             assert_eq!(spans(&buf), Some(reference(&buf)), "len {len}");

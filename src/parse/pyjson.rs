@@ -933,9 +933,7 @@ mod tests {
             let len = (round % 70) as usize;
             let b: Vec<u8> = (0..len)
                 .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
+                    crate::testrand::xorshift64(&mut x);
                     // Mostly plain bytes (ASCII and high), sometimes a special one.
                     match x % 23 {
                         0 => b'"',
