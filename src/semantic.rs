@@ -369,14 +369,24 @@ pub fn values_from_counts(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
 }
 
 /// [`values_from_counts`], each value then multiplied by `scale` when given (a second
-/// rounding, as `scale * (c / norm)` is written).
-fn scaled_values_from_counts(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
+/// rounding, as `scale * (c / norm)` is written). When `scale` is given, also returns
+/// the appended values' sum of squares as [`sum_of_squares_8`] adds them (what the fused
+/// pass's carried norm needs of the decayed values).
+fn scaled_values_from_counts(
+    cnt: &[i16],
+    norm: f64,
+    scale: Option<f64>,
+    out: &mut Vec<f64>,
+) -> Option<f64> {
     #[cfg(target_arch = "x86_64")]
     if norm != 0.0 && has_avx512_compress() {
         // SAFETY: the features `values_avx512` enables were checked at run time.
-        return unsafe { values_avx512(cnt, norm, scale, out) };
+        let squares = unsafe { values_avx512(cnt, norm, scale, out) };
+        return scale.map(|_| squares);
     }
+    let base = out.len();
     values_portable(cnt, norm, scale, out);
+    scale.map(|_| sum_of_squares_8(&out[base..]))
 }
 
 fn values_portable(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
@@ -465,9 +475,11 @@ unsafe fn compress_counts_avx512(
 /// divide 0..=7 by the norm once (one vector division) and look the quotients up;
 /// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric (and so is the
 /// product with `scale`). A group of eight holding a count beyond ±7 divides directly.
+/// Returns the values' sum of squares, summed in registers in [`sum_of_squares_8`]'s
+/// order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
-unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
+unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) -> f64 {
     use std::arch::x86_64::*;
     let norm_v = _mm512_set1_pd(norm);
     let scaled = |v: __m512d| match scale {
@@ -483,6 +495,9 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
     out.reserve(cnt.len() + 8);
     let mut groups = cnt.chunks_exact(8);
     let mut k = 0usize;
+    // Lane `i` sums the squares of values `i`, `i + 8`, … in turn: `sum_of_squares_8`'s
+    // order (a last partial group adds `0²` in its empty lanes, which changes nothing).
+    let mut squares = _mm512_setzero_pd();
     let mut one = |c16: __m128i, k: usize| {
         let c64 = _mm512_cvtepi16_epi64(c16);
         let mag = _mm512_abs_epi64(c64);
@@ -497,6 +512,7 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
                 norm_v,
             ))
         };
+        squares = _mm512_add_pd(squares, _mm512_mul_pd(v, v));
         // SAFETY: `k + 8 <= cnt.len() + 8` entries past `base` were reserved above.
         _mm512_storeu_pd(out.as_mut_ptr().add(base + k), v);
     };
@@ -515,6 +531,10 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
     }
     // SAFETY: the first `cnt.len()` entries past `base` were written above.
     out.set_len(base + cnt.len());
+    let mut lane = [0.0f64; 8];
+    // SAFETY: the store writes the 8 lanes of `lane`.
+    _mm512_storeu_pd(lane.as_mut_ptr(), squares);
+    reduce_lanes_8(&lane)
 }
 
 /// Fill `cls` with the classes of `" " + lower(body) + " "` (ASCII `body`): the class
@@ -1016,7 +1036,7 @@ impl SemanticDetector {
         }
         if self.centroid.len() != DIM {
             let mut val = std::mem::take(&mut self.work.exact);
-            msg.values(None, &mut val);
+            msg.values(&mut val);
             self.centroid = vec![0.0; DIM];
             for (b, x) in mask_buckets(mask).zip(&val) {
                 self.centroid[b] = *x;
@@ -1036,7 +1056,7 @@ impl SemanticDetector {
         let mut next = std::mem::take(&mut self.work.spare);
         next.resize(DIM, 0.0);
         let mut decayed = std::mem::take(&mut self.work.decayed);
-        msg.values(Some(DECAY), &mut decayed);
+        let decayed_sumsq = msg.decayed_values(&mut decayed);
         let tend = self.n.is_multiple_of(TEND_EVERY);
         let sums = if tend {
             fold::<true>(&self.centroid, &mut next, mask, &decayed)
@@ -1046,8 +1066,7 @@ impl SemanticDetector {
         let next_sumsq = if tend {
             sums.sumsq
         } else {
-            tracked_sumsq(sumsq, sums.dot, sum_of_squares_8(&decayed))
-                .unwrap_or_else(|| fold_sumsq(&next))
+            tracked_sumsq(sumsq, sums.dot, decayed_sumsq).unwrap_or_else(|| fold_sumsq(&next))
         };
         self.work.decayed = decayed;
         let mut novelty = None;
@@ -1065,7 +1084,7 @@ impl SemanticDetector {
         }
         let novelty = novelty.unwrap_or_else(|| {
             let mut val = std::mem::take(&mut self.work.exact);
-            msg.values(None, &mut val);
+            msg.values(&mut val);
             let novelty = exact_novelty(&self.centroid, mask, &val);
             self.work.exact = val;
             novelty
@@ -1156,13 +1175,28 @@ impl Message<'_> {
         }
     }
 
-    /// Replace `out` with the values, each multiplied by `scale` when given.
-    fn values(&self, scale: Option<f64>, out: &mut Vec<f64>) {
+    /// Replace `out` with the values.
+    fn values(&self, out: &mut Vec<f64>) {
         out.clear();
-        match (*self, scale) {
-            (Message::Values(v), None) => out.extend_from_slice(v),
-            (Message::Values(v), Some(k)) => out.extend(v.iter().map(|x| k * x)),
-            (Message::Counts(c, norm), k) => scaled_values_from_counts(c, norm, k, out),
+        match *self {
+            Message::Values(v) => out.extend_from_slice(v),
+            Message::Counts(c, norm) => {
+                scaled_values_from_counts(c, norm, None, out);
+            }
+        }
+    }
+
+    /// Replace `out` with the decayed values `decay · x` and return their sum of squares
+    /// ([`sum_of_squares_8`]'s order, whichever form the message came in).
+    fn decayed_values(&self, out: &mut Vec<f64>) -> f64 {
+        out.clear();
+        match *self {
+            Message::Values(v) => {
+                out.extend(v.iter().map(|x| DECAY * x));
+                sum_of_squares_8(out)
+            }
+            Message::Counts(c, norm) => scaled_values_from_counts(c, norm, Some(DECAY), out)
+                .unwrap_or_else(|| sum_of_squares_8(out)),
         }
     }
 }
@@ -1199,6 +1233,12 @@ fn sum_of_squares_8(v: &[f64]) -> f64 {
     for (acc, x) in lane.iter_mut().zip(rows.remainder()) {
         *acc += x * x;
     }
+    reduce_lanes_8(&lane)
+}
+
+/// The reduction of [`sum_of_squares_8`]'s lanes: halves, then pairs.
+#[inline(always)]
+fn reduce_lanes_8(lane: &[f64; 8]) -> f64 {
     let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
     (half[0] + half[2]) + (half[1] + half[3])
 }
@@ -1999,8 +2039,11 @@ mod tests {
                 assert_eq!(va, SparseVec { idx, val });
                 // Decayed values: the fast kernel, the portable one and `decay · (c / norm)`.
                 let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                scaled_values_from_counts(&cnt, norm, Some(DECAY), &mut fast);
+                let fast_sq = scaled_values_from_counts(&cnt, norm, Some(DECAY), &mut fast)
+                    .expect("asked for");
                 values_portable(&cnt, norm, Some(DECAY), &mut slow);
+                // The fast kernel's sum of squares, in registers, is the slice's.
+                assert_eq!(fast_sq.to_bits(), sum_of_squares_8(&fast).to_bits());
                 let want: Vec<u64> = va.val.iter().map(|v| (DECAY * v).to_bits()).collect();
                 assert_eq!(fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
                 assert_eq!(slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
