@@ -1236,7 +1236,8 @@ fn sum_of_squares_8(v: &[f64]) -> f64 {
     reduce_lanes_8(&lane)
 }
 
-/// The reduction of [`sum_of_squares_8`]'s lanes: halves, then pairs.
+/// Eight lanes added as halves, then quarters, then the last pair (the tail of
+/// [`reduce_partials`] and the end of [`sum_of_squares_8`]).
 #[inline(always)]
 fn reduce_lanes_8(lane: &[f64; 8]) -> f64 {
     let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
@@ -1266,16 +1267,14 @@ struct FoldSums {
 type Partials = [f64; 32];
 
 /// The fixed reduction of [`Partials`]: the four accumulators added pairwise, then the
-/// eight lanes as halves, quarters, pairs. Every kernel uses exactly this order.
+/// eight lanes as [`reduce_lanes_8`] adds them. Every kernel uses exactly this order.
 #[inline]
 fn reduce_partials(p: &Partials) -> f64 {
     let mut lane = [0.0f64; 8];
     for (l, out) in lane.iter_mut().enumerate() {
         *out = (p[l] + p[8 + l]) + (p[16 + l] + p[24 + l]);
     }
-    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
-    let quarter = [half[0] + half[2], half[1] + half[3]];
-    quarter[0] + quarter[1]
+    reduce_lanes_8(&lane)
 }
 
 /// Σ c² in the fused pass's order: what a pass that produced `c` reports as `sumsq`.
