@@ -562,21 +562,17 @@ impl ShardSet {
     pub fn insert_shard(&mut self, name: &str, mut shard: Shard) {
         shard.reindex();
         shard.factory = self.factory.clone();
-        let idx = self.shards.len() as u32;
-        let name: Arc<str> = Arc::from(name);
-        match (self.cfg.shard_by, &*name) {
+        let idx = self.push_named(name, shard);
+        match (self.cfg.shard_by, name) {
             (ShardBy::None, _) => self.by_source.insert(SHARED_SHARD.into(), idx),
             (ShardBy::Source, OVERFLOW_SHARD) => {
                 self.overflow = Some(idx);
                 None
             }
-            (ShardBy::Source, _) => {
-                shard.source_name = Some(Arc::clone(&name));
-                self.by_source.insert(Arc::clone(&name), idx)
-            }
+            (ShardBy::Source, _) => self
+                .by_source
+                .insert(Arc::clone(&self.names[idx as usize]), idx),
         };
-        self.shards.push(shard);
-        self.names.push(name);
         self.last_route = None;
     }
 
@@ -593,13 +589,14 @@ impl ShardSet {
         }
     }
 
-    /// Add a fresh shard named `name`; a source's shard (`source == true`) keeps the
-    /// name for its inter-arrival clock.
-    fn push_shard(&mut self, name: &str, source: bool) -> u32 {
-        let mut s = self.fresh_shard();
+    /// Append `shard` named `name` and return its index. A source's own shard (under
+    /// `ShardBy::Source`, not the overflow shard) keeps the name for its inter-arrival
+    /// clock.
+    fn push_named(&mut self, name: &str, mut shard: Shard) -> u32 {
         let name: Arc<str> = Arc::from(name);
-        s.source_name = source.then(|| Arc::clone(&name));
-        self.shards.push(s);
+        let own_source = self.cfg.shard_by == ShardBy::Source && &*name != OVERFLOW_SHARD;
+        shard.source_name = own_source.then(|| Arc::clone(&name));
+        self.shards.push(shard);
         self.names.push(name);
         (self.shards.len() - 1) as u32
     }
@@ -624,14 +621,14 @@ impl ShardSet {
                 match self.overflow {
                     Some(i) => i,
                     None => {
-                        let i = self.push_shard(OVERFLOW_SHARD, false);
+                        let i = self.push_named(OVERFLOW_SHARD, self.fresh_shard());
                         self.overflow = Some(i);
                         i
                     }
                 }
             }
             None => {
-                let i = self.push_shard(key, self.cfg.shard_by == ShardBy::Source);
+                let i = self.push_named(key, self.fresh_shard());
                 self.by_source
                     .insert(Arc::clone(&self.names[i as usize]), i);
                 i
