@@ -104,6 +104,17 @@ unsafe fn block_masks_avx512(b: &[u8; 64]) -> BlockMasks {
     }
 }
 
+/// [`line_spans`] with [`block_masks_avx512`] and hardware bit counts.
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BW, POPCNT and BMI1.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,popcnt,bmi1")]
+unsafe fn line_spans_avx512(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+    // SAFETY: this function's features are the kernel's.
+    line_spans(chunk, out, |b| unsafe { block_masks_avx512(b) })
+}
+
 /// Cut `chunk` into its non-empty lines with their token counts, appending to `out`.
 /// Returns `false` (with `out` in an unspecified state) when the chunk holds a non-ASCII
 /// byte or is too large for 32-bit offsets; the caller then uses the general path.
@@ -114,13 +125,8 @@ pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
         && std::arch::is_x86_feature_detected!("popcnt")
         && std::arch::is_x86_feature_detected!("bmi1")
     {
-        #[target_feature(enable = "avx512f,avx512bw,popcnt,bmi1")]
-        unsafe fn with_avx512(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
-            // SAFETY: this function's features are the kernel's.
-            line_spans(chunk, out, |b| unsafe { block_masks_avx512(b) })
-        }
         // SAFETY: the features were checked at run time.
-        return unsafe { with_avx512(chunk, out) };
+        return unsafe { line_spans_avx512(chunk, out) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("popcnt") && std::arch::is_x86_feature_detected!("bmi1")
@@ -300,15 +306,12 @@ mod tests {
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+                    && std::arch::is_x86_feature_detected!("bmi1")
                 {
-                    #[target_feature(enable = "avx512f,avx512bw")]
-                    unsafe fn wide(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
-                        // SAFETY: this function's features are the kernel's.
-                        line_spans(chunk, out, |b| unsafe { block_masks_avx512(b) })
-                    }
                     let mut got = Vec::new();
                     // SAFETY: the features were checked at run time.
-                    let ok = unsafe { wide(&buf, &mut got) };
+                    let ok = unsafe { line_spans_avx512(&buf, &mut got) };
                     assert_eq!(ok, want_ok, "len {len}");
                     if ok {
                         assert_eq!(got, want, "len {len}");
