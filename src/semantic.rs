@@ -321,9 +321,8 @@ impl Vectorizer {
         if has_avx512_compress() {
             // SAFETY: the features `compress_counts_avx512` enables were checked at run
             // time.
-            let out = unsafe { compress_counts_avx512(&self.counts, idx, cnt) };
-            self.counts = [[0; DIM]; 2];
-            return out;
+            // It also zeroes the counts.
+            return unsafe { compress_counts_avx512(&mut self.counts, idx, cnt) };
         }
         let [even, odd] = &self.counts;
         let merged: [i16; DIM] = std::array::from_fn(|b| even[b] + odd[b]);
@@ -430,14 +429,14 @@ fn has_avx512_compress() -> bool {
 }
 
 /// [`compress_counts_portable`] with AVX-512 over both histograms of `counts` (added as
-/// they are loaded): each 32-count block is tested for non-zero
-/// lanes, and the non-zero counts and their bucket numbers are compressed to the front of
-/// a register (VBMI2), in ascending bucket order; the squares are summed exactly in
-/// 32-bit lanes (at most 4098² in total).
+/// they are loaded, and zeroed behind): each 32-count block is tested for non-zero lanes,
+/// and the non-zero counts and their bucket numbers are compressed to the front of a
+/// register (VBMI2), in ascending bucket order; the squares are summed exactly in 32-bit
+/// lanes (at most 4098² in total).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt")]
 unsafe fn compress_counts_avx512(
-    counts: &Counts,
+    counts: &mut Counts,
     mut idx: Option<&mut Vec<u8>>,
     cnt: &mut Vec<i16>,
 ) -> (BucketMask, f64) {
@@ -457,7 +456,7 @@ unsafe fn compress_counts_avx512(
         8, 7, 6, 5, 4, 3, 2, 1, 0,
     );
     let [even, odd] = counts;
-    let blocks = even.chunks_exact(32).zip(odd.chunks_exact(32));
+    let blocks = even.chunks_exact_mut(32).zip(odd.chunks_exact_mut(32));
     for ((k, (block, odd_block)), word) in blocks.enumerate().zip(mask.iter_mut()) {
         // SAFETY (loads/stores): both blocks hold 32 × 2 bytes; `n <= 32 * k`, so each
         // store of 32 entries at `base + n` stays within the DIM + 32 entries reserved past
@@ -467,6 +466,10 @@ unsafe fn compress_counts_avx512(
             _mm512_loadu_si512(block.as_ptr().cast()),
             _mm512_loadu_si512(odd_block.as_ptr().cast()),
         );
+        // Both histograms are left zeroed for the next message (cheaper here, as they
+        // are read, than as a separate pass).
+        _mm512_storeu_si512(block.as_mut_ptr().cast(), _mm512_setzero_si512());
+        _mm512_storeu_si512(odd_block.as_mut_ptr().cast(), _mm512_setzero_si512());
         let m = _mm512_test_epi16_mask(v, v);
         *word = m;
         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, v));
@@ -630,11 +633,18 @@ fn class_of_byte(b: u8) -> (u8, u8) {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn ascii_classes_avx512(body: &[u8], cls: &mut Vec<u8>) -> bool {
     use std::arch::x86_64::*;
+    // Written in place, then exposed: filling the vector first (`resize`) would be a
+    // `memset` call per message for bytes the loop overwrites anyway.
     cls.clear();
-    cls.resize(body.len() + 2, SPACE_CLASS);
+    cls.reserve(body.len() + 2);
     let splat = |x: u8| _mm512_set1_epi8(x as i8);
     let mut invalid_any: __mmask64 = 0;
-    let dst = cls.as_mut_ptr().add(1);
+    // SAFETY: `body.len() + 2` bytes are reserved: the padding at 0 and `body.len() + 1`,
+    // the classes in between.
+    let base = cls.as_mut_ptr();
+    base.write(SPACE_CLASS);
+    base.add(body.len() + 1).write(SPACE_CLASS);
+    let dst = base.add(1);
     let mut at = 0;
     while at < body.len() {
         let live = body.len() - at;
@@ -656,6 +666,8 @@ unsafe fn ascii_classes_avx512(body: &[u8], cls: &mut Vec<u8>) -> bool {
         _mm512_mask_storeu_epi8(dst.add(at).cast(), m, out);
         at += 64;
     }
+    // SAFETY: every byte up to `body.len() + 2` was written above.
+    cls.set_len(body.len() + 2);
     invalid_any == 0
 }
 
