@@ -326,6 +326,8 @@ impl BlockReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
 
     /// A reader that returns at most `step` bytes per call.
     struct Trickle<'a>(&'a [u8], usize);
@@ -393,13 +395,8 @@ mod tests {
             assert_eq!(got, want, "step {step}");
         }
     }
-}
 
-#[cfg(test)]
-mod gzip_tests {
-    use super::*;
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
+    // gzip detection and streaming.
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), Compression::fast());
