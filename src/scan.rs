@@ -456,10 +456,9 @@ impl Ordered<'_> {
 ///
 /// Streams are capped as they are read (their bytes are copied into the chunk anyway);
 /// mapped chunks are cut by size alone and capped by the extractor that takes them. On
-/// the consuming thread, which is the bottleneck of `--semantic --threads 2`, the count
-/// was the first pass over every byte of the map (~3 % of the run's samples, plus the
-/// page faults): moving it to the extractors made 1 GB ~10 % faster (median of paired
-/// runs).
+/// the consuming thread, which runs the ordered detectors and was the busier of the two
+/// at `--threads 2`, the count was the first pass over every byte of the map (~3 % of
+/// the samples, plus the page faults); see `docs/benchmarks.md`, run J.
 const MAX_CHUNK_LINES: usize = 1 << 16;
 
 /// Produces the chunks of one input.
