@@ -246,6 +246,7 @@ impl Scanner {
             pool: self.pool.as_ref(),
             pending: BTreeMap::new(),
             next: (0, 0),
+            capped: None,
             in_flight: 0,
             report: ScanReport::default(),
             inputs,
@@ -262,6 +263,11 @@ impl Scanner {
                 }
                 while st.in_flight >= self.opts.in_flight {
                     st.wait_one(shards, sink, progress)?;
+                }
+                if let Some((input, bytes)) = st.capped.take() {
+                    if input == i {
+                        chunks.shrink_to(bytes);
+                    }
                 }
                 let t0 = Instant::now();
                 let Some((bytes, long)) = chunks.next_chunk().map_err(|e| Error::Input {
@@ -358,6 +364,8 @@ struct Ordered<'a> {
     pool: Option<&'a rayon::ThreadPool>,
     pending: BTreeMap<Order, ChunkDone>,
     next: Order,
+    /// The last capped piece seen: its input, and how many bytes held the line cap.
+    capped: Option<(usize, usize)>,
     in_flight: usize,
     report: ScanReport,
     inputs: &'a [ScanInput],
@@ -411,6 +419,9 @@ impl Ordered<'_> {
         self.collect_finished();
         while let Some(mut done) = self.pending.remove(&self.next) {
             let (seq, piece) = self.next;
+            if done.rest.is_some() {
+                self.capped = Some((done.input, done.bytes.len()));
+            }
             match done.rest.take() {
                 // The rest of a capped chunk takes the chunk's place in flight (so
                 // memory stays bounded) and goes first in the queue: nothing after it
@@ -533,6 +544,17 @@ impl ChunkSource {
             pos: 0,
             chunk,
         })
+    }
+
+    /// Cut later chunks of a mapped input at most `bytes` long: a piece of that size just
+    /// reached the line cap, so the input's lines are short, and chunks that each hold
+    /// several capped pieces would be extracted piece after piece (each rest is queued
+    /// only once its first part is consumed), mostly by the consuming thread. Streams
+    /// are capped as they are read and ignore this.
+    fn shrink_to(&mut self, bytes: usize) {
+        if let ChunkSource::Mapped { chunk, .. } = self {
+            *chunk = (*chunk).min(bytes.max(1));
+        }
     }
 
     /// The next chunk, with `Some((chars, words))` when it is the kept prefix of one
