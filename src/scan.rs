@@ -419,14 +419,13 @@ impl Ordered<'_> {
         self.collect_finished();
         while let Some(mut done) = self.pending.remove(&self.next) {
             let (seq, piece) = self.next;
-            if done.rest.is_some() {
-                self.capped = Some((done.input, done.bytes.len()));
-            }
             match done.rest.take() {
                 // The rest of a capped chunk takes the chunk's place in flight (so
                 // memory stays bounded) and goes first in the queue: nothing after it
-                // can be consumed before it.
+                // can be consumed before it. A worker can start on it while this piece
+                // is being consumed.
                 Some(rest) => {
+                    self.capped = Some((done.input, done.bytes.len()));
                     self.next = (seq, piece + 1);
                     dispatch(
                         &self.shared,
