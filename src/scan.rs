@@ -172,15 +172,14 @@ impl Shared {
 fn cap_lines(bytes: ChunkBytes) -> (ChunkBytes, Option<ChunkBytes>) {
     match bytes {
         ChunkBytes::Mapped(map, r) => {
-            match split::cut_after_lines(&map[r.clone()], MAX_CHUNK_LINES) {
-                Some(cut) if r.start + cut < r.end => {
-                    let mid = r.start + cut;
-                    (
-                        ChunkBytes::Mapped(Arc::clone(&map), r.start..mid),
-                        Some(ChunkBytes::Mapped(map, mid..r.end)),
-                    )
-                }
-                _ => (ChunkBytes::Mapped(map, r), None),
+            let mid = r.start + capped_len(&map[r.clone()]);
+            if mid < r.end {
+                (
+                    ChunkBytes::Mapped(Arc::clone(&map), r.start..mid),
+                    Some(ChunkBytes::Mapped(map, mid..r.end)),
+                )
+            } else {
+                (ChunkBytes::Mapped(map, r), None)
             }
         }
         owned => (owned, None),
@@ -644,8 +643,8 @@ impl ChunkSource {
     }
 }
 
-/// Length of the prefix of `buf` that a streamed chunk may hold: all of it, or up to the
-/// [`MAX_CHUNK_LINES`]-th line break.
+/// Length of the prefix of `buf` that a chunk (or piece) may hold: all of it, or up to
+/// the [`MAX_CHUNK_LINES`]-th line break.
 fn capped_len(buf: &[u8]) -> usize {
     split::cut_after_lines(buf, MAX_CHUNK_LINES).unwrap_or(buf.len())
 }
