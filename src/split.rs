@@ -89,9 +89,9 @@ pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Number of line-break bytes (`\n` or `\r`) in `buf`. The chunk cutter runs this over
-/// every byte of a mapped input on the thread that also feeds the detectors, so it takes
-/// the widest vectors the CPU has.
+/// Number of line-break bytes (`\n` or `\r`) in `buf`. The scan's chunk line cap runs
+/// this over every byte of its input (the extractors, for mapped files), so it takes the
+/// widest vectors the CPU has.
 pub fn count_line_breaks(buf: &[u8]) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
