@@ -344,16 +344,10 @@ fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
 /// cap, which the extractor enforces by handing back the rest of the chunk as a next
 /// piece.
 fn tiny_lines(seed: u64, lines: usize) -> Vec<u8> {
-    let mut x = seed;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = Rng(seed);
     let mut out = Vec::new();
     for _ in 0..lines {
-        let r = next();
+        let r = rng.next();
         match r % 50 {
             0 => out.extend_from_slice("é".as_bytes()),
             1 => {}
