@@ -576,9 +576,8 @@ const SPACE_CLASS: u8 = CLASS_OF[b' ' as usize];
 /// [`ascii_classes`] 16 bytes at a time (SSE2 on x86-64).
 #[inline]
 fn ascii_classes_16(body: &[u8], cls: &mut Vec<u8>) -> bool {
-    const SPACE: u8 = SPACE_CLASS;
     cls.clear();
-    cls.resize(body.len() + 2, SPACE);
+    cls.resize(body.len() + 2, SPACE_CLASS);
     let Some(dst) = cls.get_mut(1..body.len() + 1) else {
         return true;
     };
