@@ -377,24 +377,15 @@ pub fn values_from_counts(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
 }
 
 /// [`values_from_counts`], each value then multiplied by `scale` when given (a second
-/// rounding, as `scale * (c / norm)` is written). When `scale` is given, also returns
-/// the appended values' sum of squares as [`sum_of_squares_8`] adds them (what the fused
-/// pass's carried norm needs of the decayed values).
-fn scaled_values_from_counts(
-    cnt: &[i16],
-    norm: f64,
-    scale: Option<f64>,
-    out: &mut Vec<f64>,
-) -> Option<f64> {
+/// rounding, as `scale * (c / norm)` is written).
+fn scaled_values_from_counts(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     #[cfg(target_arch = "x86_64")]
     if norm != 0.0 && has_avx512_compress() {
         // SAFETY: the features `values_avx512` enables were checked at run time.
-        let squares = unsafe { values_avx512(cnt, norm, scale, out) };
-        return scale.map(|_| squares);
+        unsafe { values_avx512(cnt, norm, scale, out) };
+        return;
     }
-    let base = out.len();
     values_portable(cnt, norm, scale, out);
-    scale.map(|_| sum_of_squares_8(&out[base..]))
 }
 
 fn values_portable(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
@@ -494,11 +485,9 @@ unsafe fn compress_counts_avx512(
 /// divide 0..=7 by the norm once (one vector division) and look the quotients up;
 /// (-k)/norm is -(k/norm) exactly, IEEE rounding being symmetric (and so is the
 /// product with `scale`). A group of eight holding a count beyond ±7 divides directly.
-/// Returns the values' sum of squares, summed in registers in [`sum_of_squares_8`]'s
-/// order.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
-unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) -> f64 {
+unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     use std::arch::x86_64::*;
     let norm_v = _mm512_set1_pd(norm);
     let scaled = |v: __m512d| match scale {
@@ -514,9 +503,6 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
     out.reserve(cnt.len() + 8);
     let mut groups = cnt.chunks_exact(8);
     let mut k = 0usize;
-    // Lane `i` sums the squares of values `i`, `i + 8`, … in turn: `sum_of_squares_8`'s
-    // order (a last partial group adds `0²` in its empty lanes, which changes nothing).
-    let mut squares = _mm512_setzero_pd();
     let mut one = |c16: __m128i, k: usize| {
         let c64 = _mm512_cvtepi16_epi64(c16);
         let mag = _mm512_abs_epi64(c64);
@@ -531,7 +517,6 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
                 norm_v,
             ))
         };
-        squares = _mm512_add_pd(squares, _mm512_mul_pd(v, v));
         // SAFETY: `k + 8 <= cnt.len() + 8` entries past `base` were reserved above.
         _mm512_storeu_pd(out.as_mut_ptr().add(base + k), v);
     };
@@ -550,10 +535,6 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
     }
     // SAFETY: the first `cnt.len()` entries past `base` were written above.
     out.set_len(base + cnt.len());
-    let mut lane = [0.0f64; 8];
-    // SAFETY: the store writes the 8 lanes of `lane`.
-    _mm512_storeu_pd(lane.as_mut_ptr(), squares);
-    reduce_lanes_8(&lane)
 }
 
 /// Fill `cls` with the classes of `" " + lower(body) + " "` (ASCII `body`): the class
@@ -1143,19 +1124,19 @@ impl SemanticDetector {
         let mut next = std::mem::take(&mut self.work.spare);
         next.resize(DIM, 0.0);
         let mut decayed = std::mem::take(&mut self.work.decayed);
-        let decayed_sumsq = msg.decayed_values(&mut decayed);
+        msg.decayed_values(&mut decayed);
         let tend = self.n.is_multiple_of(TEND_EVERY);
         let sums = if tend {
             fold::<true>(&self.centroid, &mut next, mask, &decayed)
         } else {
             fold::<false>(&self.centroid, &mut next, mask, &decayed)
         };
+        self.work.decayed = decayed;
         let next_sumsq = if tend {
             sums.sumsq
         } else {
-            tracked_sumsq(sumsq, sums.dot, decayed_sumsq).unwrap_or_else(|| fold_sumsq(&next))
+            tracked_sumsq(sumsq, sums.dot, sums.dx_sumsq).unwrap_or_else(|| fold_sumsq(&next))
         };
-        self.work.decayed = decayed;
         let mut novelty = None;
         if fast_ok {
             // The pass summed `decay · x` against the centroid.
@@ -1273,17 +1254,12 @@ impl Message<'_> {
         }
     }
 
-    /// Replace `out` with the decayed values `decay · x` and return their sum of squares
-    /// ([`sum_of_squares_8`]'s order, whichever form the message came in).
-    fn decayed_values(&self, out: &mut Vec<f64>) -> f64 {
+    /// Replace `out` with the decayed values `decay · x`.
+    fn decayed_values(&self, out: &mut Vec<f64>) {
         out.clear();
         match *self {
-            Message::Values(v) => {
-                out.extend(v.iter().map(|x| DECAY * x));
-                sum_of_squares_8(out)
-            }
-            Message::Counts(c, norm) => scaled_values_from_counts(c, norm, Some(DECAY), out)
-                .unwrap_or_else(|| sum_of_squares_8(out)),
+            Message::Values(v) => out.extend(v.iter().map(|x| DECAY * x)),
+            Message::Counts(c, norm) => scaled_values_from_counts(c, norm, Some(DECAY), out),
         }
     }
 }
@@ -1306,31 +1282,6 @@ fn tracked_sumsq(sumsq: f64, dot: f64, dx_sumsq: f64) -> Option<f64> {
     (s >= 0.25 * grown).then_some(s)
 }
 
-/// Σ v² in eight interleaved partial sums (vectorisable), then added as
-/// [`reduce_partials`] adds lanes: a fixed order whichever form the message came in.
-#[inline]
-fn sum_of_squares_8(v: &[f64]) -> f64 {
-    let mut lane = [0.0f64; 8];
-    let mut rows = v.chunks_exact(8);
-    for row in &mut rows {
-        for (acc, x) in lane.iter_mut().zip(row) {
-            *acc += x * x;
-        }
-    }
-    for (acc, x) in lane.iter_mut().zip(rows.remainder()) {
-        *acc += x * x;
-    }
-    reduce_lanes_8(&lane)
-}
-
-/// Eight lanes added as halves, then quarters, then the last pair (the tail of
-/// [`reduce_partials`] and the end of [`sum_of_squares_8`]).
-#[inline(always)]
-fn reduce_lanes_8(lane: &[f64; 8]) -> f64 {
-    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
-    (half[0] + half[2]) + (half[1] + half[3])
-}
-
 /// Σ c², summed in index order like Python's `sum`.
 #[inline]
 fn sum_of_squares(c: &[f64]) -> f64 {
@@ -1342,11 +1293,13 @@ fn sum_of_squares(c: &[f64]) -> f64 {
 }
 
 /// What one fused pass sums: the dot product of the decayed message (`decay · x`) with
-/// the old centroid and the squared norm of the new centroid.
+/// the old centroid, and either the squared norm of the new centroid (a tending pass) or
+/// that of the decayed message (a plain one, for [`tracked_sumsq`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct FoldSums {
     dot: f64,
     sumsq: f64,
+    dx_sumsq: f64,
 }
 
 /// Partial sums of a fused pass: entry `j` of the centroid lands in partial `j % 32`
@@ -1354,14 +1307,16 @@ struct FoldSums {
 type Partials = [f64; 32];
 
 /// The fixed reduction of [`Partials`]: the four accumulators added pairwise, then the
-/// eight lanes as [`reduce_lanes_8`] adds them. Every kernel uses exactly this order.
+/// eight lanes as halves, then quarters, then the last pair. Every kernel uses exactly
+/// this order.
 #[inline]
 fn reduce_partials(p: &Partials) -> f64 {
     let mut lane = [0.0f64; 8];
     for (l, out) in lane.iter_mut().enumerate() {
         *out = (p[l] + p[8 + l]) + (p[16 + l] + p[24 + l]);
     }
-    reduce_lanes_8(&lane)
+    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
+    (half[0] + half[2]) + (half[1] + half[3])
 }
 
 /// Σ c² in the fused pass's order: what a pass that produced `c` reports as `sumsq`.
@@ -1389,7 +1344,9 @@ fn is_kept(s: f64) -> bool {
 /// holds `dval` at the buckets of `mask` and 0 elsewhere; returns `Σ (decay · x) · old`
 /// summed in the [`Partials`] order with fused multiply-adds, so every kernel agrees bit
 /// for bit. A *tending* pass (`TEND`, every [`TEND_EVERY`]-th message) also returns
-/// `Σ next²` in that order and flushes tiny entries; the others leave `sumsq` at 0.
+/// `Σ next²` in that order and flushes tiny entries; the others return `Σ (decay · x)²`
+/// in that order instead (the carried norm's term, [`tracked_sumsq`]). Either leaves
+/// the other sum at 0.
 ///
 /// The flush: in a tending pass, a rounded product `(1 - decay) · c` below
 /// [`KEEP_AT_LEAST`] (2^-1020) in magnitude is replaced by `+0.0` before the add. A
@@ -1466,6 +1423,7 @@ fn fold_portable<const TEND: bool>(
     let keep = 1.0 - DECAY;
     let mut dot = [0.0f64; 32];
     let mut sumsq = [0.0f64; 32];
+    let mut dx_sumsq = [0.0f64; 32];
     let rows = old
         .chunks_exact(32)
         .zip(next.chunks_exact_mut(32))
@@ -1479,20 +1437,22 @@ fn fold_portable<const TEND: bool>(
             n_row[l] = n;
             if TEND {
                 sumsq[l] = n.mul_add(n, sumsq[l]);
+            } else {
+                dx_sumsq[l] = dx.mul_add(dx, dx_sumsq[l]);
             }
         }
     }
     FoldSums {
         dot: reduce_partials(&dot),
         sumsq: reduce_partials(&sumsq),
+        dx_sumsq: reduce_partials(&dx_sumsq),
     }
 }
 
 /// [`fold_portable`] in AVX-512: per block of eight entries, the message's decayed values
 /// are expanded from `dval` into the lanes the mask byte selects (no gathers, no
-/// scatters). A plain pass is then a multiply, an add and the dot's fused multiply-add
-/// per block; a tending pass adds the flush (a compare feeding a masked add) and the
-/// squares' sum.
+/// scatters). A plain pass is then a multiply, an add and two fused multiply-adds per
+/// block; a tending pass adds the flush (a compare feeding a masked add).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,popcnt")]
 unsafe fn fold_avx512<const TEND: bool>(
@@ -1509,7 +1469,8 @@ unsafe fn fold_avx512<const TEND: bool>(
     let (mut sq0, mut sq1, mut sq2, mut sq3) = (zero, zero, zero, zero);
     let mut p = 0usize;
     for (w, &word) in mask.iter().enumerate() {
-        // One block of eight entries: accumulator pair `r` of the four.
+        // One block of eight entries: accumulator pair `r` of the four. A tending pass
+        // sums the new entries' squares, a plain one the decayed values'.
         macro_rules! block {
             ($r:expr, $dot:ident, $sq:ident) => {
                 let m8 = (word >> (8 * $r)) as u8;
@@ -1528,6 +1489,7 @@ unsafe fn fold_avx512<const TEND: bool>(
                     $sq = _mm512_fmadd_pd(n, n, $sq);
                     n
                 } else {
+                    $sq = _mm512_fmadd_pd(dx, dx, $sq);
                     _mm512_add_pd(s, dx)
                 };
                 _mm512_storeu_pd(next.as_mut_ptr().add(at), n);
@@ -1546,9 +1508,12 @@ unsafe fn fold_avx512<const TEND: bool>(
         }
         p
     };
+    let dot = reduce_partials(&partials([dot0, dot1, dot2, dot3]));
+    let squares = reduce_partials(&partials([sq0, sq1, sq2, sq3]));
     FoldSums {
-        dot: reduce_partials(&partials([dot0, dot1, dot2, dot3])),
-        sumsq: reduce_partials(&partials([sq0, sq1, sq2, sq3])),
+        dot,
+        sumsq: if TEND { squares } else { 0.0 },
+        dx_sumsq: if TEND { 0.0 } else { squares },
     }
 }
 
@@ -1878,13 +1843,11 @@ mod tests {
                         sb.dot.to_bits(),
                         "round {round} kernel {kernel}"
                     );
-                    if tend {
-                        assert_eq!(
-                            sa.sumsq.to_bits(),
-                            sb.sumsq.to_bits(),
-                            "round {round} kernel {kernel}"
-                        );
-                    }
+                    assert_eq!(
+                        (sa.sumsq.to_bits(), sa.dx_sumsq.to_bits()),
+                        (sb.sumsq.to_bits(), sb.dx_sumsq.to_bits()),
+                        "round {round} kernel {kernel}"
+                    );
                 }
                 if tend {
                     // The pass's sum of squares is the one a restored detector recomputes.
@@ -1893,12 +1856,14 @@ mod tests {
                 // The literal update, entry by entry (`val` holds the decayed values
                 // `decay · x`); a tending pass flushes tiny products.
                 let mut dot = [0.0f64; 32];
+                let mut dx_sumsq = [0.0f64; 32];
                 for j in 0..DIM {
                     let dx = idx
                         .iter()
                         .position(|&i| usize::from(i) == j)
                         .map_or(0.0, |k| val[k]);
                     dot[j % 32] = dx.mul_add(old[j], dot[j % 32]);
+                    dx_sumsq[j % 32] = dx.mul_add(dx, dx_sumsq[j % 32]);
                     let s = (1.0 - DECAY) * old[j];
                     let s = if tend && s.abs() < KEEP_AT_LEAST {
                         0.0
@@ -1915,6 +1880,16 @@ mod tests {
                 assert_eq!(
                     reduce_partials(&dot).to_bits(),
                     sa.dot.to_bits(),
+                    "round {round}"
+                );
+                let want_dx_sumsq = if tend {
+                    0.0
+                } else {
+                    reduce_partials(&dx_sumsq)
+                };
+                assert_eq!(
+                    want_dx_sumsq.to_bits(),
+                    sa.dx_sumsq.to_bits(),
                     "round {round}"
                 );
             }
@@ -2144,11 +2119,8 @@ mod tests {
                 assert_eq!(va, SparseVec { idx, val });
                 // Decayed values: the fast kernel, the portable one and `decay · (c / norm)`.
                 let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                let fast_sq = scaled_values_from_counts(&cnt, norm, Some(DECAY), &mut fast)
-                    .expect("asked for");
+                scaled_values_from_counts(&cnt, norm, Some(DECAY), &mut fast);
                 values_portable(&cnt, norm, Some(DECAY), &mut slow);
-                // The fast kernel's sum of squares, in registers, is the slice's.
-                assert_eq!(fast_sq.to_bits(), sum_of_squares_8(&fast).to_bits());
                 let want: Vec<u64> = va.val.iter().map(|v| (DECAY * v).to_bits()).collect();
                 assert_eq!(fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
                 assert_eq!(slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
