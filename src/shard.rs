@@ -558,22 +558,39 @@ impl ShardSet {
         self.template.as_ref()
     }
 
-    /// Insert a named shard (restoring a snapshot).
-    pub fn insert_shard(&mut self, name: &str, mut shard: Shard) {
+    /// Whether the `i`-th shard of [`Self::shards`] is the overflow shard (by position:
+    /// a real source may be called `(overflow)` too).
+    pub fn is_overflow(&self, i: usize) -> bool {
+        self.overflow.is_some_and(|o| o as usize == i)
+    }
+
+    /// Insert a source's shard, or the shared one under `ShardBy::None` (restoring a
+    /// snapshot).
+    pub fn insert_shard(&mut self, name: &str, shard: Shard) {
+        let own_source = self.cfg.shard_by == ShardBy::Source;
+        let idx = self.push_restored(name, shard, own_source);
+        let key = if own_source {
+            Arc::clone(&self.names[idx as usize])
+        } else {
+            SHARED_SHARD.into()
+        };
+        self.by_source.insert(key, idx);
+    }
+
+    /// Insert the overflow shard (restoring a snapshot); under `ShardBy::None` it is the
+    /// shared shard.
+    pub fn insert_overflow_shard(&mut self, name: &str, shard: Shard) {
+        if self.cfg.shard_by == ShardBy::None {
+            return self.insert_shard(name, shard);
+        }
+        self.overflow = Some(self.push_restored(name, shard, false));
+    }
+
+    fn push_restored(&mut self, name: &str, mut shard: Shard, own_source: bool) -> u32 {
         shard.reindex();
         shard.factory = self.factory.clone();
-        let idx = self.push_named(name, shard);
-        match (self.cfg.shard_by, name) {
-            (ShardBy::None, _) => self.by_source.insert(SHARED_SHARD.into(), idx),
-            (ShardBy::Source, OVERFLOW_SHARD) => {
-                self.overflow = Some(idx);
-                None
-            }
-            (ShardBy::Source, _) => self
-                .by_source
-                .insert(Arc::clone(&self.names[idx as usize]), idx),
-        };
         self.last_route = None;
+        self.push_named(name, shard, own_source)
     }
 
     fn fresh_shard(&self) -> Shard {
@@ -589,12 +606,11 @@ impl ShardSet {
         }
     }
 
-    /// Append `shard` named `name` and return its index. A source's own shard (under
-    /// `ShardBy::Source`, not the overflow shard) keeps the name for its inter-arrival
-    /// clock.
-    fn push_named(&mut self, name: &str, mut shard: Shard) -> u32 {
+    /// Append `shard` named `name` and return its index. A source's own shard
+    /// (`own_source`: under `ShardBy::Source`, not the overflow shard) keeps the name for
+    /// its inter-arrival clock.
+    fn push_named(&mut self, name: &str, mut shard: Shard, own_source: bool) -> u32 {
         let name: Arc<str> = Arc::from(name);
-        let own_source = self.cfg.shard_by == ShardBy::Source && &*name != OVERFLOW_SHARD;
         shard.source_name = own_source.then(|| Arc::clone(&name));
         self.shards.push(shard);
         self.names.push(name);
@@ -621,14 +637,15 @@ impl ShardSet {
                 match self.overflow {
                     Some(i) => i,
                     None => {
-                        let i = self.push_named(OVERFLOW_SHARD, self.fresh_shard());
+                        let i = self.push_named(OVERFLOW_SHARD, self.fresh_shard(), false);
                         self.overflow = Some(i);
                         i
                     }
                 }
             }
             None => {
-                let i = self.push_named(key, self.fresh_shard());
+                let own_source = self.cfg.shard_by == ShardBy::Source;
+                let i = self.push_named(key, self.fresh_shard(), own_source);
                 self.by_source
                     .insert(Arc::clone(&self.names[i as usize]), i);
                 i

@@ -14,7 +14,7 @@ use crate::detect::{
     Baseline, Detector, DetectorKind, Ewma, LastScore, RollingWindow, RunningStats,
 };
 use crate::error::{Error, Result};
-use crate::shard::{Config, MetricSlot, Shard, ShardBy, ShardSet};
+use crate::shard::{Config, MetricSlot, Shard, ShardBy, ShardSet, OVERFLOW_SHARD};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -49,8 +49,20 @@ impl Kind {
 pub struct NamedShard {
     /// Source label (or the shared/overflow shard name).
     pub name: String,
+    /// Whether this is the overflow shard. Written only where the name cannot tell
+    /// (the overflow shard, and a source itself named `(overflow)`); when absent, the
+    /// name `(overflow)` means the overflow shard, as in snapshots of older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<bool>,
     /// Detector state.
     pub shard: Shard,
+}
+
+impl NamedShard {
+    /// Whether this is the overflow shard (see [`Self::overflow`]).
+    pub fn is_overflow(&self) -> bool {
+        self.overflow.unwrap_or(self.name == OVERFLOW_SHARD)
+    }
 }
 
 /// All detector state of a [`ShardSet`], as stored.
@@ -67,6 +79,8 @@ pub struct DetectorState {
 #[derive(Serialize)]
 struct NamedShardRef<'a> {
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overflow: Option<bool>,
     shard: Cow<'a, Shard>,
 }
 
@@ -197,9 +211,14 @@ fn capture(set: &ShardSet) -> DetectorStateRef<'_> {
         config: set.config(),
         shards: set
             .shards()
-            .map(|(name, shard)| NamedShardRef {
-                name,
-                shard: borrow_shard(shard),
+            .enumerate()
+            .map(|(i, (name, shard))| {
+                let overflow = set.is_overflow(i);
+                NamedShardRef {
+                    name,
+                    overflow: (overflow || name == OVERFLOW_SHARD).then_some(overflow),
+                    shard: borrow_shard(shard),
+                }
             })
             .collect(),
         template: set.template().map(borrow_shard),
@@ -411,13 +430,20 @@ fn validate_shard(shard: &mut Shard, cfg: &Config) -> std::result::Result<(), St
 pub fn restore(state: DetectorState, cfg: &Config) -> std::result::Result<ShardSet, String> {
     let mut set = ShardSet::new(cfg.clone());
     let mut seen = std::collections::HashSet::new();
+    let mut overflow_seen = false;
     if cfg.shard_by == ShardBy::None && state.shards.len() > 1 {
         return Err("--shard-by none snapshot holds more than one shard".into());
     }
     let mut shards = Vec::with_capacity(state.shards.len());
     for mut ns in state.shards {
-        if !seen.insert(ns.name.clone()) {
+        if !seen.insert((ns.name.clone(), ns.is_overflow())) {
             return Err(format!("shard {:?} appears twice", ns.name));
+        }
+        if ns.is_overflow() {
+            if overflow_seen {
+                return Err("more than one overflow shard".into());
+            }
+            overflow_seen = true;
         }
         validate_shard(&mut ns.shard, cfg).map_err(|r| format!("shard {:?}: {r}", ns.name))?;
         ns.shard.last_ts.clear();
@@ -437,7 +463,11 @@ pub fn restore(state: DetectorState, cfg: &Config) -> std::result::Result<ShardS
         Some(pool_shards(cfg, shards.iter().map(|ns| &ns.shard)))
     };
     for ns in shards {
-        set.insert_shard(&ns.name, ns.shard);
+        if ns.is_overflow() {
+            set.insert_overflow_shard(&ns.name, ns.shard);
+        } else {
+            set.insert_shard(&ns.name, ns.shard);
+        }
     }
     if cfg.shard_by == ShardBy::Source {
         if let Some(t) = pooled {
@@ -691,6 +721,67 @@ mod tests {
             assert_eq!(xa.novelty.mean.to_bits(), xb.novelty.mean.to_bits());
             assert_eq!(xa.novelty.m2.to_bits(), xb.novelty.m2.to_bits());
         }
+    }
+
+    #[test]
+    fn a_source_named_like_the_overflow_shard_keeps_its_own_shard() {
+        let c = Config {
+            max_sources: 2,
+            ..cfg(DetectorKind::Zscore, false)
+        };
+        let mut a = Engine::new(c.clone(), InputFormat::Text);
+        for source in [OVERFLOW_SHARD, "a", "b", "c"] {
+            feed(&mut a, source, &normal_lines(20));
+        }
+        let names: Vec<_> = a.shards.shards().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(names, [OVERFLOW_SHARD, "a", OVERFLOW_SHARD]);
+        assert!(!a.shards.is_overflow(0) && a.shards.is_overflow(2));
+        let json = to_json::<()>(Kind::Baseline, &a.shards, None);
+        let (_, restored) = parse::<()>(Path::new("b.json"), &json, Kind::Baseline, &c).unwrap();
+        assert!(!restored.is_overflow(0) && restored.is_overflow(2));
+        let mut b = Engine::new(c.clone(), InputFormat::Text);
+        b.shards = restored;
+        // Each source goes on in the shard it had: the odd line of the source called
+        // `(overflow)` is scored against that source's baseline in both.
+        let events = |e: &Engine| e.shards.shards().map(|(_, s)| s.events).collect::<Vec<_>>();
+        let (before_a, before_b) = (events(&a), events(&b));
+        let odd = format!("{}\n", "x".repeat(300));
+        for source in [OVERFLOW_SHARD, "a", "b", "d"] {
+            let more = format!("{}{odd}", normal_lines(5));
+            assert_eq!(
+                feed(&mut a, source, &more),
+                feed(&mut b, source, &more),
+                "{source}"
+            );
+        }
+        let grew = |now: Vec<u64>, before: Vec<u64>| -> Vec<u64> {
+            now.iter().zip(&before).map(|(n, b)| n - b).collect()
+        };
+        assert_eq!(grew(events(&a), before_a), [6, 6, 12]);
+        assert_eq!(grew(events(&b), before_b), [6, 6, 12]);
+        // A snapshot of an older build has no flags: the name alone marks the overflow
+        // shard there.
+        let text = String::from_utf8(json.clone()).unwrap();
+        let legacy = text
+            .replace("\"overflow\":false,", "")
+            .replace("\"overflow\":true,", "");
+        assert_ne!(legacy, text);
+        let legacy = legacy.replacen(OVERFLOW_SHARD, "first", 1);
+        let (_, old) =
+            parse::<()>(Path::new("b.json"), legacy.as_bytes(), Kind::Baseline, &c).unwrap();
+        assert!(!old.is_overflow(0) && old.is_overflow(2));
+        // Two overflow shards are refused.
+        let twice = text.replace(
+            "\"name\":\"a\",\"shard\"",
+            "\"name\":\"a\",\"overflow\":true,\"shard\"",
+        );
+        assert_ne!(twice, text);
+        let err =
+            parse::<()>(Path::new("b.json"), twice.as_bytes(), Kind::Baseline, &c).unwrap_err();
+        assert!(
+            err.to_string().contains("more than one overflow shard"),
+            "{err}"
+        );
     }
 
     #[test]
