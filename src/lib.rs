@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod anomaly;
+mod cpu;
 pub mod decode;
 pub mod detect;
 pub mod engine;

@@ -318,7 +318,7 @@ impl Vectorizer {
     /// (exact: integer sum of squares).
     fn take_counts(&mut self, idx: Option<&mut Vec<u8>>, cnt: &mut Vec<i16>) -> (BucketMask, f64) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx512_compress() {
+        if crate::cpu::avx512_vbmi2() {
             // SAFETY: the features `compress_counts_avx512` enables were checked at run
             // time.
             // It also zeroes the counts.
@@ -380,7 +380,7 @@ pub fn values_from_counts(cnt: &[i16], norm: f64, out: &mut Vec<f64>) {
 /// rounding, as `scale * (c / norm)` is written).
 fn scaled_values_from_counts(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64>) {
     #[cfg(target_arch = "x86_64")]
-    if norm != 0.0 && has_avx512_compress() {
+    if norm != 0.0 && crate::cpu::avx512_vbmi2() {
         // SAFETY: the features `values_avx512` enables were checked at run time.
         unsafe { values_avx512(cnt, norm, scale, out) };
         return;
@@ -398,25 +398,6 @@ fn values_portable(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Vec<f64
         scale.map_or(v, |k| k * v)
     };
     out.extend(cnt.iter().map(|&c| value(c)));
-}
-
-/// Whether the CPU has what the AVX-512 kernels of this module use: F, BW and VL, and
-/// POPCNT ([`fold_avx512`], [`count_classed_avx512`]).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("popcnt")
-}
-
-/// [`has_avx512`] plus VBMI2 (the compressing and table kernels: [`compress_counts_avx512`],
-/// [`values_avx512`]).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_avx512_compress() -> bool {
-    has_avx512() && std::arch::is_x86_feature_detected!("avx512vbmi2")
 }
 
 /// [`compress_counts_portable`] with AVX-512 over both histograms of `counts` (added as
@@ -544,7 +525,7 @@ unsafe fn values_avx512(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mut Ve
 #[inline]
 fn ascii_classes(body: &[u8], cls: &mut Vec<u8>) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    if crate::cpu::avx512() {
         // SAFETY: the features the kernel enables were checked at run time.
         return unsafe { ascii_classes_avx512(body, cls) };
     }
@@ -703,7 +684,7 @@ fn count_ascii_grams(
     let table = trigram_codes();
     if all_classed {
         #[cfg(target_arch = "x86_64")]
-        if has_avx512() {
+        if crate::cpu::avx512() {
             // SAFETY: the features the kernel enables were checked at run time; every
             // class is below CLASSES (`all_classed`).
             unsafe { count_classed_avx512(cls, counts) };
@@ -1221,8 +1202,8 @@ fn touched_buckets(mask: &BucketMask) -> usize {
         mask.iter().map(|w| w.count_ones() as usize).sum()
     }
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: `has_avx512` checks POPCNT too (the baseline build counts bits by hand).
+    if crate::cpu::avx512() {
+        // SAFETY: `cpu::avx512` checks POPCNT too (the baseline build counts bits by hand).
         return unsafe { with_popcnt(mask) };
     }
     mask.iter().map(|w| w.count_ones() as usize).sum()
@@ -1377,13 +1358,13 @@ fn fold<const TEND: bool>(
         unreachable!("centroid buffers hold DIM entries");
     };
     #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
+    if crate::cpu::avx512() {
         // SAFETY: AVX-512F and POPCNT were checked at run time; `dval` holds a value per
         // set bit of `mask` (the precondition), which is all the expanding loads read.
         return unsafe { fold_avx512::<TEND>(old, next, mask, dval) };
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if crate::cpu::avx2_fma() {
         // SAFETY: AVX2 and FMA were checked at run time.
         return unsafe { fold_fma::<TEND>(old, next, mask, dval) };
     }
@@ -1760,7 +1741,7 @@ mod tests {
                 count_classed_portable(&cls, &mut portable);
                 assert_eq!(portable, want, "len {len}");
                 #[cfg(target_arch = "x86_64")]
-                if has_avx512() {
+                if crate::cpu::avx512() {
                     let mut wide = [[0i16; DIM]; 2];
                     // SAFETY: features checked; every class is below CLASSES.
                     unsafe { count_classed_avx512(&cls, &mut wide) };
@@ -1801,13 +1782,7 @@ mod tests {
             }
         }
         #[cfg(target_arch = "x86_64")]
-        let kernels = if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            3
-        } else {
-            2
-        };
+        let kernels = if crate::cpu::avx2_fma() { 3 } else { 2 };
         #[cfg(not(target_arch = "x86_64"))]
         let kernels = 2;
         let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();

@@ -95,14 +95,11 @@ pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
 pub fn count_line_breaks(buf: &[u8]) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("popcnt")
-        {
+        if crate::cpu::avx512() {
             // SAFETY: the features were checked at run time.
             return unsafe { count_line_breaks_avx512(buf) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::cpu::avx2() {
             // SAFETY: the feature was checked at run time.
             return unsafe { count_line_breaks_avx2(buf) };
         }
@@ -218,7 +215,7 @@ mod tests {
                 );
                 assert_eq!(count_line_breaks_bytewise(&buf), obvious);
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
+                if crate::cpu::avx2() {
                     // SAFETY: the feature was checked at run time.
                     assert_eq!(unsafe { count_line_breaks_avx2(&buf) }, obvious);
                 }

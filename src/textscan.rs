@@ -104,16 +104,6 @@ unsafe fn block_masks_avx512(b: &[u8; 64]) -> BlockMasks {
     }
 }
 
-/// Whether the CPU has what [`line_spans_avx512`] needs: AVX-512 F and BW, POPCNT and
-/// BMI1.
-#[cfg(target_arch = "x86_64")]
-fn has_avx512_spans() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("popcnt")
-        && std::arch::is_x86_feature_detected!("bmi1")
-}
-
 /// [`line_spans`] with [`block_masks_avx512`] and hardware bit counts.
 ///
 /// # Safety
@@ -130,13 +120,12 @@ unsafe fn line_spans_avx512(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
 /// byte or is too large for 32-bit offsets; the caller then uses the general path.
 pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if has_avx512_spans() {
+    if crate::cpu::avx512() {
         // SAFETY: the features were checked at run time.
         return unsafe { line_spans_avx512(chunk, out) };
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") && std::arch::is_x86_feature_detected!("bmi1")
-    {
+    if crate::cpu::popcnt_bmi1() {
         // The same code with hardware popcount and trailing-zero count (the baseline
         // x86_64 build counts bits with shifts and masks, once per line and per block).
         #[target_feature(enable = "popcnt,bmi1")]
@@ -310,7 +299,7 @@ mod tests {
                 let mut want = Vec::new();
                 let want_ok = line_spans(&buf, &mut want, block_masks);
                 #[cfg(target_arch = "x86_64")]
-                if has_avx512_spans() {
+                if crate::cpu::avx512() {
                     let mut got = Vec::new();
                     // SAFETY: the features were checked at run time.
                     let ok = unsafe { line_spans_avx512(&buf, &mut got) };
