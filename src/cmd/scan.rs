@@ -68,7 +68,9 @@ impl indicatif::TermLike for ForcedStderr {
     }
 }
 
-fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
+/// The bar `mode` asks for; `total` (the bytes to read, when known) is only worked out
+/// when a bar is drawn.
+fn progress_bar(mode: ProgressArg, total: impl FnOnce() -> Option<u64>) -> ProgressBar {
     let target = match mode {
         ProgressArg::Never => return ProgressBar::hidden(),
         ProgressArg::Auto if !std::io::stderr().is_terminal() => return ProgressBar::hidden(),
@@ -78,6 +80,7 @@ fn progress_bar(mode: ProgressArg, total: Option<u64>) -> ProgressBar {
         }
         ProgressArg::Always => ProgressDrawTarget::term_like_with_hz(Box::new(ForcedStderr), 10),
     };
+    let total = total();
     let bar = ProgressBar::with_draw_target(total, target);
     let template = if total.is_some() {
         "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}"
@@ -114,18 +117,20 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
             source: persist::source_for(p, &args.persist),
         })
         .collect();
-    // Total size for the bar: regular uncompressed files only.
-    let total: Option<u64> = args
-        .paths
-        .iter()
-        .map(|p| {
-            if input::is_stdin(p) || input::is_gzip_input(p) {
-                None
-            } else {
-                std::fs::metadata(p).ok().map(|m| m.len())
-            }
-        })
-        .sum();
+    // Total size for the bar: regular uncompressed files only (each is opened to sniff
+    // for gzip, so only when a bar is drawn).
+    let total = || -> Option<u64> {
+        args.paths
+            .iter()
+            .map(|p| {
+                if input::is_stdin(p) || input::is_gzip_input(p) {
+                    None
+                } else {
+                    std::fs::metadata(p).ok().map(|m| m.len())
+                }
+            })
+            .sum()
+    };
     let semantic = cfg.semantic;
     let mut engine = Engine::new(cfg, format);
     persist::load_baseline(&mut engine, &args.persist)?;
