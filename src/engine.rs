@@ -456,8 +456,27 @@ impl LineParser {
 
     /// Parse and extract every line of `bytes` into `out` (cleared first).
     pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
+        self.extract_chunk_upto(bytes, out, usize::MAX);
+    }
+
+    /// [`Self::extract_chunk`] for a prefix of `bytes` holding about `max_lines` lines at
+    /// most; returns its length (all of `bytes`, or a prefix ending after a line break,
+    /// so the rest starts a line). An ASCII text chunk stops after `max_lines` spans
+    /// (up to 64 more, see [`ascii_line_spans`]) in the same pass that makes them; any
+    /// other stops after `max_lines` line breaks, counted first.
+    pub fn extract_chunk_upto(
+        &mut self,
+        bytes: &[u8],
+        out: &mut ChunkFeatures,
+        max_lines: usize,
+    ) -> usize {
         out.clear();
-        if self.format == InputFormat::Text && ascii_line_spans(bytes, &mut out.spans) {
+        let ascii = match self.format {
+            InputFormat::Text => ascii_line_spans(bytes, &mut out.spans, max_lines),
+            _ => None,
+        };
+        if let Some(taken) = ascii {
+            let bytes = &bytes[..taken];
             out.ascii_text = true;
             out.max_line = self.max_line;
             let semantic = self.extractor.semantic();
@@ -478,9 +497,14 @@ impl LineParser {
                     out.sem_ends.push(out.sem_counts.len() as u32);
                 }
             }
-            return;
+            return taken;
         }
         out.spans.clear();
+        let taken = match max_lines {
+            usize::MAX => bytes.len(),
+            _ => crate::split::cut_after_lines(bytes, max_lines).unwrap_or(bytes.len()),
+        };
+        let bytes = &bytes[..taken];
         let _ = self.parse_block(
             bytes,
             SOURCE_PLACEHOLDER,
@@ -489,6 +513,7 @@ impl LineParser {
                 Ok(())
             },
         );
+        taken
     }
 }
 

@@ -142,14 +142,27 @@ impl Shared {
             p
         });
         let mut features = lock(&self.frozen_pool).pop().unwrap_or_default();
-        let (bytes, rest) = cap_lines(job.bytes);
-        let job = ChunkJob { bytes, ..job };
-        match job.long {
-            Some((chars, words)) => {
-                parser.extract_oversized(&job.bytes, chars, words, &mut features)
+        let (bytes, rest) = match (job.long, job.bytes) {
+            (Some((chars, words)), bytes) => {
+                parser.extract_oversized(&bytes, chars, words, &mut features);
+                (bytes, None)
             }
-            None => parser.extract_chunk(&job.bytes, &mut features),
-        }
+            // A mapped chunk is cut by size only: the extractor takes its first
+            // MAX_CHUNK_LINES lines and hands back the rest, if any.
+            (None, ChunkBytes::Mapped(map, r)) => {
+                let taken =
+                    parser.extract_chunk_upto(&map[r.clone()], &mut features, MAX_CHUNK_LINES);
+                let mid = r.start + taken;
+                let rest = (mid < r.end).then(|| ChunkBytes::Mapped(Arc::clone(&map), mid..r.end));
+                (ChunkBytes::Mapped(map, r.start..mid), rest)
+            }
+            // Streams were capped as they were read.
+            (None, bytes) => {
+                parser.extract_chunk(&bytes, &mut features);
+                (bytes, None)
+            }
+        };
+        let job = ChunkJob { bytes, ..job };
         lock(&self.parsers).push(parser);
         ChunkDone {
             seq: job.seq,
@@ -164,25 +177,6 @@ impl Shared {
     /// Take the oldest job nobody has started.
     fn take(&self) -> Option<ChunkJob> {
         lock(&self.queue).pop_front()
-    }
-}
-
-/// Split a mapped chunk after its [`MAX_CHUNK_LINES`]-th line break: the part to extract
-/// now and the rest, if any. Owned chunks (streams) were capped when they were read.
-fn cap_lines(bytes: ChunkBytes) -> (ChunkBytes, Option<ChunkBytes>) {
-    match bytes {
-        ChunkBytes::Mapped(map, r) => {
-            let mid = r.start + capped_len(&map[r.clone()]);
-            if mid < r.end {
-                (
-                    ChunkBytes::Mapped(Arc::clone(&map), r.start..mid),
-                    Some(ChunkBytes::Mapped(map, mid..r.end)),
-                )
-            } else {
-                (ChunkBytes::Mapped(map, r), None)
-            }
-        }
-        owned => (owned, None),
     }
 }
 
@@ -459,15 +453,17 @@ impl Ordered<'_> {
     }
 }
 
-/// Most line breaks in one chunk (or piece of a mapped chunk, see [`cap_lines`]): a
-/// chunk of tiny lines would otherwise hold hundreds of thousands of records (about 100
-/// bytes each outside the ASCII fast path), and up to `in_flight` chunks exist at once.
+/// Most lines in one chunk (or piece of a mapped chunk): a chunk of tiny lines would
+/// otherwise hold hundreds of thousands of records (120 bytes each outside the ASCII
+/// fast path), and up to `in_flight` chunks exist at once.
 ///
-/// Streams are capped as they are read (their bytes are copied into the chunk anyway);
-/// mapped chunks are cut by size alone and capped by the extractor that takes them. On
-/// the consuming thread, which runs the ordered detectors and was the busier of the two
-/// at `--threads 2`, the count was the first pass over every byte of the map (~3 % of
-/// the samples, plus the page faults); see `docs/benchmarks.md`, run J.
+/// Streams are capped at this many line breaks as they are read (their bytes are copied
+/// into the chunk anyway). Mapped chunks are cut by size alone and capped by the
+/// extractor that takes them ([`LineParser::extract_chunk_upto`]): an ASCII text chunk
+/// at this many spans (up to 64 more) in the span kernel's own pass, any other after
+/// this many line breaks, counted first. On the consuming thread, which runs the ordered
+/// detectors and was the busier of the two at `--threads 2`, a count was the first pass
+/// over every byte of the map; see `docs/benchmarks.md`, runs J and K.
 const MAX_CHUNK_LINES: usize = 1 << 16;
 
 /// Produces the chunks of one input.
@@ -566,7 +562,7 @@ impl ChunkSource {
                     return Ok(None);
                 }
                 let target = pos.saturating_add(*chunk);
-                // Cut by size only: the extractor enforces the line cap (`cap_lines`).
+                // Cut by size only: the extractor enforces the line cap.
                 let end = if target >= len {
                     len
                 } else {

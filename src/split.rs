@@ -90,8 +90,9 @@ pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
 }
 
 /// Number of line-break bytes (`\n` or `\r`) in `buf`. The scan's chunk line cap runs
-/// this over every byte of its input (the extractors, for mapped files), so it takes the
-/// widest vectors the CPU has.
+/// this over every byte of a streamed input, and of a mapped chunk off the ASCII fast
+/// path (an ASCII text chunk is capped by the span kernel itself), so it takes the widest
+/// vectors the CPU has.
 pub fn count_line_breaks(buf: &[u8]) -> usize {
     #[cfg(target_arch = "x86_64")]
     {

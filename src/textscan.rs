@@ -110,32 +110,43 @@ unsafe fn block_masks_avx512(b: &[u8; 64]) -> BlockMasks {
 /// The CPU must have AVX-512 F and BW, POPCNT and BMI1.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,popcnt,bmi1")]
-unsafe fn line_spans_avx512(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+unsafe fn line_spans_avx512(
+    chunk: &[u8],
+    out: &mut Vec<LineSpan>,
+    max_lines: usize,
+) -> Option<usize> {
     // SAFETY: this function's features are the kernel's.
-    line_spans(chunk, out, |b| unsafe { block_masks_avx512(b) })
+    line_spans(chunk, out, max_lines, |b| unsafe { block_masks_avx512(b) })
 }
 
-/// Cut `chunk` into its non-empty lines with their token counts, appending to `out`.
-/// Returns `false` (with `out` in an unspecified state) when the chunk holds a non-ASCII
-/// byte or is too large for 32-bit offsets; the caller then uses the general path.
-pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
+/// Cut `chunk` into its non-empty lines with their token counts, appending to `out`,
+/// and return how many bytes of `chunk` that took: all of it, or — once `out` holds more
+/// than `max_lines` spans at the end of a 64-byte block — the lines up to the last line
+/// break seen (at most `max_lines + 64` spans; the rest starts a line). Returns `None`
+/// (with `out` in an unspecified state) when the chunk holds a non-ASCII byte or is too
+/// large for 32-bit offsets; the caller then uses the general path.
+pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>, max_lines: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::avx512() {
         // SAFETY: the features were checked at run time.
-        return unsafe { line_spans_avx512(chunk, out) };
+        return unsafe { line_spans_avx512(chunk, out, max_lines) };
     }
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::popcnt_bmi1() {
         // The same code with hardware popcount and trailing-zero count (the baseline
         // x86_64 build counts bits with shifts and masks, once per line and per block).
         #[target_feature(enable = "popcnt,bmi1")]
-        unsafe fn with_bit_counts(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
-            line_spans(chunk, out, block_masks)
+        unsafe fn with_bit_counts(
+            chunk: &[u8],
+            out: &mut Vec<LineSpan>,
+            max_lines: usize,
+        ) -> Option<usize> {
+            line_spans(chunk, out, max_lines, block_masks)
         }
         // SAFETY: both features were checked at run time.
-        return unsafe { with_bit_counts(chunk, out) };
+        return unsafe { with_bit_counts(chunk, out, max_lines) };
     }
-    line_spans(chunk, out, block_masks)
+    line_spans(chunk, out, max_lines, block_masks)
 }
 
 /// The kernel, with `masks` computing a block's [`BlockMasks`].
@@ -143,39 +154,14 @@ pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>) -> bool {
 fn line_spans(
     chunk: &[u8],
     out: &mut Vec<LineSpan>,
+    max_lines: usize,
     masks: impl Fn(&[u8; 64]) -> BlockMasks,
-) -> bool {
+) -> Option<usize> {
     if chunk.len() >= u32::MAX as usize {
-        return false;
+        return None;
     }
-    let mut line_start = 0usize;
-    let mut tokens = 0u32; // word starts seen so far in the current line
-    let mut word_carry = 0u64; // 1 when the previous block ended in a word byte
-    let emit = |start: usize, end: usize, tokens: u32, out: &mut Vec<LineSpan>| {
-        if end > start {
-            out.push(LineSpan {
-                start: start as u32,
-                len: (end - start) as u32,
-                tokens,
-            });
-        }
-    };
-    let mut block_at = |base: usize, m: BlockMasks, out: &mut Vec<LineSpan>| {
-        let mut starts = m.word & !((m.word << 1) | word_carry);
-        word_carry = m.word >> 63;
-        let mut brk = m.brk;
-        while brk != 0 {
-            let bit = brk.trailing_zeros();
-            brk &= brk - 1;
-            let below = starts & ((1u64 << bit) - 1);
-            starts &= !below;
-            let end = base + bit as usize;
-            emit(line_start, end, tokens + below.count_ones(), out);
-            tokens = 0;
-            line_start = end + 1;
-        }
-        tokens += starts.count_ones();
-    };
+    let first = out.len();
+    let mut line = SpanState::default();
     let mut blocks = chunk.chunks_exact(64);
     let mut base = 0usize;
     for b in &mut blocks {
@@ -184,10 +170,13 @@ fn line_spans(
         };
         let m = masks(b);
         if m.high != 0 {
-            return false;
+            return None;
         }
-        block_at(base, m, out);
+        line.block(base, m, out);
         base += 64;
+        if out.len() - first > max_lines {
+            return Some(line.start);
+        }
     }
     let rest = blocks.remainder();
     if !rest.is_empty() {
@@ -196,12 +185,56 @@ fn line_spans(
         pad[..rest.len()].copy_from_slice(rest);
         let m = masks(&pad);
         if m.high != 0 {
-            return false;
+            return None;
         }
-        block_at(base, m, out);
+        line.block(base, m, out);
     }
-    emit(line_start, chunk.len(), tokens, out);
-    true
+    line.emit(chunk.len(), 0, out);
+    Some(chunk.len())
+}
+
+/// Where [`line_spans`] is within the current line.
+#[derive(Default)]
+struct SpanState {
+    /// Offset of the line's first byte.
+    start: usize,
+    /// Word starts seen so far in the line.
+    tokens: u32,
+    /// 1 when the previous block ended in a word byte.
+    word_carry: u64,
+}
+
+impl SpanState {
+    /// End the current line at `end` (a break, or the chunk's end) with `more` word
+    /// starts not yet counted; an empty line makes no span.
+    #[inline(always)]
+    fn emit(&mut self, end: usize, more: u32, out: &mut Vec<LineSpan>) {
+        if end > self.start {
+            out.push(LineSpan {
+                start: self.start as u32,
+                len: (end - self.start) as u32,
+                tokens: self.tokens + more,
+            });
+        }
+        self.tokens = 0;
+        self.start = end + 1;
+    }
+
+    /// The lines that end in the block at `base` with masks `m`.
+    #[inline(always)]
+    fn block(&mut self, base: usize, m: BlockMasks, out: &mut Vec<LineSpan>) {
+        let mut starts = m.word & !((m.word << 1) | self.word_carry);
+        self.word_carry = m.word >> 63;
+        let mut brk = m.brk;
+        while brk != 0 {
+            let bit = brk.trailing_zeros();
+            brk &= brk - 1;
+            let below = starts & ((1u64 << bit) - 1);
+            starts &= !below;
+            self.emit(base + bit as usize, below.count_ones(), out);
+        }
+        self.tokens += starts.count_ones();
+    }
 }
 
 #[cfg(test)]
@@ -218,9 +251,7 @@ mod tests {
 
     fn spans(chunk: &[u8]) -> Option<Vec<(Vec<u8>, u32)>> {
         let mut out = Vec::new();
-        if !ascii_line_spans(chunk, &mut out) {
-            return None;
-        }
+        ascii_line_spans(chunk, &mut out, usize::MAX)?;
         Some(
             out.iter()
                 .map(|s| {
@@ -297,19 +328,42 @@ mod tests {
                     })
                     .collect();
                 let mut want = Vec::new();
-                let want_ok = line_spans(&buf, &mut want, block_masks);
+                let want_ok = line_spans(&buf, &mut want, usize::MAX, block_masks);
                 #[cfg(target_arch = "x86_64")]
                 if crate::cpu::avx512() {
                     let mut got = Vec::new();
                     // SAFETY: the features were checked at run time.
-                    let ok = unsafe { line_spans_avx512(&buf, &mut got) };
+                    let ok = unsafe { line_spans_avx512(&buf, &mut got, usize::MAX) };
                     assert_eq!(ok, want_ok, "len {len}");
-                    if ok {
+                    if ok.is_some() {
                         assert_eq!(got, want, "len {len}");
                     }
                 }
-                if want_ok {
+                if want_ok.is_some() {
+                    assert_eq!(want_ok, Some(len));
                     assert_eq!(spans(&buf), Some(reference(&buf)), "len {len}");
+                    // Capped: a prefix ending after a line break, whose spans are the
+                    // first ones of the whole chunk; cutting again where it stopped
+                    // gives the rest.
+                    for max in [0usize, 1, 5, 40] {
+                        let (mut all, mut at) = (Vec::new(), 0);
+                        while at < len {
+                            let mut part = Vec::new();
+                            let taken =
+                                ascii_line_spans(&buf[at..], &mut part, max).expect("ASCII");
+                            assert!(taken > 0 && at + taken <= len, "len {len} max {max}");
+                            if at + taken < len {
+                                assert!(part.len() > max && part.len() <= max + 64);
+                                assert!(matches!(buf[at + taken - 1], b'\n' | b'\r'));
+                            }
+                            all.extend(part.iter().map(|s| LineSpan {
+                                start: s.start + at as u32,
+                                ..*s
+                            }));
+                            at += taken;
+                        }
+                        assert_eq!(all, want, "len {len} max {max}");
+                    }
                 }
             }
         }
