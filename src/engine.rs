@@ -500,10 +500,8 @@ impl LineParser {
             return taken;
         }
         out.spans.clear();
-        let taken = match max_lines {
-            usize::MAX => bytes.len(),
-            _ => crate::split::cut_after_lines(bytes, max_lines).unwrap_or(bytes.len()),
-        };
+        // (Returns at once, counting nothing, for a buffer shorter than the cap.)
+        let taken = crate::split::cut_after_lines(bytes, max_lines).unwrap_or(bytes.len());
         let bytes = &bytes[..taken];
         let _ = self.parse_block(
             bytes,
