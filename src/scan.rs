@@ -9,11 +9,11 @@
 //! plain sequential loop and every extra thread adds one extractor. Detection — score
 //! before update, shard by shard — is exactly what the sequential `watch` path does,
 //! whatever the thread count. At most `in_flight` chunks exist at once, so memory stays
-//! flat; a chunk holds at most [`MAX_CHUNK_LINES`] line breaks. For a mapped file the
-//! extractor that takes a chunk enforces that cap (counting is a pass over every byte,
-//! kept off the consuming thread): it extracts the first lines only and hands the rest
-//! back, and the consumer queues that rest as the next piece of the same chunk once it
-//! has consumed the first.
+//! flat; a chunk holds about [`MAX_CHUNK_LINES`] lines at most. For a mapped file the
+//! extractor that takes a chunk enforces that cap (off the consuming thread; for ASCII
+//! text inside the span kernel's own pass): it extracts the first lines only and hands
+//! the rest back, and the consumer queues that rest as the next piece of the same chunk
+//! once it has consumed the first.
 
 use crate::engine::{ChunkFeatures, InputFormat, LineParser};
 use crate::error::{Error, Result};
@@ -162,12 +162,11 @@ impl Shared {
                 (bytes, None)
             }
         };
-        let job = ChunkJob { bytes, ..job };
         lock(&self.parsers).push(parser);
         ChunkDone {
             seq: job.seq,
             input: job.input,
-            bytes: job.bytes,
+            bytes,
             rest,
             features,
             extract_us: t0.elapsed().as_micros() as u64,
