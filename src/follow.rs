@@ -1002,28 +1002,6 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "ts-follow-{tag}-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     fn append(p: &Path, s: &str) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -1113,8 +1091,11 @@ mod tests {
             x % n
         };
         for round in 0..60 {
-            let d = TempDir::new("splits");
-            let p = d.0.join("f");
+            let d = tempfile::Builder::new()
+                .prefix("ts-follow-splits-")
+                .tempdir()
+                .unwrap();
+            let p = d.path().join("f");
             append(&p, "");
             let max_line = 1 + rnd(40) as usize;
             let mut fw = follower(
@@ -1179,8 +1160,11 @@ mod tests {
 
     #[test]
     fn an_unfinished_long_line_keeps_only_its_prefix() {
-        let d = TempDir::new("long");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-long-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "first line\n");
         let mut fw = follower(
             &[&p],
@@ -1238,8 +1222,11 @@ mod tests {
 
     #[test]
     fn starts_at_the_end_and_waits_for_newlines() {
-        let d = TempDir::new("end");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-end-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "old 1\nold 2\npart");
         let mut fw = follower(&[&p], &[], opts());
         assert!(lines(&mut fw).is_empty());
@@ -1254,9 +1241,12 @@ mod tests {
 
     #[test]
     fn from_start_and_files_created_later() {
-        let d = TempDir::new("later");
-        let a = d.0.join("a.log");
-        let b = d.0.join("b.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-later-")
+            .tempdir()
+            .unwrap();
+        let a = d.path().join("a.log");
+        let b = d.path().join("b.log");
         append(&a, "a1\n");
         let mut fw = follower(
             &[&a, &b],
@@ -1273,14 +1263,17 @@ mod tests {
 
     #[test]
     fn rename_rotation_keeps_late_writes() {
-        let d = TempDir::new("rename");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-rename-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
         append(&p, "one\n");
         assert_eq!(lines(&mut fw), vec!["app.log:one"]);
         let mut old = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-        std::fs::rename(&p, d.0.join("app.log.1")).unwrap();
+        std::fs::rename(&p, d.path().join("app.log.1")).unwrap();
         append(&p, "two\n");
         old.write_all(b"late\n").unwrap();
         let got = lines(&mut fw);
@@ -1295,14 +1288,17 @@ mod tests {
 
     #[test]
     fn copytruncate_recovers_unread_lines_from_the_copy() {
-        let d = TempDir::new("copytrunc");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-copytrunc-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
         append(&p, "line one\n");
         assert_eq!(lines(&mut fw), vec!["app.log:line one"]);
         append(&p, "line two\n");
-        std::fs::copy(&p, d.0.join("app.log.1")).unwrap();
+        std::fs::copy(&p, d.path().join("app.log.1")).unwrap();
         std::fs::OpenOptions::new()
             .write(true)
             .open(&p)
@@ -1324,7 +1320,7 @@ mod tests {
         assert_eq!(lines(&mut fw), vec![format!("app.log:{}", "y".repeat(300))]);
         // Truncated (no copy left) while a line is unfinished: the writer continues it
         // in the new file, and the committed offset is 0, not an underflow.
-        std::fs::remove_file(d.0.join("app.log.1")).unwrap();
+        std::fs::remove_file(d.path().join("app.log.1")).unwrap();
         append(&p, "unfinished ");
         assert!(lines(&mut fw).is_empty());
         std::fs::OpenOptions::new()
@@ -1341,8 +1337,11 @@ mod tests {
 
     #[test]
     fn delete_and_recreate() {
-        let d = TempDir::new("delete");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-delete-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
         append(&p, "a\n");
@@ -1355,8 +1354,11 @@ mod tests {
 
     #[test]
     fn resumes_from_checkpoints_even_after_rotation_while_stopped() {
-        let d = TempDir::new("resume");
-        let p = d.0.join("app.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-resume-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
         append(&p, "a\nb\npart");
@@ -1369,7 +1371,7 @@ mod tests {
         let cps = fw.checkpoints();
         drop(fw);
         append(&p, "d\n");
-        std::fs::rename(&p, d.0.join("app.log.1")).unwrap();
+        std::fs::rename(&p, d.path().join("app.log.1")).unwrap();
         append(&p, "e\n");
         let mut fw = follower(&[&p], &cps, opts());
         assert_eq!(lines(&mut fw), vec!["app.log:d", "app.log:e"]);
@@ -1377,8 +1379,11 @@ mod tests {
 
     #[test]
     fn a_huge_line_is_handed_out_whole() {
-        let d = TempDir::new("huge");
-        let p = d.0.join("big.log");
+        let d = tempfile::Builder::new()
+            .prefix("ts-follow-huge-")
+            .tempdir()
+            .unwrap();
+        let p = d.path().join("big.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
         let big = "z".repeat(3 * MIN_READ + 17);

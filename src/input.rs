@@ -433,8 +433,10 @@ mod tests {
 
     #[test]
     fn gzip_is_recognised_by_name_or_by_its_first_bytes() {
-        let dir = std::env::temp_dir().join(format!("ts-gzip-sniff-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = tempfile::Builder::new()
+            .prefix("ts-gzip-sniff-")
+            .tempdir()
+            .expect("dir");
         let text = b"first line\nsecond line\n\x1f\x8b in the middle is text\n";
         let cases: [(&str, Vec<u8>, bool); 5] = [
             ("plain.log", text.to_vec(), false),
@@ -444,7 +446,7 @@ mod tests {
             ("empty.log", Vec::new(), false),
         ];
         for (name, bytes, is_gz) in &cases {
-            let path = dir.join(name);
+            let path = dir.path().join(name);
             std::fs::write(&path, bytes).expect("write");
             assert_eq!(is_gzip_input(&path), *is_gz, "{name}");
             let mut got = Vec::new();
@@ -460,7 +462,6 @@ mod tests {
             assert_eq!(got, want, "{name}");
         }
         assert!(!is_gzip_input(Path::new("-")));
-        assert!(!is_gzip_input(&dir.join("missing.log")));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!is_gzip_input(&dir.path().join("missing.log")));
     }
 }

@@ -158,14 +158,14 @@ mod tests {
     use super::*;
 
     fn start(text: &[u8], n: usize) -> usize {
-        let dir = std::env::temp_dir().join(format!("hud-backfill-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(format!("f{n}-{}", text.len()));
+        let dir = tempfile::Builder::new()
+            .prefix("ts-hud-backfill-")
+            .tempdir()
+            .unwrap();
+        let p = dir.path().join(format!("f{n}-{}", text.len()));
         std::fs::write(&p, text).unwrap();
         let f = File::open(&p).unwrap();
-        let s = backfill_start(&f, text.len() as u64, n, 1 << 20).unwrap();
-        let _ = std::fs::remove_file(&p);
-        s as usize
+        backfill_start(&f, text.len() as u64, n, 1 << 20).unwrap() as usize
     }
 
     #[test]
@@ -186,14 +186,15 @@ mod tests {
         for i in 0..100 {
             text.extend_from_slice(format!("line {i:03}\n").as_bytes());
         }
-        let dir = std::env::temp_dir().join(format!("hud-backfill-cap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("cap");
+        let dir = tempfile::Builder::new()
+            .prefix("ts-hud-backfill-cap-")
+            .tempdir()
+            .unwrap();
+        let p = dir.path().join("cap");
         std::fs::write(&p, &text).unwrap();
         let f = File::open(&p).unwrap();
         // 25 bytes reach back into the third-to-last line: only whole lines are kept.
         let s = backfill_start(&f, text.len() as u64, 50, 25).unwrap() as usize;
         assert_eq!(&text[s..], b"line 098\nline 099\n");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
