@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 #[path = "support/proc_status.rs"]
 mod proc_status;
@@ -17,32 +18,6 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_trace-sentinel")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "ts-it-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn append(p: &Path, s: &str) {
@@ -83,10 +58,10 @@ struct Follow {
 
 impl Follow {
     fn start(dir: &TempDir, stats: &str, args: &[&str]) -> Follow {
-        let stats = dir.path(stats);
+        let stats = dir.path().join(stats);
         let _ = std::fs::remove_file(&stats);
         let mut child = Command::new(bin())
-            .current_dir(&dir.0)
+            .current_dir(dir.path())
             .args(["watch", "--follow", "--format", "json", "--warmup", "5"])
             .args(["--checkpoint-interval", "20", "--poll-interval", "20"])
             .arg("--stats-json")
@@ -229,8 +204,11 @@ fn count_spikes(seen: &[Value], prefix: &str) -> usize {
 
 #[test]
 fn append_starts_at_the_end() {
-    let d = TempDir::new("append");
-    let log = d.path("app.log");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-append-")
+        .tempdir()
+        .unwrap();
+    let log = d.path().join("app.log");
     append(&log, &normal(0, 7));
     append(&log, &spike("OLD"));
     let mut f = Follow::start(&d, "stats.json", &["app.log"]);
@@ -247,8 +225,11 @@ fn append_starts_at_the_end() {
 
 #[test]
 fn from_start_reads_existing_lines_and_matches_watch() {
-    let d = TempDir::new("fromstart");
-    let log = d.path("app.log");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-fromstart-")
+        .tempdir()
+        .unwrap();
+    let log = d.path().join("app.log");
     let mut text = normal(0, 40);
     text.push_str(&spike("S1"));
     text.push_str(&normal(40, 30));
@@ -258,7 +239,7 @@ fn from_start_reads_existing_lines_and_matches_watch() {
     f.wait_events(72);
     f.term();
     let watch = Command::new(bin())
-        .current_dir(&d.0)
+        .current_dir(d.path())
         .args(["watch", "app.log", "--format", "json", "--warmup", "5"])
         .output()
         .unwrap();
@@ -281,7 +262,7 @@ fn from_start_reads_existing_lines_and_matches_watch() {
 /// An empty `app.log` in `d` followed with `args` (stats to `stats`), once the follower
 /// has seen 30 normal lines appended to it.
 fn warm_follow(d: &TempDir, stats: &str, args: &[&str]) -> (PathBuf, Follow) {
-    let log = d.path("app.log");
+    let log = d.path().join("app.log");
     append(&log, "");
     let f = Follow::start(d, stats, args);
     append(&log, &normal(0, 30));
@@ -291,11 +272,14 @@ fn warm_follow(d: &TempDir, stats: &str, args: &[&str]) -> (PathBuf, Follow) {
 
 #[test]
 fn rename_rotation_keeps_late_writes_to_the_old_file() {
-    let d = TempDir::new("rename");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-rename-")
+        .tempdir()
+        .unwrap();
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "300"]);
     // The writer still holds the old file when it is renamed away.
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    std::fs::rename(&log, d.path("app.log.1")).unwrap();
+    std::fs::rename(&log, d.path().join("app.log.1")).unwrap();
     append(&log, &normal(30, 10));
     old.write_all(normal(100, 5).as_bytes()).unwrap();
     old.write_all(spike("LATE").as_bytes()).unwrap();
@@ -311,9 +295,12 @@ fn rename_rotation_keeps_late_writes_to_the_old_file() {
 
 #[test]
 fn copytruncate_restarts_at_zero() {
-    let d = TempDir::new("copytrunc");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-copytrunc-")
+        .tempdir()
+        .unwrap();
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
-    std::fs::copy(&log, d.path("app.log.1")).unwrap();
+    std::fs::copy(&log, d.path().join("app.log.1")).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&log)
@@ -327,7 +314,7 @@ fn copytruncate_restarts_at_zero() {
     // Lines written just before a copytruncate the follower had not read yet are
     // recovered from the copy.
     append(&log, &normal(40, 6));
-    std::fs::copy(&log, d.path("app.log.1")).unwrap();
+    std::fs::copy(&log, d.path().join("app.log.1")).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&log)
@@ -342,7 +329,10 @@ fn copytruncate_restarts_at_zero() {
 
 #[test]
 fn delete_and_recreate() {
-    let d = TempDir::new("delete");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-delete-")
+        .tempdir()
+        .unwrap();
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "50"]);
     std::fs::remove_file(&log).unwrap();
     append(&log, &normal(30, 5));
@@ -353,7 +343,10 @@ fn delete_and_recreate() {
 
 #[test]
 fn partial_line_waits_for_its_newline() {
-    let d = TempDir::new("partial");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-partial-")
+        .tempdir()
+        .unwrap();
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     let size = std::fs::metadata(&log).unwrap().len();
     let line = spike("SPLIT");
@@ -370,18 +363,21 @@ fn partial_line_waits_for_its_newline() {
 
 #[test]
 fn files_created_after_start_and_several_files() {
-    let d = TempDir::new("several");
-    let a = d.path("a.log");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-several-")
+        .tempdir()
+        .unwrap();
+    let a = d.path().join("a.log");
     append(&a, &normal(0, 3));
     let mut f = Follow::start(&d, "stats.json", &["a.log", "b.log", "sub/c.log"]);
     append(&a, &normal(0, 10));
-    append(&d.path("b.log"), &normal(0, 10));
-    std::fs::create_dir(d.path("sub")).unwrap();
-    append(&d.path("sub/c.log"), &normal(0, 10));
+    append(&d.path().join("b.log"), &normal(0, 10));
+    std::fs::create_dir(d.path().join("sub")).unwrap();
+    append(&d.path().join("sub/c.log"), &normal(0, 10));
     f.wait_events(30);
     append(&a, &spike("A"));
-    append(&d.path("b.log"), &spike("B"));
-    append(&d.path("sub/c.log"), &spike("C"));
+    append(&d.path().join("b.log"), &spike("B"));
+    append(&d.path().join("sub/c.log"), &spike("C"));
     assert_eq!(f.wait_spike("SPIKE-A")["source"], "a.log");
     assert_eq!(f.wait_spike("SPIKE-B")["source"], "b.log");
     assert_eq!(f.wait_spike("SPIKE-C")["source"], "c.log");
@@ -390,8 +386,11 @@ fn files_created_after_start_and_several_files() {
 
 #[test]
 fn sigterm_then_resume_observes_lines_written_while_down() {
-    let d = TempDir::new("resume");
-    let log = d.path("app.log");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-resume-")
+        .tempdir()
+        .unwrap();
+    let log = d.path().join("app.log");
     append(&log, &normal(0, 3));
     let state = ["--state", "st"];
     let mut f = Follow::start(&d, "s1.json", &[&state[..], &["app.log"]].concat());
@@ -416,7 +415,10 @@ fn sigterm_then_resume_observes_lines_written_while_down() {
 
 #[test]
 fn sigkill_loses_no_line() {
-    let d = TempDir::new("kill");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-kill-")
+        .tempdir()
+        .unwrap();
     let args = ["--state", "st", "app.log"];
     let (log, mut f) = warm_follow(&d, "s1.json", &args);
     append(&log, &normal(30, 10));
@@ -446,8 +448,11 @@ fn sigkill_loses_no_line() {
 
 #[test]
 fn sigint_exits_130_and_follow_refuses_stdin() {
-    let d = TempDir::new("sigint");
-    append(&d.path("app.log"), "");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-sigint-")
+        .tempdir()
+        .unwrap();
+    append(&d.path().join("app.log"), "");
     let mut f = Follow::start(&d, "stats.json", &["app.log"]);
     let (status, err) = f.signal("-INT");
     assert_eq!(status.code(), Some(130), "{err}");
@@ -469,7 +474,7 @@ fn gz(path: &Path, text: &str) {
 
 fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
     Command::new(bin())
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -485,9 +490,12 @@ fn json_lines(out: &std::process::Output) -> Vec<Value> {
 
 #[test]
 fn baseline_from_gz_archives_flags_the_first_line() {
-    let d = TempDir::new("baseline");
-    append(&d.path("a.log"), &normal(0, 40));
-    gz(&d.path("b.log.gz"), &normal(40, 40));
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-baseline-")
+        .tempdir()
+        .unwrap();
+    append(&d.path().join("a.log"), &normal(0, 40));
+    gz(&d.path().join("b.log.gz"), &normal(40, 40));
     let out = run(
         &d,
         &[
@@ -508,7 +516,7 @@ fn baseline_from_gz_archives_flags_the_first_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     append(
-        &d.path("new.log"),
+        &d.path().join("new.log"),
         "kernel: segfault at 0000 ip 7f3a error 4 in libc.so.6\n",
     );
     let out = run(
@@ -538,16 +546,19 @@ fn baseline_from_gz_archives_flags_the_first_line() {
         "stats.json",
         &["--semantic", "--baseline", "base.json", "live.log"],
     );
-    append(&d.path("live.log"), &spike("FIRST"));
+    append(&d.path().join("live.log"), &spike("FIRST"));
     f.wait_spike("SPIKE-FIRST");
     f.term();
 }
 
 #[test]
 fn source_label_seeds_the_shard_watch_uses() {
-    let d = TempDir::new("source");
-    append(&d.path("app.log.1"), &normal(0, 30));
-    gz(&d.path("app.log.2.gz"), &normal(30, 30));
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-source-")
+        .tempdir()
+        .unwrap();
+    append(&d.path().join("app.log.1"), &normal(0, 30));
+    gz(&d.path().join("app.log.2.gz"), &normal(30, 30));
     let out = run(
         &d,
         &[
@@ -562,7 +573,7 @@ fn source_label_seeds_the_shard_watch_uses() {
     );
     assert_eq!(out.status.code(), Some(0));
     let snap: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.path("b.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("b.json")).unwrap()).unwrap();
     let names: Vec<&str> = snap["detectors"]["shards"]
         .as_array()
         .unwrap()
@@ -571,7 +582,7 @@ fn source_label_seeds_the_shard_watch_uses() {
         .collect();
     assert_eq!(names, vec!["app.log"]);
     assert_eq!(snap["detectors"]["shards"][0]["shard"]["events"], 60);
-    append(&d.path("app.log"), &spike("ONE"));
+    append(&d.path().join("app.log"), &spike("ONE"));
     let out = run(
         &d,
         &[
@@ -608,11 +619,14 @@ fn source_label_seeds_the_shard_watch_uses() {
 
 #[test]
 fn bad_snapshots_exit_2_with_one_line() {
-    let d = TempDir::new("badsnap");
-    append(&d.path("a.log"), &normal(0, 20));
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-badsnap-")
+        .tempdir()
+        .unwrap();
+    append(&d.path().join("a.log"), &normal(0, 20));
     let out = run(&d, &["scan", "a.log", "--save-baseline", "good.json"]);
     assert_eq!(out.status.code(), Some(0));
-    let good = std::fs::read_to_string(d.path("good.json")).unwrap();
+    let good = std::fs::read_to_string(d.path().join("good.json")).unwrap();
     let cases: Vec<(&str, String)> = vec![
         ("truncated", good[..good.len() / 2].to_string()),
         ("garbage", "\u{0}\u{1}not json".into()),
@@ -625,7 +639,7 @@ fn bad_snapshots_exit_2_with_one_line() {
         ("stats", "{\"events\": 3}".into()),
     ];
     for (name, text) in &cases {
-        std::fs::write(d.path(name), text).unwrap();
+        std::fs::write(d.path().join(name), text).unwrap();
         for cmd in ["watch", "scan"] {
             let out = run(&d, &[cmd, "a.log", "--baseline", name]);
             let err = String::from_utf8_lossy(&out.stderr);
@@ -650,9 +664,9 @@ fn bad_snapshots_exit_2_with_one_line() {
         assert!(err.contains("different detector flags"), "{err}");
     }
     // A corrupt or foreign state file is refused the same way.
-    std::fs::create_dir(d.path("st")).unwrap();
+    std::fs::create_dir(d.path().join("st")).unwrap();
     for text in [&good[..good.len() / 3], good.as_str()] {
-        std::fs::write(d.path("st/follow-state.json"), text).unwrap();
+        std::fs::write(d.path().join("st/follow-state.json"), text).unwrap();
         let out = run(&d, &["watch", "-f", "a.log", "--state", "st"]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
@@ -662,11 +676,14 @@ fn bad_snapshots_exit_2_with_one_line() {
 
 #[test]
 fn restart_during_rotation_still_drains_the_renamed_file() {
-    let d = TempDir::new("rotrestart");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-rotrestart-")
+        .tempdir()
+        .unwrap();
     let args = ["--state", "st", "--rotate-wait", "10000", "app.log"];
     let (log, mut f) = warm_follow(&d, "s1.json", &args);
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    std::fs::rename(&log, d.path("app.log.1")).unwrap();
+    std::fs::rename(&log, d.path().join("app.log.1")).unwrap();
     append(&log, &normal(30, 5));
     f.wait_events(35);
     assert_eq!(f.term()["events"], 35);
@@ -680,7 +697,10 @@ fn restart_during_rotation_still_drains_the_renamed_file() {
 
 #[test]
 fn an_over_long_line_is_measured_whole_and_kept_short() {
-    let d = TempDir::new("longline");
+    let d = tempfile::Builder::new()
+        .prefix("ts-follow-longline-")
+        .tempdir()
+        .unwrap();
     let (log, mut f) = warm_follow(&d, "stats.json", &["--max-line-bytes", "64", "app.log"]);
     // 64 MiB of one line that stays unfinished for a while: only the cap is kept.
     let head = "SPIKE-LONG ".to_string();

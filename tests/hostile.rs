@@ -34,14 +34,6 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_trace-sentinel")
 }
 
-/// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{name}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
 /// What one run of the binary did.
 struct Run {
     what: String,
@@ -229,9 +221,13 @@ fn scale() -> f64 {
 /// the generated hostile set, in every mode it is meant for.
 #[test]
 fn hostile_set_runs_clean_with_bounded_memory() {
-    let dir = scratch("set");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-set-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let scale = scale();
-    let items = gen::generate(&dir, scale, None).expect("generate hostile set");
+    let items = gen::generate(dir, scale, None).expect("generate hostile set");
     assert_eq!(items.len(), gen::catalogue().len());
     // Far below the set's largest file at full scale; generous at small scale.
     let budget = if scale >= 0.5 { 1024 * MIB } else { 256 * MIB };
@@ -254,7 +250,7 @@ fn hostile_set_runs_clean_with_bounded_memory() {
                         args.push("--jsonl");
                     }
                     args.push(it.name);
-                    let r = run(&args, &dir);
+                    let r = run(&args, dir);
                     r.assert_exit(0);
                     if format == "json" {
                         parse_json_lines(&r.stdout, &r.what);
@@ -280,14 +276,21 @@ fn hostile_set_runs_clean_with_bounded_memory() {
         }
     }
     println!("peak anonymous memory per run (scale {scale}):\n{report}");
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// The generator is a pure function of the scale.
 #[test]
 fn hostile_generator_is_deterministic() {
-    let a = scratch("det-a");
-    let b = scratch("det-b");
+    let tmp_a = tempfile::Builder::new()
+        .prefix("ts-hostile-det-a-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let a = tmp_a.path();
+    let tmp_b = tempfile::Builder::new()
+        .prefix("ts-hostile-det-b-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let b = tmp_b.path();
     let only: Vec<String> = [
         "binary.bin",
         "numbers.jsonl",
@@ -297,16 +300,14 @@ fn hostile_generator_is_deterministic() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    gen::generate(&a, 1.0 / 256.0, Some(&only)).expect("generate");
-    gen::generate(&b, 1.0 / 256.0, Some(&only)).expect("generate");
+    gen::generate(a, 1.0 / 256.0, Some(&only)).expect("generate");
+    gen::generate(b, 1.0 / 256.0, Some(&only)).expect("generate");
     for name in &only {
         let x = fs::read(a.join(name)).expect("read");
         let y = fs::read(b.join(name)).expect("read");
         assert!(!x.is_empty(), "{name} is empty");
         assert!(x == y, "{name} differs between two runs");
     }
-    let _ = fs::remove_dir_all(&a);
-    let _ = fs::remove_dir_all(&b);
 }
 
 /// Bytes of the over-long lines in the memory tests: far above every buffer the engine
@@ -350,8 +351,12 @@ fn write_long_inputs(dir: &Path) {
 /// 1 MiB), not by its length: watch and scan, plain text, JSON lines, stdin and gzip.
 #[test]
 fn long_lines_do_not_grow_memory() {
-    let dir = scratch("long");
-    write_long_inputs(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-long-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
+    write_long_inputs(dir);
     let mut report = String::new();
     let cases: &[(&[&str], Option<&str>)] = &[
         (
@@ -412,7 +417,7 @@ fn long_lines_do_not_grow_memory() {
     for (args, stdin) in cases {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let stdin_path = stdin.map(|s| dir.join(s));
-        let r = run_with(&args, stdin_path.as_deref(), &dir);
+        let r = run_with(&args, stdin_path.as_deref(), dir);
         r.assert_exit(0);
         let objs = parse_json_lines(&r.stdout, &r.what);
         let longest = objs
@@ -440,14 +445,17 @@ fn long_lines_do_not_grow_memory() {
         LONG >> 20,
         problems.join("\n")
     );
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// `--max-line-bytes N`: an over-long line is still measured whole (length and tokens)
 /// but only its first N bytes (cut at a character boundary) are kept as the message.
 #[test]
 fn max_line_bytes_keeps_a_prefix_and_measures_the_whole_line() {
-    let dir = scratch("max-line");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-max-line-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let mut text = String::new();
     // Lengths and token counts vary a little, so both baselines have a spread.
     for i in 0..100 {
@@ -468,7 +476,7 @@ fn max_line_bytes_keeps_a_prefix_and_measures_the_whole_line() {
                 "1001",
                 "in.log",
             ],
-            &dir,
+            dir,
         );
         r.assert_exit(0);
         let objs = parse_json_lines(&r.stdout, &r.what);
@@ -495,7 +503,6 @@ fn max_line_bytes_keeps_a_prefix_and_measures_the_whole_line() {
             message.len()
         );
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// stderr lines other than the closing `done — …` line.
@@ -518,7 +525,11 @@ fn assert_distinct(lines: &[String], what: &str) {
 /// Overflowing sources and metrics are counted (stats JSON) and reported on stderr once.
 #[test]
 fn source_and_metric_caps_are_counted_and_reported_once() {
-    let dir = scratch("caps");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-caps-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let mut sources = String::new();
     for round in 0..5 {
         for s in 0..10 {
@@ -545,7 +556,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
     .expect("write");
 
     for cmd in ["watch", "scan"] {
-        let r = run(&[cmd, "--jsonl", "--format", "json", "plain.jsonl"], &dir);
+        let r = run(&[cmd, "--jsonl", "--format", "json", "plain.jsonl"], dir);
         r.assert_exit(0);
         assert_eq!(
             notices(&r),
@@ -564,7 +575,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
                 "3",
                 "sources.jsonl",
             ],
-            &dir,
+            dir,
         );
         r.assert_exit(0);
         let n = notices(&r);
@@ -578,7 +589,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
         assert_console_clean(&r.stderr, &r.what);
         assert_distinct(&n, &r.what);
 
-        let r = run(&[cmd, "--jsonl", "--format", "json", "keys.jsonl"], &dir);
+        let r = run(&[cmd, "--jsonl", "--format", "json", "keys.jsonl"], dir);
         r.assert_exit(0);
         let n = notices(&r);
         assert_eq!(
@@ -599,7 +610,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
                 "8",
                 "plain.jsonl",
             ],
-            &dir,
+            dir,
         );
         r.assert_exit(0);
         let n = notices(&r);
@@ -624,7 +635,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
             "s.json",
             "sources.jsonl",
         ],
-        &dir,
+        dir,
     );
     r.assert_exit(0);
     let stats: Value =
@@ -642,7 +653,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
             "k.json",
             "keys.jsonl",
         ],
-        &dir,
+        dir,
     );
     r.assert_exit(0);
     let stats: Value =
@@ -652,14 +663,17 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
     // ignored on each of the 3 lines, and from the second line on the inter-arrival
     // metric (JSON lines are timed) finds the shard full too.
     assert_eq!(dropped, 906 + 907 + 907, "{stats}");
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Non-finite attribute values never enter a baseline: after NaN/Infinity/1e999 the
 /// baseline still reports a plain outlier (as in the reference, which drops them).
 #[test]
 fn non_finite_values_never_poison_a_baseline() {
-    let dir = scratch("nonfinite");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-nonfinite-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let mut s = String::new();
     for i in 0..60 {
         s.push_str(&format!(
@@ -684,7 +698,7 @@ fn non_finite_values_never_poison_a_baseline() {
     s.push_str("{\"message\": \"tick\", \"x\": 1000, \"timestamp\": 1700000100}\n");
     fs::write(dir.join("n.jsonl"), &s).expect("write");
     for cmd in ["watch", "scan"] {
-        let r = run(&[cmd, "--jsonl", "--format", "json", "n.jsonl"], &dir);
+        let r = run(&[cmd, "--jsonl", "--format", "json", "n.jsonl"], dir);
         r.assert_exit(0);
         let objs = parse_json_lines(&r.stdout, &r.what);
         let x: Vec<&Value> = objs.iter().filter(|o| o["metric"] == "attr.x").collect();
@@ -692,14 +706,17 @@ fn non_finite_values_never_poison_a_baseline() {
         assert_eq!(x[0]["value"].as_f64(), Some(1000.0));
         assert!(x[0]["score"].as_f64().is_some_and(f64::is_finite), "{x:?}");
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Escapes in sources, attribute keys (metric names, quoted by explanations), messages
 /// and file names never reach the text console; JSON output escapes them.
 #[test]
 fn terminal_escapes_are_neutralised() {
-    let dir = scratch("escapes");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-escapes-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let attacks = [
         "\\u001b[2J\\u001b[H",
         "\\u001b]0;title\\u0007",
@@ -743,7 +760,7 @@ fn terminal_escapes_are_neutralised() {
                 "text",
                 "esc.jsonl",
             ],
-            &dir,
+            dir,
         );
         r.assert_exit(0);
         assert!(
@@ -764,7 +781,7 @@ fn terminal_escapes_are_neutralised() {
                 "json",
                 "esc.jsonl",
             ],
-            &dir,
+            dir,
         );
         r.assert_exit(0);
         let objs = parse_json_lines(&r.stdout, &r.what);
@@ -776,7 +793,7 @@ fn terminal_escapes_are_neutralised() {
         );
 
         let args: Vec<OsString> = vec![cmd.into(), "--format".into(), "text".into(), name.into()];
-        let r = run_with(&args, None, &dir);
+        let r = run_with(&args, None, dir);
         r.assert_exit(0);
         assert!(
             r.stderr_text().contains("(log-\u{FFFD}[31m-"),
@@ -786,7 +803,6 @@ fn terminal_escapes_are_neutralised() {
         );
         assert_console_clean(&r.stderr, &r.what);
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Bytes the process has read so far (`rchar` of `/proc/PID/io`).
@@ -875,8 +891,12 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
 /// text console. Stops cleanly on SIGINT (exit 130) with bounded memory.
 #[test]
 fn follow_mode_handles_hostile_input() {
-    let dir = scratch("follow");
-    write_long_inputs(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-follow-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
+    write_long_inputs(dir);
     let mut problems = Vec::new();
     let mut check = |what: &str, r: &Followed, budget: u64| {
         let err = String::from_utf8_lossy(&r.stderr);
@@ -895,7 +915,7 @@ fn follow_mode_handles_hostile_input() {
 
     let long_len = fs::metadata(dir.join("long.log")).expect("stat").len();
     let args = ["--semantic", "--format", "json", "long.log"];
-    let r = follow(&dir, &args, long_len, || {});
+    let r = follow(dir, &args, long_len, || {});
     // The follower keeps only the `--max-line-bytes` prefix of an unfinished line and
     // measures the rest as it streams: the same budget as watch and scan.
     check("follow long.log (80 MiB line)", &r, LONG_BUDGET);
@@ -916,7 +936,7 @@ fn follow_mode_handles_hostile_input() {
         f.write_all(b"\nthe line ended\nand one more line\n")
             .expect("append");
     };
-    let r = follow(&dir, &["--format", "json", "grow.log"], total - 64, feed);
+    let r = follow(dir, &["--format", "json", "grow.log"], total - 64, feed);
     check("follow grow.log (48 MiB appended line)", &r, LONG_BUDGET);
 
     // Escapes in sources and metric names on the text console.
@@ -930,7 +950,7 @@ fn follow_mode_handles_hostile_input() {
     }
     fs::write(dir.join("esc.jsonl"), &s).expect("write");
     let args = ["--jsonl", "--warmup", "5", "esc.jsonl"];
-    let r = follow(&dir, &args, s.len() as u64, || {});
+    let r = follow(dir, &args, s.len() as u64, || {});
     check("follow esc.jsonl", &r, 256 * MIB);
     let text = String::from_utf8_lossy(&r.stderr);
     assert!(
@@ -939,7 +959,6 @@ fn follow_mode_handles_hostile_input() {
     );
     assert_console_clean(&r.stderr, "follow esc.jsonl");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Input with an anomaly on almost every line: far more output than a pipe buffer.
@@ -977,8 +996,12 @@ fn read_one_line_then_close(mut child: Child, from_stderr: bool, what: &str) -> 
 /// `| head -n 1`: a closed stdout (JSON) or stderr (text) ends the run quietly, exit 0.
 #[test]
 fn closed_output_pipe_ends_quietly() {
-    let dir = scratch("pipe");
-    let input = write_noisy(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-pipe-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
+    let input = write_noisy(dir);
     for cmd in ["watch", "scan"] {
         let what = format!("{cmd} --format json | head -n 1");
         let err_path = dir.join(format!("{cmd}.stderr"));
@@ -1017,7 +1040,11 @@ fn closed_output_pipe_ends_quietly() {
 /// so the outcome does not depend on timing.
 #[test]
 fn closed_stderr_before_any_output_is_quiet() {
-    let dir = scratch("pipe-closed");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-pipe-closed-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let mut quiet = String::new();
     for i in 0..200_000 {
         quiet.push_str(&format!("line {} ok\n", i % 7));
@@ -1031,7 +1058,7 @@ fn closed_stderr_before_any_output_is_quiet() {
             let what = format!("{cmd} {file} 2>&1 | (closed)");
             let mut child = Command::new(bin())
                 .args([cmd, file])
-                .current_dir(&dir)
+                .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -1048,8 +1075,12 @@ fn closed_stderr_before_any_output_is_quiet() {
 /// A full disk on stdout is a one-line error (exit 2), not a panic or a silent success.
 #[test]
 fn full_disk_on_output_is_a_one_line_error() {
-    let dir = scratch("full");
-    let input = write_noisy(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-full-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
+    let input = write_noisy(dir);
     let Ok(full) = File::options().write(true).open("/dev/full") else {
         eprintln!("no /dev/full on this system; skipped");
         return;
@@ -1081,7 +1112,11 @@ fn full_disk_on_output_is_a_one_line_error() {
 /// partial or temporary file behind; an existing stats file is replaced atomically.
 #[test]
 fn unwritable_stats_path_is_a_one_line_error() {
-    let dir = scratch("stats");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-stats-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     fs::write(dir.join("in.log"), "a b c\n".repeat(100)).expect("write");
     fs::write(dir.join("plainfile"), "x").expect("write");
     fs::create_dir(dir.join("adir")).expect("mkdir");
@@ -1094,7 +1129,7 @@ fn unwritable_stats_path_is_a_one_line_error() {
     for path in &bad {
         let r = run(
             &["scan", "--format", "json", "--stats-json", path, "in.log"],
-            &dir,
+            dir,
         );
         r.assert_exit(2);
         let text = r.stderr_text();
@@ -1113,7 +1148,7 @@ fn unwritable_stats_path_is_a_one_line_error() {
         vec!["keep".to_string()],
         "temporary files left behind"
     );
-    let tmp_left: Vec<String> = fs::read_dir(&dir)
+    let tmp_left: Vec<String> = fs::read_dir(dir)
         .expect("read_dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .filter(|n| n.contains(".tmp"))
@@ -1134,13 +1169,12 @@ fn unwritable_stats_path_is_a_one_line_error() {
             "stats.json",
             "in.log",
         ],
-        &dir,
+        dir,
     );
     r.assert_exit(0);
     let v: Value = serde_json::from_slice(&fs::read(dir.join("stats.json")).expect("read"))
         .expect("complete stats JSON");
     assert_eq!(v["events"], 100);
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Wait for a run that must end by itself within `limit`; kill it and fail otherwise.
@@ -1165,7 +1199,11 @@ fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> ExitStatus {
 /// and state files are one-line errors with exit 2 (never a panic or a partial file).
 #[test]
 fn unwritable_or_corrupt_state_files_are_one_line_errors() {
-    let dir = scratch("state");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-state-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     fs::write(dir.join("in.log"), "a b c\n".repeat(100)).expect("write");
     fs::write(dir.join("plainfile"), "x").expect("write");
     fs::write(dir.join("truncated.json"), "{\"format\": \"trace-sentinel-snapshot\", \"version\": 1, \"kind\": \"baseline\", \"detectors\": {\"config\"")
@@ -1183,7 +1221,7 @@ fn unwritable_or_corrupt_state_files_are_one_line_errors() {
         vec!["watch", "--baseline", "missing.json", "in.log"],
     ];
     for args in &cases {
-        let r = run(args, &dir);
+        let r = run(args, dir);
         r.assert_exit(2);
         let text = r.stderr_text();
         let lines: Vec<&str> = text.lines().collect();
@@ -1207,7 +1245,7 @@ fn unwritable_or_corrupt_state_files_are_one_line_errors() {
                 state,
                 "in.log",
             ])
-            .current_dir(&dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&err_path).expect("stderr file"))
@@ -1218,13 +1256,16 @@ fn unwritable_or_corrupt_state_files_are_one_line_errors() {
         assert_eq!(status.code(), Some(2), "{what}: {status:?} {text}");
         assert_eq!(text.lines().count(), 1, "{what}: {text:?}");
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// An empty file and a file of only line breaks: no events, no anomalies, exit 0.
 #[test]
 fn empty_inputs_have_no_events() {
-    let dir = scratch("empty");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-empty-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     fs::write(dir.join("empty.log"), "").expect("write");
     fs::write(dir.join("breaks.log"), "\n\r\n\r".repeat(10_000)).expect("write");
     for f in ["empty.log", "breaks.log"] {
@@ -1234,7 +1275,7 @@ fn empty_inputs_have_no_events() {
                 args.push("--jsonl");
             }
             args.push(f);
-            let r = run(&args, &dir);
+            let r = run(&args, dir);
             r.assert_exit(0);
             assert!(r.stdout.is_empty(), "{}", r.what);
             let v: Value = serde_json::from_slice(&fs::read(dir.join("s.json")).expect("stats"))
@@ -1245,7 +1286,7 @@ fn empty_inputs_have_no_events() {
                 args.push("--jsonl");
             }
             args.push(f);
-            let r = run(&args, &dir);
+            let r = run(&args, dir);
             r.assert_exit(0);
             assert_eq!(
                 r.stderr_text(),
@@ -1255,7 +1296,6 @@ fn empty_inputs_have_no_events() {
             );
         }
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// Inputs found by fuzzing (`tests/fuzz_regressions/TARGET-*`), replayed through the
@@ -1266,7 +1306,11 @@ fn fuzz_regressions_replay() {
     let Ok(entries) = fs::read_dir(&root) else {
         return;
     };
-    let dir = scratch("fuzz-replay");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-fuzz-replay-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
     let mut files: Vec<PathBuf> = entries
         .map(|e| e.expect("entry").path())
         .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
@@ -1287,13 +1331,12 @@ fn fuzz_regressions_replay() {
                     args.push("--jsonl".into());
                 }
                 args.push(path.clone().into_os_string());
-                let r = run_with(&args, None, &dir);
+                let r = run_with(&args, None, dir);
                 r.assert_exit(0);
                 assert_console_clean(&r.stderr, &r.what);
             }
         }
     }
-    let _ = fs::remove_dir_all(&dir);
 }
 
 /// The library-level part of a regression replay, by fuzz target name prefix.

@@ -18,17 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trace-sentinel");
-
-/// A unique scratch directory under the target dir.
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hud-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Ordinary access-log lines with a little length variety.
 fn normal_lines(n: usize, offset: usize) -> String {
@@ -67,6 +59,9 @@ struct Hud {
     child: Child,
     addr: String,
     log: Arc<Mutex<String>>,
+    /// The scratch dir of the HUD's input ([`start_on`]). A field, so it is removed
+    /// only after `Drop` has killed and reaped the child that reads from it.
+    scratch: Option<TempDir>,
 }
 
 impl Hud {
@@ -111,7 +106,12 @@ impl Hud {
                 panic!("hud did not start; stderr:\n{}", log.lock().unwrap());
             }
         };
-        Hud { child, addr, log }
+        Hud {
+            child,
+            addr,
+            log,
+            scratch: None,
+        }
     }
 
     fn stdin(&mut self) -> ChildStdin {
@@ -191,13 +191,18 @@ fn feed_item(st: &Value, tag: &str) -> Value {
 }
 
 /// A scratch dir `name` holding `file` with `text`, and a HUD started on that file with
-/// `args` and an ephemeral port.
+/// `args` and an ephemeral port. The HUD owns the dir: the path is valid while it lives.
 fn start_on(name: &str, file: &str, text: &str, args: &[&str]) -> (PathBuf, Hud) {
-    let path = scratch(name).join(file);
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("ts-hud-{name}-"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let path = dir.path().join(file);
     std::fs::write(&path, text).unwrap();
     let mut all = vec![path.to_str().unwrap(), "--port", "0"];
     all.extend_from_slice(args);
-    let hud = Hud::start(&all);
+    let mut hud = Hud::start(&all);
+    hud.scratch = Some(dir);
     (path, hud)
 }
 
@@ -483,7 +488,11 @@ fn journal_entry(i: u64, message: &str, priority: u8) -> Value {
 
 #[test]
 fn journald_source_maps_entries() {
-    let dir = scratch("journald");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hud-journald-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let dir = tmp.path();
     let mut entries: Vec<Value> = (0..60)
         .map(|i| {
             let user = ["al", "bobby", "carol", "dan", "eve-admin"][i as usize % 5];
@@ -496,7 +505,7 @@ fn journald_source_maps_entries() {
         })
         .collect();
     entries.push(journal_entry(60, &spike("JOURNAL-SPIKE"), 2));
-    let path = fake_journalctl(&dir, &entries, 0);
+    let path = fake_journalctl(dir, &entries, 0);
     let hud = Hud::start_with(
         &[
             "--source",
@@ -610,8 +619,12 @@ fn journald_real_journal_when_available() {
 
 #[test]
 fn journald_failure_is_reported_in_state() {
-    let dir = scratch("journald-fail");
-    let path = fake_journalctl(&dir, &[journal_entry(0, "hello", 6)], 1);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hud-journald-fail-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let dir = tmp.path();
+    let path = fake_journalctl(dir, &[journal_entry(0, "hello", 6)], 1);
     let hud = Hud::start_with(
         &["--source", "journald", "--port", "0", "--no-seed"],
         Stdio::null(),
@@ -631,10 +644,14 @@ fn journald_failure_is_reported_in_state() {
 
 #[test]
 fn journald_missing_is_a_clear_error() {
-    let dir = scratch("nojournal");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hud-nojournal-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let dir = tmp.path();
     let out = Command::new(BIN)
         .args(["hud", "--port", "0"])
-        .env("PATH", &dir)
+        .env("PATH", dir)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -644,7 +661,11 @@ fn journald_missing_is_a_clear_error() {
 
 #[test]
 fn flag_errors_exit_2() {
-    let dir = scratch("flags");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hud-flags-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let dir = tmp.path();
     let log = dir.join("a.log");
     std::fs::write(&log, "x\n").unwrap();
     let l = log.to_str().unwrap();
@@ -680,7 +701,11 @@ fn flag_errors_exit_2() {
 fn port_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let dir = scratch("port");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hud-port-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let dir = tmp.path();
     let log = dir.join("a.log");
     std::fs::write(&log, "x\n").unwrap();
     let out = Command::new(BIN)

@@ -304,20 +304,17 @@ fn awkward_jsonl(seed: u64) -> Vec<u8> {
     out
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ts-scan-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
-    let dir = temp_dir("awkward");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-awkward-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     std::fs::write(dir.join("ascii.log"), awkward_text(7, true)).expect("write");
     std::fs::write(dir.join("mixed.log"), awkward_text(11, false)).expect("write");
     std::fs::write(dir.join("events.jsonl"), awkward_jsonl(13)).expect("write");
@@ -327,16 +324,15 @@ fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
             let mut args = strings(&[file, "--format", "json", "--warmup", "5"]);
             args.extend(strings(&["--max-line-bytes", "2048"]));
             args.extend(strings(extra));
-            assert_scan_equals_watch(&dir, file, &args, &chunks);
+            assert_scan_equals_watch(dir, file, &args, &chunks);
         }
     }
     for extra in [&[][..], &["--semantic", "--shard-by", "source"][..]] {
         let mut args = strings(&["events.jsonl", "--jsonl", "--format", "json"]);
         args.extend(strings(&["--warmup", "5", "--max-line-bytes", "2048"]));
         args.extend(strings(extra));
-        assert_scan_equals_watch(&dir, "events.jsonl", &args, &chunks);
+        assert_scan_equals_watch(dir, "events.jsonl", &args, &chunks);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Lines of one to six bytes (and some empty ones, CRLF and lone CR endings, and with
@@ -370,7 +366,11 @@ fn tiny_lines(seed: u64, lines: usize, non_ascii: bool) -> Vec<u8> {
 
 #[test]
 fn scan_equals_watch_when_a_chunk_holds_more_lines_than_the_cap() {
-    let dir = temp_dir("tiny");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-tiny-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     for non_ascii in [true, false] {
         let bytes = tiny_lines(0x2545_f491_4f6c_dd1d, 230_000, non_ascii);
         assert!(bytes.len() < 1 << 20, "one default chunk holds them all");
@@ -379,10 +379,9 @@ fn scan_equals_watch_when_a_chunk_holds_more_lines_than_the_cap() {
         for extra in [&[][..], &["--semantic"][..]] {
             let mut args = strings(&["tiny.log", "--format", "json", "--warmup", "5"]);
             args.extend(strings(extra));
-            assert_scan_equals_watch(&dir, "tiny.log", &args, &[1 << 20, 300_000]);
+            assert_scan_equals_watch(dir, "tiny.log", &args, &[1 << 20, 300_000]);
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `bytes` gzip-compressed.
@@ -403,7 +402,11 @@ fn relabel(lines: &[String], from: &str) -> Vec<String> {
 
 #[test]
 fn streamed_inputs_equal_watch_on_the_same_bytes() {
-    let dir = temp_dir("streams");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-streams-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     let text = awkward_text(17, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
     std::fs::write(dir.join("a.log.gz"), gzip(&text)).expect("write");
@@ -412,13 +415,13 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
     let cap = ["--max-line-bytes", "2048"];
     let mut watch_args = strings(&["watch", "a.log", "--format", "json", "--semantic"]);
     watch_args.extend(strings(&cap));
-    let watch = run(&dir, &watch_args, None);
+    let watch = run(dir, &watch_args, None);
     assert_eq!(watch.code, Some(0), "{}", watch.stderr);
     assert!(watch.lines.len() > 5, "the input should raise anomalies");
     // watch reads stdin through its own streaming reader: same answer.
     let mut watch_stdin = strings(&["watch", "-", "--format", "json", "--semantic"]);
     watch_stdin.extend(strings(&cap));
-    let piped_watch = run(&dir, &watch_stdin, Some(&text));
+    let piped_watch = run(dir, &watch_stdin, Some(&text));
     assert_eq!(piped_watch.code, Some(0), "{}", piped_watch.stderr);
     assert_same_lines(
         &relabel(&piped_watch.lines, "<stdin>"),
@@ -441,7 +444,7 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
             let mut gz_args = strings(&["scan", "a.log.gz"]);
             gz_args.extend(strings(&common));
             gz_args.extend(strings(&knobs));
-            let gz_run = run(&dir, &gz_args, None);
+            let gz_run = run(dir, &gz_args, None);
             assert_eq!(gz_run.code, Some(0), "{}", gz_run.stderr);
             assert_same_lines(
                 &relabel(&gz_run.lines, "a.log.gz"),
@@ -451,7 +454,7 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
             let mut stdin_args = strings(&["scan", "-"]);
             stdin_args.extend(strings(&common));
             stdin_args.extend(strings(&knobs));
-            let piped = run(&dir, &stdin_args, Some(&text));
+            let piped = run(dir, &stdin_args, Some(&text));
             assert_eq!(piped.code, Some(0), "{}", piped.stderr);
             assert_same_lines(
                 &relabel(&piped.lines, "<stdin>"),
@@ -460,12 +463,15 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
-    let dir = temp_dir("gzip-sniff");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-gzip-sniff-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     let text = awkward_text(29, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
     let gz = gzip(&text);
@@ -480,7 +486,7 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
         }
         v
     };
-    let plain = run(&dir, &with(&["scan", "a.log", "--threads", "2"]), None);
+    let plain = run(dir, &with(&["scan", "a.log", "--threads", "2"]), None);
     assert_eq!(plain.code, Some(0), "{}", plain.stderr);
     assert!(plain.lines.len() > 5, "the input should raise anomalies");
     for cmd in [
@@ -488,7 +494,7 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
         &["scan", "a.log.1", "--threads", "2"],
         &["watch", "a.log.1"],
     ] {
-        let r = run(&dir, &with(cmd), None);
+        let r = run(dir, &with(cmd), None);
         assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
         assert_same_lines(
             &relabel(&r.lines, "a.log.1"),
@@ -497,7 +503,7 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
         );
     }
     for cmd in [&["scan", "-", "--threads", "2"][..], &["watch", "-"]] {
-        let r = run(&dir, &with(cmd), Some(&gz));
+        let r = run(dir, &with(cmd), Some(&gz));
         assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
         assert_same_lines(
             &relabel(&r.lines, "<stdin>"),
@@ -517,7 +523,7 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
         assert!(made.success());
         let bytes = gz.clone();
         let writer = std::thread::spawn(move || std::fs::write(&fifo, bytes).expect("fifo"));
-        let r = run(&dir, &with(cmd), None);
+        let r = run(dir, &with(cmd), None);
         writer.join().expect("writer");
         assert_eq!(r.code, Some(0), "{cmd:?}: {}", r.stderr);
         assert_same_lines(
@@ -527,16 +533,19 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
         );
     }
     // Corrupt gzip: a one-line error naming the input, exit 2.
-    let bad = run(&dir, &with(&["scan", "-"]), Some(b"\x1f\x8bnot gzip"));
+    let bad = run(dir, &with(&["scan", "-"]), Some(b"\x1f\x8bnot gzip"));
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
     assert!(bad.stderr.contains("'-'"), "{}", bad.stderr);
     assert_eq!(bad.stderr.trim_end().lines().count(), 1, "{}", bad.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn several_paths_are_one_stream_in_command_line_order() {
-    let dir = temp_dir("paths");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-paths-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     let (a, b, c) = (
         awkward_text(21, true),
         awkward_text(22, false),
@@ -558,12 +567,12 @@ fn several_paths_are_one_stream_in_command_line_order() {
         // the three single-file runs one after the other.
         let mut args = strings(&["scan", "a.log", "b.log.gz", "c.log", "--threads", threads]);
         args.extend(strings(&common));
-        let got = run(&dir, &args, None);
+        let got = run(dir, &args, None);
         assert_eq!(got.code, Some(0), "{}", got.stderr);
         let mut expected = Vec::new();
         for file in ["a.log", "b.log.gz", "c.log"] {
             let one = run(
-                &dir,
+                dir,
                 &strings(&["watch", file, "--format", "json", "--warmup", "5"]),
                 None,
             );
@@ -578,11 +587,11 @@ fn several_paths_are_one_stream_in_command_line_order() {
         );
         // One shared shard: the same as one file holding the three, up to the labels.
         args.extend(strings(&["--shard-by", "none"]));
-        let shared = run(&dir, &args, None);
+        let shared = run(dir, &args, None);
         assert_eq!(shared.code, Some(0), "{}", shared.stderr);
         let mut whole = strings(&["watch", "all.log", "--shard-by", "none"]);
         whole.extend(strings(&["--format", "json", "--warmup", "5"]));
-        let whole = run(&dir, &whole, None);
+        let whole = run(dir, &whole, None);
         let unlabel = |lines: &[String]| -> Vec<String> {
             lines
                 .iter()
@@ -601,17 +610,20 @@ fn several_paths_are_one_stream_in_command_line_order() {
             &format!("--shard-by none, threads {threads}"),
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn progress_bar_only_when_asked_or_on_a_terminal() {
-    let dir = temp_dir("progress");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-progress-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     std::fs::write(dir.join("a.log"), awkward_text(31, true)).expect("write");
     let bar_marks = ["lines/s", "ETA", "\u{1b}[2K"];
     for (mode, shown) in [("always", true), ("auto", false), ("never", false)] {
         let args = strings(&["scan", "a.log", "--format", "json", "--progress", mode]);
-        let got = run(&dir, &args, None);
+        let got = run(dir, &args, None);
         assert_eq!(got.code, Some(0), "{}", got.stderr);
         let has_bar = bar_marks.iter().any(|m| got.stderr.contains(m));
         // Test stderr is a pipe, not a terminal: `auto` must stay quiet.
@@ -627,12 +639,15 @@ fn progress_bar_only_when_asked_or_on_a_terminal() {
             "--progress {mode}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn stats_json_describes_the_scan() {
-    let dir = temp_dir("stats");
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-scan-stats-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = tmp.path();
     let text = awkward_text(41, true);
     std::fs::write(dir.join("a.log"), &text).expect("write");
     for threads in ["1", "3"] {
@@ -650,7 +665,7 @@ fn stats_json_describes_the_scan() {
             "--chunk-size",
             "4096",
         ]);
-        let got = run(&dir, &args, None);
+        let got = run(dir, &args, None);
         assert_eq!(got.code, Some(0), "{}", got.stderr);
         let doc: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("s.json")).expect("stats written"))
@@ -690,5 +705,4 @@ fn stats_json_describes_the_scan() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

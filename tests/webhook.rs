@@ -640,13 +640,16 @@ fn cli_rejects_bad_webhook_flags() {
 #[test]
 fn cli_follow_with_state_delivers_exactly_stdout() {
     let server = Server::start(|_| Reply::Ok);
-    let dir = std::env::temp_dir().join(format!("ts-webhook-follow-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-webhook-follow-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     std::fs::create_dir_all(dir.join("state")).unwrap();
     let log = dir.join("app.log");
     std::fs::copy(dataset("demo.log"), &log).unwrap();
     let stats = dir.join("stats.json");
-    let child = Command::new(bin())
+    let mut child = Command::new(bin())
         .args([
             "watch",
             "-f",
@@ -675,7 +678,12 @@ fn cli_follow_with_state_delivers_exactly_stdout() {
         if events >= 5000 {
             break;
         }
-        assert!(Instant::now() < deadline, "follower never read the file");
+        if Instant::now() >= deadline {
+            // Reaped before the scratch dir it writes into is removed.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("follower never read the file");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     let ok = Command::new("kill")
@@ -684,7 +692,6 @@ fn cli_follow_with_state_delivers_exactly_stdout() {
         .unwrap();
     assert!(ok.success());
     let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
