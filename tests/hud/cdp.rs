@@ -6,9 +6,10 @@
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 /// Headless flags that work as root in a container, without network side traffic.
 const HEADLESS: [&str; 8] = [
@@ -22,20 +23,63 @@ const HEADLESS: [&str; 8] = [
     "--disable-sync",
 ];
 
+/// How long a Chromium asked to quit may take before it is killed (it takes ~0.2 s).
+const QUIT_GRACE: Duration = Duration::from_secs(5);
+
 /// A running headless Chromium with one attached page.
 pub struct Browser {
     child: Child,
-    profile: PathBuf,
     ws: TcpStream,
     next_id: u64,
+    /// The profile, also Chromium's `TMPDIR`. A field, so it is removed only after
+    /// `Drop` has shut Chromium down.
+    _profile: TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        // `Browser.close` shuts down cleanly: child processes gone, lock files and the
+        // singleton socket dir removed. A bare SIGKILL left those behind, and children
+        // still writing into the profile while it was being removed.
+        self.next_id += 1;
+        let close = json!({"id": self.next_id, "method": "Browser.close"}).to_string();
+        if self.send_text(&close).is_err() {
+            terminate(&self.child);
+        }
+        reap(&mut self.child, QUIT_GRACE);
     }
+}
+
+/// A scratch dir for a Chromium profile. Chromium is also given it as `TMPDIR`: it
+/// keeps its own temporary files there (`org.chromium.Chromium.*`), so they go with
+/// the profile even if Chromium has to be killed.
+fn profile_dir() -> io::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix("ts-hud-chromium-")
+        .tempdir()
+}
+
+/// Ask `child` to quit with SIGTERM.
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Wait up to `grace` for `child` to exit, then kill it; it is reaped either way.
+fn reap(child: &mut Child, grace: Duration) {
+    let end = Instant::now() + grace;
+    while Instant::now() < end {
+        match child.try_wait() {
+            Ok(Some(_)) => return,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn read_port(profile: &Path, child: &mut Child) -> io::Result<u16> {
@@ -85,12 +129,7 @@ fn http_get(port: u16, path: &str) -> io::Result<String> {
 impl Browser {
     /// Start `binary` headless with a `width`×`height` window.
     pub fn launch(binary: &Path, width: u32, height: u32) -> io::Result<Browser> {
-        let profile = std::env::temp_dir().join(format!(
-            "hud-chromium-{}-{}",
-            std::process::id(),
-            Instant::now().elapsed().as_nanos()
-        ));
-        std::fs::create_dir_all(&profile)?;
+        let profile = profile_dir()?;
         let mut child = Command::new(binary)
             .args(HEADLESS)
             .args([
@@ -100,24 +139,24 @@ impl Browser {
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
                 &format!("--window-size={width},{height}"),
-                &format!("--user-data-dir={}", profile.display()),
+                &format!("--user-data-dir={}", profile.path().display()),
                 "about:blank",
             ])
+            .env("TMPDIR", profile.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        match Self::attach(&profile, &mut child) {
+        match Self::attach(profile.path(), &mut child) {
             Ok(ws) => Ok(Browser {
                 child,
-                profile,
                 ws,
                 next_id: 0,
+                _profile: profile,
             }),
             Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = std::fs::remove_dir_all(&profile);
+                terminate(&child);
+                reap(&mut child, QUIT_GRACE);
                 Err(e)
             }
         }
@@ -316,16 +355,16 @@ impl Browser {
 /// `binary --headless --dump-dom` of `url` with a virtual-time budget, the way a quick
 /// check would load the page; fails if it does not finish within `timeout`.
 pub fn dump_dom(binary: &Path, url: &str, budget_ms: u32, timeout: Duration) -> io::Result<String> {
-    let profile = std::env::temp_dir().join(format!("hud-dump-{}", std::process::id()));
-    std::fs::create_dir_all(&profile)?;
+    let profile = profile_dir()?;
     let mut child = Command::new(binary)
         .args(HEADLESS)
         .args([
-            &format!("--user-data-dir={}", profile.display()),
+            &format!("--user-data-dir={}", profile.path().display()),
             &format!("--virtual-time-budget={budget_ms}"),
             "--dump-dom",
             url,
         ])
+        .env("TMPDIR", profile.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -342,14 +381,13 @@ pub fn dump_dom(binary: &Path, url: &str, budget_ms: u32, timeout: Duration) -> 
             break Some(st);
         }
         if Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
+            terminate(&child);
+            reap(&mut child, QUIT_GRACE);
             break None;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let dom = reader.join().unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&profile);
     match status {
         Some(_) => Ok(dom),
         None => Err(io::Error::other(format!(
