@@ -147,13 +147,25 @@ impl LineParser {
         mut f: impl FnMut(&EventRecord<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         for line in Lines::new(block) {
-            if line.len() > self.max_line {
-                self.parse_long_line(line, default_source, &mut f)?;
-            } else if let Some(r) = self.parse(line, default_source, &mut f) {
-                r?;
-            }
+            self.parse_any(line, default_source, &mut f)?;
         }
         Ok(())
+    }
+
+    /// [`Self::parse`] for a line of any length (an over-long one is measured whole and
+    /// keeps its prefix); `Ok` for a line the reference skips.
+    #[inline]
+    fn parse_any<E>(
+        &mut self,
+        line: &[u8],
+        default_source: &str,
+        f: &mut impl FnMut(&EventRecord<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if line.len() > self.max_line {
+            self.parse_long_line(line, default_source, f)
+        } else {
+            self.parse(line, default_source, f).unwrap_or(Ok(()))
+        }
     }
 
     /// Parse and extract one raw line (no terminator); call `f` with the event record.
@@ -297,7 +309,8 @@ impl Engine {
     }
 
     /// Observe every line of a block of bytes: the same two stages `scan` runs, on one
-    /// thread (parse + extract into [`ChunkFeatures`], then the ordered detect stage).
+    /// thread (parse + extract into [`ChunkFeatures`], then the ordered detect stage),
+    /// piece by piece as the extractor's budget cuts them.
     pub fn feed_block<S: Sink + ?Sized>(
         &mut self,
         block: &[u8],
@@ -309,8 +322,18 @@ impl Engine {
             parser,
             features,
         } = self;
-        parser.extract_chunk(block, features);
-        shards.observe_chunk(features, block, source, sink)
+        let mut rest = block;
+        while !rest.is_empty() {
+            let taken = parser.extract_chunk(rest, features);
+            shards.observe_chunk(features, &rest[..taken], source, sink)?;
+            if taken == 0 {
+                // Not reachable: a piece takes at least one line.
+                debug_assert!(false, "the extractor took nothing of {} bytes", rest.len());
+                break;
+            }
+            rest = &rest[taken..];
+        }
+        Ok(())
     }
 
     /// Prime baselines with `count` benign synthetic events (see [`crate::seed`]).
@@ -427,12 +450,28 @@ impl ChunkFeatures {
         self.sem.clear();
     }
 
+    /// Bytes the records of a piece off the span path hold (their stores' lengths).
+    fn held_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.records.len() * size_of::<FrozenRecord>()
+            + self.arena.len()
+            + self.messages.len()
+            + self.attrs.len() * size_of::<(Range<usize>, f64)>()
+            + self.sem.idx.len() * (size_of::<u8>() + size_of::<f64>())
+    }
+
     fn push_arena(&mut self, s: &str) -> (usize, usize) {
         let start = self.arena.len();
         self.arena.push_str(s);
         (start, self.arena.len())
     }
 }
+
+/// Budget for the records of one piece off the span path: the extractor stops after
+/// the line that takes them past it and hands the rest back, so whatever the lines'
+/// shape, a piece's stores stay within about twice this (a vector's capacity is at
+/// most double its length) plus one line.
+pub const PIECE_FEATURE_BYTES: usize = 4 << 20;
 
 /// Workers do not know source names: records that use the input's default source point
 /// at this placeholder while parsing and are stored as "default".
@@ -454,16 +493,21 @@ impl LineParser {
         });
     }
 
-    /// Parse and extract every line of `bytes` into `out` (cleared first).
-    pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) {
-        self.extract_chunk_upto(bytes, out, usize::MAX);
+    /// Parse and extract the lines of `bytes` into `out` (cleared first), up to the
+    /// feature budget (see [`Self::extract_chunk_upto`]); returns the length taken.
+    #[must_use = "the lines after the returned length were not extracted"]
+    pub fn extract_chunk(&mut self, bytes: &[u8], out: &mut ChunkFeatures) -> usize {
+        self.extract_chunk_upto(bytes, out, usize::MAX)
     }
 
     /// [`Self::extract_chunk`] for a prefix of `bytes` holding about `max_lines` lines at
     /// most; returns its length (all of `bytes`, or a prefix ending after a line break,
     /// so the rest starts a line). An ASCII text chunk stops after `max_lines` spans
     /// (up to 64 more, see [`ascii_line_spans`]) in the same pass that makes them; any
-    /// other stops after `max_lines` line breaks, counted first.
+    /// other stops after `max_lines` line breaks, counted first, or sooner, after the
+    /// line that takes its records past [`PIECE_FEATURE_BYTES`] (their semantic vectors
+    /// are `f64` values, up to 9 bytes per input byte: the line cap alone would let a
+    /// piece of short lines hold ~17 MB).
     pub fn extract_chunk_upto(
         &mut self,
         bytes: &[u8],
@@ -503,14 +547,19 @@ impl LineParser {
         // (Returns at once, counting nothing, for a buffer shorter than the cap.)
         let taken = crate::split::cut_after_lines(bytes, max_lines).unwrap_or(bytes.len());
         let bytes = &bytes[..taken];
-        let _ = self.parse_block(
-            bytes,
-            SOURCE_PLACEHOLDER,
-            |ev| -> Result<(), std::convert::Infallible> {
+        let mut lines = Lines::new(bytes);
+        while let Some(line) = lines.next() {
+            let _ = self.parse_any(line, SOURCE_PLACEHOLDER, &mut |ev| -> Result<
+                (),
+                std::convert::Infallible,
+            > {
                 out.freeze(bytes, ev);
                 Ok(())
-            },
-        );
+            });
+            if out.held_bytes() >= PIECE_FEATURE_BYTES && !lines.rest().is_empty() {
+                return taken - lines.rest().len();
+            }
+        }
         taken
     }
 }
@@ -639,5 +688,39 @@ impl ShardSet {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines off the span path, with the semantic layer: the extractor stops at the
+    /// feature budget, just after a line break, and its pieces hold every line once.
+    #[test]
+    fn feature_budget_cuts_pieces_after_a_line() {
+        let mut text = Vec::new();
+        let mut lines = 0;
+        while text.len() < 3 << 20 {
+            text.extend_from_slice(format!("é{lines:013}xyz\n").as_bytes());
+            lines += 1;
+        }
+        let mut parser = LineParser::new(InputFormat::Text, true);
+        let mut out = ChunkFeatures::default();
+        let (mut rest, mut seen, mut pieces) = (&text[..], 0, 0);
+        while !rest.is_empty() {
+            let taken = parser.extract_chunk(rest, &mut out);
+            assert!(taken > 0 && rest[taken - 1] == b'\n');
+            if taken < rest.len() {
+                // Cut after the line that crossed the budget, not later.
+                let held = out.held_bytes();
+                assert!((PIECE_FEATURE_BYTES..PIECE_FEATURE_BYTES + 1024).contains(&held));
+            }
+            seen += out.len();
+            pieces += 1;
+            rest = &rest[taken..];
+        }
+        assert_eq!(seen, lines);
+        assert!(pieces > 2, "{pieces} pieces");
     }
 }

@@ -148,7 +148,8 @@ impl Shared {
                 (bytes, None)
             }
             // A mapped chunk is cut by size only: the extractor takes its first
-            // MAX_CHUNK_LINES lines and hands back the rest, if any.
+            // MAX_CHUNK_LINES lines (or fewer, at its feature budget) and hands back the
+            // rest, if any.
             (None, ChunkBytes::Mapped(map, r)) => {
                 let taken =
                     parser.extract_chunk_upto(&map[r.clone()], &mut features, MAX_CHUNK_LINES);
@@ -156,10 +157,12 @@ impl Shared {
                 let rest = (mid < r.end).then(|| ChunkBytes::Mapped(Arc::clone(&map), mid..r.end));
                 (ChunkBytes::Mapped(map, r.start..mid), rest)
             }
-            // Streams were capped as they were read.
-            (None, bytes) => {
-                parser.extract_chunk(&bytes, &mut features);
-                (bytes, None)
+            // Streams were capped at MAX_CHUNK_LINES lines as they were read; the
+            // extractor may still stop at its feature budget and hand back the rest.
+            (None, ChunkBytes::Owned(mut bytes)) => {
+                let taken = parser.extract_chunk(&bytes, &mut features);
+                let rest = (taken < bytes.len()).then(|| ChunkBytes::Owned(bytes.split_off(taken)));
+                (ChunkBytes::Owned(bytes), rest)
             }
         };
         lock(&self.parsers).push(parser);

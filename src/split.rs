@@ -29,6 +29,11 @@ impl<'a> Lines<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
         Lines { rest: buf }
     }
+
+    /// The bytes not yet yielded (they start just after the last line's terminator).
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
 }
 
 impl<'a> Iterator for Lines<'a> {

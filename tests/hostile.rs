@@ -447,6 +447,77 @@ fn long_lines_do_not_grow_memory() {
     );
 }
 
+/// Short lines off the ASCII span path, with `--semantic`: each line's vector is `f64`
+/// values, up to nine bytes per input byte, so a piece of 65,536 such lines held ~17 MB
+/// (this 12 MB file peaked at 186 MiB with `--threads 16`, 270 MB for larger files).
+/// The extractor's feature budget cuts those pieces sooner (scan from a file and from
+/// stdin, and watch).
+#[test]
+fn short_non_ascii_lines_keep_semantic_pieces_small() {
+    let tmp = tempfile::Builder::new()
+        .prefix("ts-hostile-short-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    let dir = tmp.path();
+    // 15-byte lines of distinct-looking characters (about 15 buckets each); one in
+    // 5,000 ends in 'é', so no mapped chunk is pure ASCII.
+    let mut text = Vec::with_capacity(12 << 20);
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut line_no = 0u64;
+    while text.len() < 12 << 20 {
+        for _ in 0..14 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push(alphabet[(x % alphabet.len() as u64) as usize]);
+        }
+        if line_no.is_multiple_of(5000) {
+            text.truncate(text.len() - 2);
+            text.extend_from_slice("é".as_bytes());
+        }
+        text.push(b'\n');
+        line_no += 1;
+    }
+    fs::write(dir.join("short.log"), &text).expect("write short.log");
+    let budget = 128 * MIB;
+    let mut report = String::new();
+    let mut outputs = Vec::new();
+    let cases: &[(&[&str], Option<&str>)] = &[
+        (&["scan", "--threads", "16", "short.log"], None),
+        (&["scan", "--threads", "16", "-"], Some("short.log")),
+        (&["watch", "short.log"], None),
+    ];
+    for (args, stdin) in cases {
+        let mut args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        args.extend(["--semantic", "--format", "json", "--source", "s"].map(OsString::from));
+        let r = run_with(&args, stdin.map(|s| dir.join(s)).as_deref(), dir);
+        r.assert_exit(0);
+        report.push_str(&format!(
+            "{:>6.1} MiB  {}\n",
+            r.peak_anon as f64 / MIB as f64,
+            r.what
+        ));
+        assert!(
+            r.peak_anon <= budget,
+            "{}: peak anonymous memory {} MiB > {} MiB\n{report}",
+            r.what,
+            r.peak_anon / MIB,
+            budget / MIB
+        );
+        // Anomalies without their arrival-time stamps (plain text has no timestamps).
+        let mut anomalies = parse_json_lines(&r.stdout, &r.what);
+        for a in anomalies.iter_mut() {
+            a.as_object_mut().map(|o| o.remove("timestamp"));
+        }
+        outputs.push(anomalies);
+    }
+    println!("{report}");
+    // The cut pieces still add up to the same stream: scan reports what watch reports.
+    assert!(!outputs[0].is_empty());
+    assert!(outputs.iter().all(|o| *o == outputs[0]));
+}
+
 /// `--max-line-bytes N`: an over-long line is still measured whole (length and tokens)
 /// but only its first N bytes (cut at a character boundary) are kept as the message.
 #[test]
