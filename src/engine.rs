@@ -325,12 +325,12 @@ impl Engine {
         let mut rest = block;
         while !rest.is_empty() {
             let taken = parser.extract_chunk(rest, features);
-            shards.observe_chunk(features, &rest[..taken], source, sink)?;
             if taken == 0 {
                 // Not reachable: a piece takes at least one line.
                 debug_assert!(false, "the extractor took nothing of {} bytes", rest.len());
                 break;
             }
+            shards.observe_chunk(features, &rest[..taken], source, sink)?;
             rest = &rest[taken..];
         }
         Ok(())
