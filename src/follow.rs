@@ -1002,6 +1002,14 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// An empty directory for one test, removed when dropped.
+    fn scratch(tag: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("ts-follow-{tag}-"))
+            .tempdir()
+            .unwrap()
+    }
+
     fn append(p: &Path, s: &str) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -1091,10 +1099,7 @@ mod tests {
             x % n
         };
         for round in 0..60 {
-            let d = tempfile::Builder::new()
-                .prefix("ts-follow-splits-")
-                .tempdir()
-                .unwrap();
+            let d = scratch("splits");
             let p = d.path().join("f");
             append(&p, "");
             let max_line = 1 + rnd(40) as usize;
@@ -1160,10 +1165,7 @@ mod tests {
 
     #[test]
     fn an_unfinished_long_line_keeps_only_its_prefix() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-long-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("long");
         let p = d.path().join("app.log");
         append(&p, "first line\n");
         let mut fw = follower(
@@ -1222,10 +1224,7 @@ mod tests {
 
     #[test]
     fn starts_at_the_end_and_waits_for_newlines() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-end-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("end");
         let p = d.path().join("app.log");
         append(&p, "old 1\nold 2\npart");
         let mut fw = follower(&[&p], &[], opts());
@@ -1241,10 +1240,7 @@ mod tests {
 
     #[test]
     fn from_start_and_files_created_later() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-later-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("later");
         let a = d.path().join("a.log");
         let b = d.path().join("b.log");
         append(&a, "a1\n");
@@ -1263,10 +1259,7 @@ mod tests {
 
     #[test]
     fn rename_rotation_keeps_late_writes() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-rename-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("rename");
         let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
@@ -1288,10 +1281,7 @@ mod tests {
 
     #[test]
     fn copytruncate_recovers_unread_lines_from_the_copy() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-copytrunc-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("copytrunc");
         let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
@@ -1337,10 +1327,7 @@ mod tests {
 
     #[test]
     fn delete_and_recreate() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-delete-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("delete");
         let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
@@ -1354,10 +1341,7 @@ mod tests {
 
     #[test]
     fn resumes_from_checkpoints_even_after_rotation_while_stopped() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-resume-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("resume");
         let p = d.path().join("app.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());
@@ -1379,10 +1363,7 @@ mod tests {
 
     #[test]
     fn a_huge_line_is_handed_out_whole() {
-        let d = tempfile::Builder::new()
-            .prefix("ts-follow-huge-")
-            .tempdir()
-            .unwrap();
+        let d = scratch("huge");
         let p = d.path().join("big.log");
         append(&p, "");
         let mut fw = follower(&[&p], &[], opts());

@@ -3,6 +3,9 @@
 //! `--stats-json` file (rewritten at every checkpoint) and on anomaly output, never on
 //! long sleeps.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -204,10 +207,7 @@ fn count_spikes(seen: &[Value], prefix: &str) -> usize {
 
 #[test]
 fn append_starts_at_the_end() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-append-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-append");
     let log = d.path().join("app.log");
     append(&log, &normal(0, 7));
     append(&log, &spike("OLD"));
@@ -225,10 +225,7 @@ fn append_starts_at_the_end() {
 
 #[test]
 fn from_start_reads_existing_lines_and_matches_watch() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-fromstart-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-fromstart");
     let log = d.path().join("app.log");
     let mut text = normal(0, 40);
     text.push_str(&spike("S1"));
@@ -272,10 +269,7 @@ fn warm_follow(d: &TempDir, stats: &str, args: &[&str]) -> (PathBuf, Follow) {
 
 #[test]
 fn rename_rotation_keeps_late_writes_to_the_old_file() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-rename-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-rename");
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "300"]);
     // The writer still holds the old file when it is renamed away.
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
@@ -295,10 +289,7 @@ fn rename_rotation_keeps_late_writes_to_the_old_file() {
 
 #[test]
 fn copytruncate_restarts_at_zero() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-copytrunc-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-copytrunc");
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     std::fs::copy(&log, d.path().join("app.log.1")).unwrap();
     std::fs::OpenOptions::new()
@@ -329,10 +320,7 @@ fn copytruncate_restarts_at_zero() {
 
 #[test]
 fn delete_and_recreate() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-delete-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-delete");
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log", "--rotate-wait", "50"]);
     std::fs::remove_file(&log).unwrap();
     append(&log, &normal(30, 5));
@@ -343,10 +331,7 @@ fn delete_and_recreate() {
 
 #[test]
 fn partial_line_waits_for_its_newline() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-partial-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-partial");
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     let size = std::fs::metadata(&log).unwrap().len();
     let line = spike("SPLIT");
@@ -363,10 +348,7 @@ fn partial_line_waits_for_its_newline() {
 
 #[test]
 fn files_created_after_start_and_several_files() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-several-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-several");
     let a = d.path().join("a.log");
     append(&a, &normal(0, 3));
     let mut f = Follow::start(&d, "stats.json", &["a.log", "b.log", "sub/c.log"]);
@@ -386,10 +368,7 @@ fn files_created_after_start_and_several_files() {
 
 #[test]
 fn sigterm_then_resume_observes_lines_written_while_down() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-resume-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-resume");
     let log = d.path().join("app.log");
     append(&log, &normal(0, 3));
     let state = ["--state", "st"];
@@ -415,10 +394,7 @@ fn sigterm_then_resume_observes_lines_written_while_down() {
 
 #[test]
 fn sigkill_loses_no_line() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-kill-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-kill");
     let args = ["--state", "st", "app.log"];
     let (log, mut f) = warm_follow(&d, "s1.json", &args);
     append(&log, &normal(30, 10));
@@ -448,10 +424,7 @@ fn sigkill_loses_no_line() {
 
 #[test]
 fn sigint_exits_130_and_follow_refuses_stdin() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-sigint-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-sigint");
     append(&d.path().join("app.log"), "");
     let mut f = Follow::start(&d, "stats.json", &["app.log"]);
     let (status, err) = f.signal("-INT");
@@ -490,10 +463,7 @@ fn json_lines(out: &std::process::Output) -> Vec<Value> {
 
 #[test]
 fn baseline_from_gz_archives_flags_the_first_line() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-baseline-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-baseline");
     append(&d.path().join("a.log"), &normal(0, 40));
     gz(&d.path().join("b.log.gz"), &normal(40, 40));
     let out = run(
@@ -553,10 +523,7 @@ fn baseline_from_gz_archives_flags_the_first_line() {
 
 #[test]
 fn source_label_seeds_the_shard_watch_uses() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-source-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-source");
     append(&d.path().join("app.log.1"), &normal(0, 30));
     gz(&d.path().join("app.log.2.gz"), &normal(30, 30));
     let out = run(
@@ -619,10 +586,7 @@ fn source_label_seeds_the_shard_watch_uses() {
 
 #[test]
 fn bad_snapshots_exit_2_with_one_line() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-badsnap-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-badsnap");
     append(&d.path().join("a.log"), &normal(0, 20));
     let out = run(&d, &["scan", "a.log", "--save-baseline", "good.json"]);
     assert_eq!(out.status.code(), Some(0));
@@ -676,10 +640,7 @@ fn bad_snapshots_exit_2_with_one_line() {
 
 #[test]
 fn restart_during_rotation_still_drains_the_renamed_file() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-rotrestart-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-rotrestart");
     let args = ["--state", "st", "--rotate-wait", "10000", "app.log"];
     let (log, mut f) = warm_follow(&d, "s1.json", &args);
     let mut old = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
@@ -697,10 +658,7 @@ fn restart_during_rotation_still_drains_the_renamed_file() {
 
 #[test]
 fn an_over_long_line_is_measured_whole_and_kept_short() {
-    let d = tempfile::Builder::new()
-        .prefix("ts-follow-longline-")
-        .tempdir()
-        .unwrap();
+    let d = scratch("follow-longline");
     let (log, mut f) = warm_follow(&d, "stats.json", &["--max-line-bytes", "64", "app.log"]);
     // 64 MiB of one line that stays unfinished for a while: only the cap is kept.
     let head = "SPIKE-LONG ".to_string();

@@ -14,8 +14,11 @@
 mod gen;
 #[path = "support/proc_status.rs"]
 mod proc_status;
+#[path = "support/scratch.rs"]
+mod scratch;
 #[path = "support/unlone.rs"]
 mod unlone;
+use scratch::scratch_in_target;
 use unlone::unlone;
 
 use serde_json::Value;
@@ -221,10 +224,7 @@ fn scale() -> f64 {
 /// the generated hostile set, in every mode it is meant for.
 #[test]
 fn hostile_set_runs_clean_with_bounded_memory() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-set-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-set");
     let dir = tmp.path();
     let scale = scale();
     let items = gen::generate(dir, scale, None).expect("generate hostile set");
@@ -281,15 +281,9 @@ fn hostile_set_runs_clean_with_bounded_memory() {
 /// The generator is a pure function of the scale.
 #[test]
 fn hostile_generator_is_deterministic() {
-    let tmp_a = tempfile::Builder::new()
-        .prefix("ts-hostile-det-a-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp_a = scratch_in_target("hostile-det-a");
     let a = tmp_a.path();
-    let tmp_b = tempfile::Builder::new()
-        .prefix("ts-hostile-det-b-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp_b = scratch_in_target("hostile-det-b");
     let b = tmp_b.path();
     let only: Vec<String> = [
         "binary.bin",
@@ -351,10 +345,7 @@ fn write_long_inputs(dir: &Path) {
 /// 1 MiB), not by its length: watch and scan, plain text, JSON lines, stdin and gzip.
 #[test]
 fn long_lines_do_not_grow_memory() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-long-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-long");
     let dir = tmp.path();
     write_long_inputs(dir);
     let mut report = String::new();
@@ -454,10 +445,7 @@ fn long_lines_do_not_grow_memory() {
 /// stdin, and watch).
 #[test]
 fn short_non_ascii_lines_keep_semantic_pieces_small() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-short-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-short");
     let dir = tmp.path();
     // 15-byte lines of distinct-looking characters (about 15 buckets each); one in
     // 5,000 ends in 'é', so no mapped chunk is pure ASCII.
@@ -522,10 +510,7 @@ fn short_non_ascii_lines_keep_semantic_pieces_small() {
 /// but only its first N bytes (cut at a character boundary) are kept as the message.
 #[test]
 fn max_line_bytes_keeps_a_prefix_and_measures_the_whole_line() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-max-line-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-max-line");
     let dir = tmp.path();
     let mut text = String::new();
     // Lengths and token counts vary a little, so both baselines have a spread.
@@ -596,10 +581,7 @@ fn assert_distinct(lines: &[String], what: &str) {
 /// Overflowing sources and metrics are counted (stats JSON) and reported on stderr once.
 #[test]
 fn source_and_metric_caps_are_counted_and_reported_once() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-caps-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-caps");
     let dir = tmp.path();
     let mut sources = String::new();
     for round in 0..5 {
@@ -740,10 +722,7 @@ fn source_and_metric_caps_are_counted_and_reported_once() {
 /// baseline still reports a plain outlier (as in the reference, which drops them).
 #[test]
 fn non_finite_values_never_poison_a_baseline() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-nonfinite-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-nonfinite");
     let dir = tmp.path();
     let mut s = String::new();
     for i in 0..60 {
@@ -783,10 +762,7 @@ fn non_finite_values_never_poison_a_baseline() {
 /// and file names never reach the text console; JSON output escapes them.
 #[test]
 fn terminal_escapes_are_neutralised() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-escapes-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-escapes");
     let dir = tmp.path();
     let attacks = [
         "\\u001b[2J\\u001b[H",
@@ -962,10 +938,7 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
 /// text console. Stops cleanly on SIGINT (exit 130) with bounded memory.
 #[test]
 fn follow_mode_handles_hostile_input() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-follow-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-follow");
     let dir = tmp.path();
     write_long_inputs(dir);
     let mut problems = Vec::new();
@@ -1067,10 +1040,7 @@ fn read_one_line_then_close(mut child: Child, from_stderr: bool, what: &str) -> 
 /// `| head -n 1`: a closed stdout (JSON) or stderr (text) ends the run quietly, exit 0.
 #[test]
 fn closed_output_pipe_ends_quietly() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-pipe-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-pipe");
     let dir = tmp.path();
     let input = write_noisy(dir);
     for cmd in ["watch", "scan"] {
@@ -1111,10 +1081,7 @@ fn closed_output_pipe_ends_quietly() {
 /// so the outcome does not depend on timing.
 #[test]
 fn closed_stderr_before_any_output_is_quiet() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-pipe-closed-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-pipe-closed");
     let dir = tmp.path();
     let mut quiet = String::new();
     for i in 0..200_000 {
@@ -1146,10 +1113,7 @@ fn closed_stderr_before_any_output_is_quiet() {
 /// A full disk on stdout is a one-line error (exit 2), not a panic or a silent success.
 #[test]
 fn full_disk_on_output_is_a_one_line_error() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-full-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-full");
     let dir = tmp.path();
     let input = write_noisy(dir);
     let Ok(full) = File::options().write(true).open("/dev/full") else {
@@ -1183,10 +1147,7 @@ fn full_disk_on_output_is_a_one_line_error() {
 /// partial or temporary file behind; an existing stats file is replaced atomically.
 #[test]
 fn unwritable_stats_path_is_a_one_line_error() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-stats-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-stats");
     let dir = tmp.path();
     fs::write(dir.join("in.log"), "a b c\n".repeat(100)).expect("write");
     fs::write(dir.join("plainfile"), "x").expect("write");
@@ -1270,10 +1231,7 @@ fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> ExitStatus {
 /// and state files are one-line errors with exit 2 (never a panic or a partial file).
 #[test]
 fn unwritable_or_corrupt_state_files_are_one_line_errors() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-state-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-state");
     let dir = tmp.path();
     fs::write(dir.join("in.log"), "a b c\n".repeat(100)).expect("write");
     fs::write(dir.join("plainfile"), "x").expect("write");
@@ -1332,10 +1290,7 @@ fn unwritable_or_corrupt_state_files_are_one_line_errors() {
 /// An empty file and a file of only line breaks: no events, no anomalies, exit 0.
 #[test]
 fn empty_inputs_have_no_events() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-empty-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-empty");
     let dir = tmp.path();
     fs::write(dir.join("empty.log"), "").expect("write");
     fs::write(dir.join("breaks.log"), "\n\r\n\r".repeat(10_000)).expect("write");
@@ -1377,10 +1332,7 @@ fn fuzz_regressions_replay() {
     let Ok(entries) = fs::read_dir(&root) else {
         return;
     };
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hostile-fuzz-replay-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("create scratch dir");
+    let tmp = scratch_in_target("hostile-fuzz-replay");
     let dir = tmp.path();
     let mut files: Vec<PathBuf> = entries
         .map(|e| e.expect("entry").path())

@@ -9,8 +9,10 @@
 mod cdp;
 #[path = "hud/http.rs"]
 mod http;
-
+#[path = "support/scratch.rs"]
+mod scratch;
 use http::Sse;
+use scratch::scratch_in_target;
 use serde_json::Value;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -193,10 +195,7 @@ fn feed_item(st: &Value, tag: &str) -> Value {
 /// A scratch dir `name` holding `file` with `text`, and a HUD started on that file with
 /// `args` and an ephemeral port. The HUD owns the dir: the path is valid while it lives.
 fn start_on(name: &str, file: &str, text: &str, args: &[&str]) -> (PathBuf, Hud) {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("ts-hud-{name}-"))
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let dir = scratch_in_target(&format!("hud-{name}"));
     let path = dir.path().join(file);
     std::fs::write(&path, text).unwrap();
     let mut all = vec![path.to_str().unwrap(), "--port", "0"];
@@ -488,10 +487,7 @@ fn journal_entry(i: u64, message: &str, priority: u8) -> Value {
 
 #[test]
 fn journald_source_maps_entries() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hud-journald-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let tmp = scratch_in_target("hud-journald");
     let dir = tmp.path();
     let mut entries: Vec<Value> = (0..60)
         .map(|i| {
@@ -619,10 +615,7 @@ fn journald_real_journal_when_available() {
 
 #[test]
 fn journald_failure_is_reported_in_state() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hud-journald-fail-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let tmp = scratch_in_target("hud-journald-fail");
     let dir = tmp.path();
     let path = fake_journalctl(dir, &[journal_entry(0, "hello", 6)], 1);
     let hud = Hud::start_with(
@@ -644,10 +637,7 @@ fn journald_failure_is_reported_in_state() {
 
 #[test]
 fn journald_missing_is_a_clear_error() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hud-nojournal-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let tmp = scratch_in_target("hud-nojournal");
     let dir = tmp.path();
     let out = Command::new(BIN)
         .args(["hud", "--port", "0"])
@@ -661,10 +651,7 @@ fn journald_missing_is_a_clear_error() {
 
 #[test]
 fn flag_errors_exit_2() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hud-flags-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let tmp = scratch_in_target("hud-flags");
     let dir = tmp.path();
     let log = dir.join("a.log");
     std::fs::write(&log, "x\n").unwrap();
@@ -701,10 +688,7 @@ fn flag_errors_exit_2() {
 fn port_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-hud-port-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
+    let tmp = scratch_in_target("hud-port");
     let dir = tmp.path();
     let log = dir.join("a.log");
     std::fs::write(&log, "x\n").unwrap();

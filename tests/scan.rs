@@ -6,6 +6,9 @@
 //! standard output must match line for line. Anomalies of events without a timestamp
 //! are stamped with the wall clock, so those timestamps are only checked to be "now".
 
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -310,10 +313,7 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn scan_equals_watch_with_boundaries_inside_awkward_bytes() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-awkward-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-awkward");
     let dir = tmp.path();
     std::fs::write(dir.join("ascii.log"), awkward_text(7, true)).expect("write");
     std::fs::write(dir.join("mixed.log"), awkward_text(11, false)).expect("write");
@@ -366,10 +366,7 @@ fn tiny_lines(seed: u64, lines: usize, non_ascii: bool) -> Vec<u8> {
 
 #[test]
 fn scan_equals_watch_when_a_chunk_holds_more_lines_than_the_cap() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-tiny-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-tiny");
     let dir = tmp.path();
     for non_ascii in [true, false] {
         let bytes = tiny_lines(0x2545_f491_4f6c_dd1d, 230_000, non_ascii);
@@ -402,10 +399,7 @@ fn relabel(lines: &[String], from: &str) -> Vec<String> {
 
 #[test]
 fn streamed_inputs_equal_watch_on_the_same_bytes() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-streams-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-streams");
     let dir = tmp.path();
     let text = awkward_text(17, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
@@ -467,10 +461,7 @@ fn streamed_inputs_equal_watch_on_the_same_bytes() {
 
 #[test]
 fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-gzip-sniff-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-gzip-sniff");
     let dir = tmp.path();
     let text = awkward_text(29, false);
     std::fs::write(dir.join("a.log"), &text).expect("write");
@@ -541,10 +532,7 @@ fn gzip_without_the_extension_and_on_stdin_reads_as_text() {
 
 #[test]
 fn several_paths_are_one_stream_in_command_line_order() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-paths-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-paths");
     let dir = tmp.path();
     let (a, b, c) = (
         awkward_text(21, true),
@@ -614,10 +602,7 @@ fn several_paths_are_one_stream_in_command_line_order() {
 
 #[test]
 fn progress_bar_only_when_asked_or_on_a_terminal() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-progress-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-progress");
     let dir = tmp.path();
     std::fs::write(dir.join("a.log"), awkward_text(31, true)).expect("write");
     let bar_marks = ["lines/s", "ETA", "\u{1b}[2K"];
@@ -643,10 +628,7 @@ fn progress_bar_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn stats_json_describes_the_scan() {
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-scan-stats-")
-        .tempdir()
-        .expect("temp dir");
+    let tmp = scratch("scan-stats");
     let dir = tmp.path();
     let text = awkward_text(41, true);
     std::fs::write(dir.join("a.log"), &text).expect("write");

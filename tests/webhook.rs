@@ -3,6 +3,9 @@
 //! down, and the CLI end to end (`--webhook` receives exactly what `--format json`
 //! prints). Every test asserts exact delivered/dropped/failed counts.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
@@ -640,10 +643,7 @@ fn cli_rejects_bad_webhook_flags() {
 #[test]
 fn cli_follow_with_state_delivers_exactly_stdout() {
     let server = Server::start(|_| Reply::Ok);
-    let tmp = tempfile::Builder::new()
-        .prefix("ts-webhook-follow-")
-        .tempdir()
-        .unwrap();
+    let tmp = scratch("webhook-follow");
     let dir = tmp.path();
     std::fs::create_dir_all(dir.join("state")).unwrap();
     let log = dir.join("app.log");
