@@ -71,6 +71,24 @@ enum ChunkBytes {
     Owned(Vec<u8>),
 }
 
+impl ChunkBytes {
+    /// The first `at` bytes, and the rest when there is any (a mapped rest shares the
+    /// map; an owned one is split off into its own buffer).
+    fn split_at(self, at: usize) -> (ChunkBytes, Option<ChunkBytes>) {
+        match self {
+            ChunkBytes::Mapped(map, r) => {
+                let mid = r.start + at;
+                let rest = (mid < r.end).then(|| ChunkBytes::Mapped(Arc::clone(&map), mid..r.end));
+                (ChunkBytes::Mapped(map, r.start..mid), rest)
+            }
+            ChunkBytes::Owned(mut bytes) => {
+                let rest = (at < bytes.len()).then(|| ChunkBytes::Owned(bytes.split_off(at)));
+                (ChunkBytes::Owned(bytes), rest)
+            }
+        }
+    }
+}
+
 impl std::ops::Deref for ChunkBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -148,21 +166,16 @@ impl Shared {
                 (bytes, None)
             }
             // A mapped chunk is cut by size only: the extractor takes its first
-            // MAX_CHUNK_LINES lines (or fewer, at its feature budget) and hands back the
-            // rest, if any.
-            (None, ChunkBytes::Mapped(map, r)) => {
-                let taken =
-                    parser.extract_chunk_upto(&map[r.clone()], &mut features, MAX_CHUNK_LINES);
-                let mid = r.start + taken;
-                let rest = (mid < r.end).then(|| ChunkBytes::Mapped(Arc::clone(&map), mid..r.end));
-                (ChunkBytes::Mapped(map, r.start..mid), rest)
-            }
-            // Streams were capped at MAX_CHUNK_LINES lines as they were read; the
-            // extractor may still stop at its feature budget and hand back the rest.
-            (None, ChunkBytes::Owned(mut bytes)) => {
-                let taken = parser.extract_chunk(&bytes, &mut features);
-                let rest = (taken < bytes.len()).then(|| ChunkBytes::Owned(bytes.split_off(taken)));
-                (ChunkBytes::Owned(bytes), rest)
+            // MAX_CHUNK_LINES lines. Streams were capped at that many line breaks as
+            // they were read (no second count). Either may stop sooner, at the feature
+            // budget; the rest, if any, is handed back.
+            (None, bytes) => {
+                let cap = match bytes {
+                    ChunkBytes::Mapped(..) => MAX_CHUNK_LINES,
+                    ChunkBytes::Owned(_) => usize::MAX,
+                };
+                let taken = parser.extract_chunk_upto(&bytes, &mut features, cap);
+                bytes.split_at(taken)
             }
         };
         lock(&self.parsers).push(parser);
