@@ -450,15 +450,12 @@ fn short_non_ascii_lines_keep_semantic_pieces_small() {
     // 15-byte lines of distinct-looking characters (about 15 buckets each); one in
     // 5,000 ends in 'é', so no mapped chunk is pure ASCII.
     let mut text = Vec::with_capacity(12 << 20);
-    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rng = gen::Rng::for_file("short.log");
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut line_no = 0u64;
     while text.len() < 12 << 20 {
         for _ in 0..14 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            text.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            text.push(alphabet[rng.below(alphabet.len() as u64) as usize]);
         }
         if line_no.is_multiple_of(5000) {
             text.truncate(text.len() - 2);
