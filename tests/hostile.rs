@@ -869,7 +869,7 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
     let what = format!("watch --follow {}", args.join(" "));
     let out_path = dir.join(".follow.stdout");
     let err_path = dir.join(".follow.stderr");
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args(["watch", "--follow", "--from-start"])
         .args(args)
         .current_dir(dir)
@@ -893,10 +893,16 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
             }
         })
     };
+    // From here a panic (in `feed` or a check below) still stops the follower.
+    let mut reaper = Reaper {
+        child: Some(child),
+        done,
+    };
     feed();
     let start = Instant::now();
     let mut last = (0, Instant::now());
     loop {
+        let child = reaper.child.as_mut().expect("child not yet reaped");
         if let Ok(Some(status)) = child.try_wait() {
             panic!(
                 "{what}: exited early with {status:?}: {}",
@@ -910,8 +916,6 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
             break;
         }
         if start.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            let _ = child.wait();
             panic!("{what}: read {n} of {expect_read} bytes in 300 s");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -919,14 +923,33 @@ fn follow(dir: &Path, args: &[&str], expect_read: u64, feed: impl FnOnce()) -> F
     let _ = Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status();
+    let child = reaper.child.take().expect("child not yet reaped");
     let status = wait_bounded(child, Duration::from_secs(60), &what);
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(reaper);
     let _ = poller.join();
     Followed {
         status,
         stdout: fs::read(&out_path).unwrap_or_default(),
         stderr: fs::read(&err_path).unwrap_or_default(),
         peak_anon: peak.load(std::sync::atomic::Ordering::Relaxed),
+    }
+}
+
+/// A follower that must not outlive its test: dropping it (at the end of [`follow`], or
+/// while a panic unwinds) kills and reaps the child if it still runs and stops the
+/// memory poller.
+struct Reaper {
+    child: Option<Child>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
