@@ -523,24 +523,35 @@ impl LineParser {
             let bytes = &bytes[..taken];
             out.ascii_text = true;
             out.max_line = self.max_line;
-            let semantic = self.extractor.semantic();
-            for s in &out.spans {
-                let len = s.len as usize;
-                if len > self.max_line {
-                    self.oversized_lines += 1;
-                }
-                if semantic {
-                    let start = s.start as usize;
-                    let line = &bytes[start..start + len.min(self.max_line)];
-                    let (mask, norm) = self
-                        .extractor
-                        .embed_ascii_counts(line, &mut out.sem_counts)
-                        .unwrap_or_default();
-                    out.sem_masks.push(mask);
-                    out.sem_norms.push(norm);
-                    out.sem_ends.push(out.sem_counts.len() as u32);
-                }
-            }
+            let max_line = self.max_line;
+            self.oversized_lines += out
+                .spans
+                .iter()
+                .filter(|s| s.len as usize > max_line)
+                .count() as u64;
+            let ChunkFeatures {
+                spans,
+                sem_counts,
+                sem_masks,
+                sem_norms,
+                sem_ends,
+                ..
+            } = out;
+            let line = |k: usize| {
+                let s = spans[k];
+                let start = s.start as usize;
+                &bytes[start..start + (s.len as usize).min(max_line)]
+            };
+            self.extractor.embed_ascii_counts_each(
+                spans.len(),
+                line,
+                sem_counts,
+                |mask, norm, end| {
+                    sem_masks.push(mask);
+                    sem_norms.push(norm);
+                    sem_ends.push(end as u32);
+                },
+            );
             return taken;
         }
         out.spans.clear();

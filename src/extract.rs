@@ -47,18 +47,22 @@ impl Extractor {
         features
     }
 
-    /// Append the compacted bucket counts of a pure-ASCII `message` to `cnt` and return
-    /// their mask and the vector's norm (see
-    /// [`crate::semantic::Vectorizer::embed_ascii_counts`]); `None` when the semantic
-    /// layer is off.
+    /// Append the compacted bucket counts of the pure-ASCII messages `message(0) ..
+    /// message(n)` to `cnt`, one after another, handing `done` each one's mask, norm and
+    /// the new length of `cnt` (see
+    /// [`crate::semantic::Vectorizer::embed_ascii_counts_each`]); does nothing when the
+    /// semantic layer is off.
     #[inline]
-    pub fn embed_ascii_counts(
+    pub fn embed_ascii_counts_each<'m>(
         &mut self,
-        message: &[u8],
+        n: usize,
+        message: impl Fn(usize) -> &'m [u8],
         cnt: &mut Vec<i16>,
-    ) -> Option<(BucketMask, f64)> {
-        let v = self.vectorizer.as_mut()?;
-        Some(v.embed_ascii_counts(message, cnt))
+        done: impl FnMut(BucketMask, f64, usize),
+    ) {
+        if let Some(v) = self.vectorizer.as_mut() {
+            v.embed_ascii_counts_each(n, message, cnt, done);
+        }
     }
 
     /// Features of `message`; fills `semvec` when semantic is on.

@@ -155,6 +155,9 @@ pub struct Vectorizer {
     chars: Vec<char>,
     counts: Counts,
     wide_memo: AHashMap<u64, u16>,
+    /// The next message's classes, computed one message ahead by
+    /// [`Self::embed_ascii_counts_each`].
+    ahead: Vec<u8>,
 }
 
 impl Default for Vectorizer {
@@ -173,6 +176,7 @@ impl Vectorizer {
             chars: Vec::new(),
             counts: [[0; DIM]; 2],
             wide_memo: AHashMap::new(),
+            ahead: Vec::new(),
         }
     }
 
@@ -245,18 +249,7 @@ impl Vectorizer {
 
     /// Add the trigrams of an ASCII message to the bucket counts.
     fn count_ascii(&mut self, message: &[u8]) {
-        let capped = &message[..message.len().min(MAX_CHARS)];
-        // Python's str.strip() whitespace within ASCII: \t \n \v \f \r, \x1c-\x1f, space.
-        let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
-        let first = capped
-            .iter()
-            .position(|b| !is_space(b))
-            .unwrap_or(capped.len());
-        let last = capped
-            .iter()
-            .rposition(|b| !is_space(b))
-            .map_or(first, |i| i + 1);
-        let body = &capped[first..last.max(first)];
+        let body = ascii_body(message);
         if body.len() < 2 {
             // At most three padded characters: one gram, hashed directly.
             let mut lowered = [b' '; 3];
@@ -266,11 +259,17 @@ impl Vectorizer {
             self.add_ascii_grams(&lowered[..body.len() + 2]);
             return;
         }
+        // Classes of " " + lower(body) + " ", computed from `body` without lowering it.
+        let all_classed = ascii_classes(body, &mut self.classes);
+        self.count_classed(body, all_classed);
+    }
+
+    /// Add the trigrams of `body` (a stripped message of at least two bytes) to the
+    /// bucket counts, given its classes in `self.classes` and whether every byte has one.
+    fn count_classed(&mut self, body: &[u8], all_classed: bool) {
         let Vectorizer {
             classes, counts, ..
         } = self;
-        // Classes of " " + lower(body) + " ", computed from `body` without lowering it.
-        let all_classed = ascii_classes(body, classes);
         // The lowered, padded character at position `k` (only needed to hash a gram with
         // a classless byte, which has no table entry).
         let padded = |k: usize| -> u8 {
@@ -340,6 +339,68 @@ impl Vectorizer {
         self.count_ascii(message);
         self.take_counts(None, cnt)
     }
+
+    /// [`Self::embed_ascii_counts`] of the messages `message(0) .. message(n)` in turn:
+    /// after each one's counts are appended to `cnt`, `done` gets its mask and norm and
+    /// the new length of `cnt`. The same results, sooner: each message's symbol classes
+    /// are computed while the one before it is counted. Read right after they are
+    /// written, the class bytes (stored 64 at a time) cannot be forwarded to the gathers'
+    /// narrower loads, which then wait for the stores to reach the cache; and the
+    /// counting stores get the same head start before the compaction reads them.
+    pub fn embed_ascii_counts_each<'m>(
+        &mut self,
+        n: usize,
+        message: impl Fn(usize) -> &'m [u8],
+        cnt: &mut Vec<i16>,
+        mut done: impl FnMut(BucketMask, f64, usize),
+    ) {
+        // Classes of the next message sit in `self.ahead`; `Some(all classed)` when it
+        // has any (a body of two bytes or more).
+        let classify_ahead = |v: &mut Vectorizer, m: &[u8]| {
+            let body = ascii_body(m);
+            (body.len() >= 2).then(|| ascii_classes(body, &mut v.ahead))
+        };
+        let mut ahead = if n > 0 {
+            classify_ahead(self, message(0))
+        } else {
+            None
+        };
+        for i in 0..n {
+            let m = message(i);
+            match ahead {
+                Some(all_classed) => {
+                    std::mem::swap(&mut self.classes, &mut self.ahead);
+                    self.count_classed(ascii_body(m), all_classed);
+                }
+                None => self.count_ascii(m),
+            }
+            ahead = if i + 1 < n {
+                classify_ahead(self, message(i + 1))
+            } else {
+                None
+            };
+            let (mask, norm) = self.take_counts(None, cnt);
+            done(mask, norm, cnt.len());
+        }
+    }
+}
+
+/// The part of an ASCII message its grams are taken from: the first [`MAX_CHARS`]
+/// bytes, stripped of Python's `str.strip()` whitespace (within ASCII: `\t \n \v \f
+/// \r`, `\x1c`–`\x1f` and space).
+#[inline]
+fn ascii_body(message: &[u8]) -> &[u8] {
+    let capped = &message[..message.len().min(MAX_CHARS)];
+    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ');
+    let first = capped
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(capped.len());
+    let last = capped
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(first, |i| i + 1);
+    &capped[first..last.max(first)]
 }
 
 /// Append the non-zero buckets of `counts` (ascending, when `idx` is given) and their
@@ -1583,6 +1644,72 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Embedding a run of messages with each one's classes computed one message ahead
+    /// gives every message the counts, mask and norm it gets alone: through short and
+    /// blank bodies (no classes ahead), classless bytes (hashed grams), bodies longer than
+    /// a gather window or the character cap, and runs of every length up to a few.
+    #[test]
+    fn messages_embedded_in_a_run_match_each_alone() {
+        let alphabet: &[u8] = b"aZ z_9.-=Q[`{~@ \t\x01\x7f";
+        let mut x = 0x51_7cc1_b727_220a_u64;
+        let mut messages: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b" ".to_vec(),
+            b"x".to_vec(),
+            b" \tq \r".to_vec(),
+            b"ab".to_vec(),
+            b"tab\there".to_vec(),
+        ];
+        for len in [3, 5, 17, 64, 97, 130, 513, 600, 4097, 5000] {
+            for _ in 0..3 {
+                messages.push(
+                    (0..len)
+                        .map(|_| {
+                            crate::testrand::xorshift64(&mut x);
+                            // Mostly printable, so most bodies take the classed kernels.
+                            let k = (x % 64) as usize;
+                            alphabet[if k < 60 { k % 16 } else { 16 + k % 3 }]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        let mut alone = Vectorizer::new();
+        let mut want_cnt = Vec::new();
+        let mut want = Vec::new();
+        for m in &messages {
+            let (mask, norm) = alone.embed_ascii_counts(m, &mut want_cnt);
+            want.push((mask, norm.to_bits(), want_cnt.len()));
+        }
+        let mut run = Vectorizer::new();
+        // Runs of 1, 2, 3 and 7 messages (and an empty one), each resuming where the
+        // last stopped, and one run of everything.
+        for sizes in [
+            vec![1usize],
+            vec![2],
+            vec![3],
+            vec![0, 7],
+            vec![messages.len()],
+        ] {
+            let (mut cnt, mut got, mut at) = (Vec::new(), Vec::new(), 0);
+            while at < messages.len() {
+                for &size in &sizes {
+                    let n = size.min(messages.len() - at);
+                    let batch = &messages[at..at + n];
+                    run.embed_ascii_counts_each(
+                        n,
+                        |i| &batch[i],
+                        &mut cnt,
+                        |mask, norm, end| got.push((mask, norm.to_bits(), end)),
+                    );
+                    at += n;
+                }
+            }
+            assert_eq!(cnt, want_cnt, "runs of {sizes:?}");
+            assert_eq!(got, want, "runs of {sizes:?}");
         }
     }
 
