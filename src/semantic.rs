@@ -354,11 +354,11 @@ impl Vectorizer {
         cnt: &mut Vec<i16>,
         mut done: impl FnMut(BucketMask, f64, usize),
     ) {
-        // Classes of the next message sit in `self.ahead`; `Some(all classed)` when it
-        // has any (a body of two bytes or more).
-        let classify_ahead = |v: &mut Vectorizer, m: &[u8]| {
+        // The next message's body and whether all its bytes have a class, when it has
+        // any (a body of two bytes or more); the classes sit in `self.ahead`.
+        let classify_ahead = |v: &mut Vectorizer, m: &'m [u8]| {
             let body = ascii_body(m);
-            (body.len() >= 2).then(|| ascii_classes(body, &mut v.ahead))
+            (body.len() >= 2).then(|| (body, ascii_classes(body, &mut v.ahead)))
         };
         let mut ahead = if n > 0 {
             classify_ahead(self, message(0))
@@ -366,13 +366,12 @@ impl Vectorizer {
             None
         };
         for i in 0..n {
-            let m = message(i);
             match ahead {
-                Some(all_classed) => {
+                Some((body, all_classed)) => {
                     std::mem::swap(&mut self.classes, &mut self.ahead);
-                    self.count_classed(ascii_body(m), all_classed);
+                    self.count_classed(body, all_classed);
                 }
-                None => self.count_ascii(m),
+                None => self.count_ascii(message(i)),
             }
             ahead = if i + 1 < n {
                 classify_ahead(self, message(i + 1))
