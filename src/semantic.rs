@@ -343,10 +343,10 @@ impl Vectorizer {
     /// [`Self::embed_ascii_counts`] of the messages `message(0) .. message(n)` in turn:
     /// after each one's counts are appended to `cnt`, `done` gets its mask and norm and
     /// the new length of `cnt`. The same results, sooner: each message's symbol classes
-    /// are computed while the one before it is counted. Read right after they are
-    /// written, the class bytes (stored 64 at a time) cannot be forwarded to the gathers'
-    /// narrower loads, which then wait for the stores to reach the cache; and the
-    /// counting stores get the same head start before the compaction reads them.
+    /// are computed right after the message before it is counted. Read right after they
+    /// are written, the class bytes (stored 64 at a time) cannot be forwarded to the
+    /// gathers' narrower loads, which then wait for the stores to reach the cache (about
+    /// a tenth of the embedding time, see `docs/benchmarks.md`).
     pub fn embed_ascii_counts_each<'m>(
         &mut self,
         n: usize,
