@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Phase sampling of `scan` on a shared host whose speed drifts from minute to minute.
+# Each round: a host speed reference (`gzip -1` of the 20 MB slice, best of three), then
+# one `--semantic` and one plain run of the corpus at `--threads 2 --format json`, then
+# a pause. One line per round; summarise the GB/s columns to see the spread of phases
+# rather than trusting one run. Run nothing else meanwhile: a competing process on the
+# same cores shows up as a slow phase.
+# Usage: scripts/phase-samples.sh [ROUNDS] [PAUSE_S]   (defaults 20 and 25)
+# Needs the corpus and slice of scripts/bench-throughput.sh (BENCH_DIR, default
+# /tmp/ts-bench); BIN defaults to target/release/trace-sentinel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-20}
+PAUSE=${2:-25}
+WORK=${BENCH_DIR:-/tmp/ts-bench}
+LOG="$WORK/bench-1000000000.log"
+SLICE="$WORK/slice-20mb.log"
+BIN=${BIN:-target/release/trace-sentinel}
+for f in "$LOG" "$SLICE" "$BIN"; do
+  [ -e "$f" ] || { echo "missing $f (run scripts/bench-throughput.sh first)" >&2; exit 2; }
+done
+BYTES=$(stat -L -c %s "$LOG")
+secs() { # secs CMD...: wall seconds of one run, output discarded
+  local s e
+  s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N)
+  echo "$e - $s" | bc -l
+}
+for _ in $(seq 1 "$ROUNDS"); do
+  g=9
+  for _ in 1 2 3; do
+    t=$(secs gzip -1 -c "$SLICE")
+    g=$(echo "if ($t < $g) $t else $g" | bc -l)
+  done
+  sem=$(secs "$BIN" scan "$LOG" --threads 2 --semantic --format json)
+  pl=$(secs "$BIN" scan "$LOG" --threads 2 --format json)
+  printf "%s gzip %.3f  semantic %.3f s = %.3f GB/s  plain %.3f s = %.2f GB/s\n" \
+    "$(date +%H:%M:%S)" "$g" "$sem" "$(echo "$BYTES / 1000000000 / $sem" | bc -l)" \
+    "$pl" "$(echo "$BYTES / 1000000000 / $pl" | bc -l)"
+  sleep "$PAUSE"
+done
