@@ -22,14 +22,8 @@ SLICE="$WORK/slice-20mb.log"
 head -c 20000000 "$LOG" > "$SLICE"
 cat "$LOG" > /dev/null   # warm the page cache
 
-# timed CMD...: sets SECS (wall time of one run, nothing else running)
-timed() {
-  local start end
-  start=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
-  end=$(date +%s.%N)
-  SECS=$(echo "$end - $start" | bc -l)
-}
+# timed / best: scripts/timing.sh
+. scripts/timing.sh
 
 # peak CMD...: sets PEAK_MB (peak RssAnon, polled every 10 ms) in a run of its own: the
 # polling forks, which on a 2-core machine would slow a timed --threads 2 run
@@ -44,17 +38,6 @@ peak() {
   done
   wait "$pid"
   PEAK_MB=$(echo "$peak / 1024" | bc)
-}
-
-# best N CMD...: the fastest of N timed runs in SECS
-best() {
-  local n=$1; shift
-  local best_s=999999 i
-  for i in $(seq "$n"); do
-    timed "$@"
-    if [ "$(echo "$SECS < $best_s" | bc -l)" = 1 ]; then best_s=$SECS; fi
-  done
-  SECS=$best_s
 }
 
 REF_PY=${REF_VENV:-/tmp/ref-venv}/bin/trace-sentinel

@@ -20,21 +20,13 @@ for f in "$LOG" "$SLICE" "$BIN"; do
   [ -e "$f" ] || { echo "missing $f (run scripts/bench-throughput.sh first)" >&2; exit 2; }
 done
 BYTES=$(stat -L -c %s "$LOG")
-secs() { # secs CMD...: wall seconds of one run, output discarded
-  local s e
-  s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
-}
+. scripts/timing.sh
+gbps() { echo "$BYTES / 1000000000 / $1" | bc -l; }
 for _ in $(seq 1 "$ROUNDS"); do
-  g=9
-  for _ in 1 2 3; do
-    t=$(secs gzip -1 -c "$SLICE")
-    g=$(echo "if ($t < $g) $t else $g" | bc -l)
-  done
-  sem=$(secs "$BIN" scan "$LOG" --threads 2 --semantic --format json)
-  pl=$(secs "$BIN" scan "$LOG" --threads 2 --format json)
+  best 3 gzip -1 -c "$SLICE"; g=$SECS
+  timed "$BIN" scan "$LOG" --threads 2 --semantic --format json; sem=$SECS
+  timed "$BIN" scan "$LOG" --threads 2 --format json; pl=$SECS
   printf "%s gzip %.3f  semantic %.3f s = %.3f GB/s  plain %.3f s = %.2f GB/s\n" \
-    "$(date +%H:%M:%S)" "$g" "$sem" "$(echo "$BYTES / 1000000000 / $sem" | bc -l)" \
-    "$pl" "$(echo "$BYTES / 1000000000 / $pl" | bc -l)"
+    "$(date +%H:%M:%S)" "$g" "$sem" "$(gbps "$sem")" "$pl" "$(gbps "$pl")"
   sleep "$PAUSE"
 done

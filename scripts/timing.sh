@@ -1,0 +1,21 @@
+# Wall-clock timing helpers shared by the benchmark scripts (source this file).
+
+# timed CMD...: sets SECS (wall time of one run, output discarded, nothing else running)
+timed() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" > /dev/null 2>&1
+  end=$(date +%s.%N)
+  SECS=$(echo "$end - $start" | bc -l)
+}
+
+# best N CMD...: the fastest of N timed runs in SECS
+best() {
+  local n=$1; shift
+  local best_s=999999 i
+  for i in $(seq "$n"); do
+    timed "$@"
+    if [ "$(echo "$SECS < $best_s" | bc -l)" = 1 ]; then best_s=$SECS; fi
+  done
+  SECS=$best_s
+}
