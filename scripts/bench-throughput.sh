@@ -20,10 +20,10 @@ if [ ! -s "$LOG" ]; then
 fi
 SLICE="$WORK/slice-20mb.log"
 head -c 20000000 "$LOG" > "$SLICE"
-cat "$LOG" > /dev/null   # warm the page cache
 
-# timed / best: scripts/timing.sh
+# timed / best / warm: scripts/timing.sh
 . scripts/timing.sh
+warm "$LOG"
 
 # peak CMD...: sets PEAK_MB (peak RssAnon, polled every 10 ms) in a run of its own: the
 # polling forks, which on a 2-core machine would slow a timed --threads 2 run
@@ -62,7 +62,9 @@ best 1 "$REF_PY" watch "$SLICE" --format json --semantic; REF_SEM=$(echo "$slice
 
 for sem in "" "--semantic"; do
   for t in 1 2; do
+    warm "$LOG"
     peak "$BIN" scan "$LOG" --threads "$t" --format json --progress never $sem
+    warm "$LOG"
     best 2 "$BIN" scan "$LOG" --threads "$t" --format json --progress never $sem
     gbs=$(echo "$size / $SECS / 1000000000" | bc -l)
     ref=$REF_PLAIN; [ -n "$sem" ] && ref=$REF_SEM

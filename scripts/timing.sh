@@ -19,3 +19,11 @@ best() {
   done
   SECS=$best_s
 }
+
+# warm FILE...: read the files once so that their pages are in the page cache. On hosts
+# that reclaim idle page cache (this one: a DAMON pageout scheme drops file pages left
+# unread for about a minute), a file warmed once at the start goes cold again during a
+# long benchmark; warm it right before each timed run.
+warm() {
+  cat "$@" > /dev/null
+}
