@@ -1,12 +1,13 @@
 # Wall-clock timing helpers shared by the benchmark scripts (source this file).
 
 # timed CMD...: sets SECS (wall time of one run, output discarded, nothing else running)
+# and CPU (its user + system time). CPU well above SECS means the threads ran in
+# parallel; a slow run whose CPU is as usual waited for something (the disk, a vCPU).
 timed() {
-  local start end
-  start=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
-  end=$(date +%s.%N)
-  SECS=$(echo "$end - $start" | bc -l)
+  local TIMEFORMAT='%3R %3U %3S' out user sys
+  out=$({ time "$@" > /dev/null 2>&1; } 2>&1)
+  read -r SECS user sys <<< "$out"
+  CPU=$(echo "$user + $sys" | bc -l)
 }
 
 # best N CMD...: the fastest of N timed runs in SECS
