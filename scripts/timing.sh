@@ -1,4 +1,5 @@
-# Wall-clock timing helpers shared by the benchmark scripts (source this file).
+# Timing helpers shared by the benchmark scripts (source this file): wall and CPU time of
+# a run, best of N, and warming the page cache.
 
 # timed CMD...: sets SECS (wall time of one run, output discarded, nothing else running)
 # and CPU (its user + system time). CPU well above SECS means the threads ran in
