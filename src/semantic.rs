@@ -251,17 +251,22 @@ impl Vectorizer {
     fn count_ascii(&mut self, message: &[u8]) {
         let body = ascii_body(message);
         if body.len() < 2 {
-            // At most three padded characters: one gram, hashed directly.
-            let mut lowered = [b' '; 3];
-            for (d, s) in lowered[1..].iter_mut().zip(body) {
-                *d = s.to_ascii_lowercase();
-            }
-            self.add_ascii_grams(&lowered[..body.len() + 2]);
+            self.count_short(body);
             return;
         }
         // Classes of " " + lower(body) + " ", computed from `body` without lowering it.
         let all_classed = ascii_classes(body, &mut self.classes);
         self.count_classed(body, all_classed);
+    }
+
+    /// Add the one gram of a stripped body shorter than two bytes (at most three padded
+    /// characters, hashed directly) to the bucket counts.
+    fn count_short(&mut self, body: &[u8]) {
+        let mut lowered = [b' '; 3];
+        for (d, s) in lowered[1..].iter_mut().zip(body) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.add_ascii_grams(&lowered[..body.len() + 2]);
     }
 
     /// Add the trigrams of `body` (a stripped message of at least two bytes) to the
@@ -354,30 +359,25 @@ impl Vectorizer {
         cnt: &mut Vec<i16>,
         mut done: impl FnMut(BucketMask, f64, usize),
     ) {
-        // The next message's body and whether all its bytes have a class, when it has
-        // any (a body of two bytes or more); the classes sit in `self.ahead`.
-        let classify_ahead = |v: &mut Vectorizer, m: &'m [u8]| {
+        // A message's stripped body and, when it has classes (a body of two bytes or
+        // more), whether all its bytes have one; the classes sit in `self.ahead`.
+        let classify = |v: &mut Vectorizer, m: &'m [u8]| {
             let body = ascii_body(m);
-            (body.len() >= 2).then(|| (body, ascii_classes(body, &mut v.ahead)))
+            let all_classed = (body.len() >= 2).then(|| ascii_classes(body, &mut v.ahead));
+            (body, all_classed)
         };
-        let mut ahead = if n > 0 {
-            classify_ahead(self, message(0))
-        } else {
-            None
-        };
-        for i in 0..n {
-            match ahead {
-                Some((body, all_classed)) => {
+        let mut next = (n > 0).then(|| classify(self, message(0)));
+        let mut i = 0;
+        while let Some((body, all_classed)) = next {
+            match all_classed {
+                Some(all_classed) => {
                     std::mem::swap(&mut self.classes, &mut self.ahead);
                     self.count_classed(body, all_classed);
                 }
-                None => self.count_ascii(message(i)),
+                None => self.count_short(body),
             }
-            ahead = if i + 1 < n {
-                classify_ahead(self, message(i + 1))
-            } else {
-                None
-            };
+            i += 1;
+            next = (i < n).then(|| classify(self, message(i)));
             let (mask, norm) = self.take_counts(None, cnt);
             done(mask, norm, cnt.len());
         }
