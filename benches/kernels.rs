@@ -5,13 +5,13 @@
 //! Run: `cargo bench --bench kernels` (results in docs/benchmarks.md).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use trace_sentinel::detect::{Detector, DetectorKind};
-use trace_sentinel::engine::{ChunkFeatures, Engine, InputFormat, LineParser};
-use trace_sentinel::parse::jsonl::{parse_jsonl_line, JsonFields};
-use trace_sentinel::semantic::{SparseVec, Vectorizer};
-use trace_sentinel::sink::CallbackSink;
-use trace_sentinel::split::Lines;
-use trace_sentinel::{Config, ShardSet};
+use trace_sentinel_core::detect::{Detector, DetectorKind};
+use trace_sentinel_core::engine::{ChunkFeatures, Engine, InputFormat, LineParser};
+use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
+use trace_sentinel_core::semantic::{SparseVec, Vectorizer};
+use trace_sentinel_core::sink::CallbackSink;
+use trace_sentinel_core::{Config, ShardSet};
+use trace_sentinel_kernels::split::Lines;
 
 /// ~4 MB of syslog-like text (fixed seed).
 fn corpus() -> Vec<u8> {
@@ -74,7 +74,7 @@ fn kernels(c: &mut Criterion) {
         let s = std::str::from_utf8(l).unwrap();
         (
             c + s.chars().count(),
-            w + trace_sentinel::unicode::count_words(s),
+            w + trace_sentinel_pycompat::unicode::count_words(s),
         )
     });
     g.bench_function("utf8_length_tokens", |b| {
@@ -82,7 +82,7 @@ fn kernels(c: &mut Criterion) {
             let mut acc = (0usize, 0usize);
             for l in Lines::new(black_box(&text)) {
                 let s = simdutf8::basic::from_utf8(l).unwrap_or_default();
-                let (c, w) = trace_sentinel::unicode::chars_and_words(s);
+                let (c, w) = trace_sentinel_core::extract::chars_and_words(s);
                 acc = (acc.0 + c, acc.1 + w);
             }
             assert_eq!(acc, (want_chars, want_words));
@@ -119,7 +119,7 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| {
             let mut shards = ShardSet::new(Config::default());
             let mut n = 0u64;
-            let mut sink = CallbackSink(|_: &trace_sentinel::Anomaly<'_>| n += 1);
+            let mut sink = CallbackSink(|_: &trace_sentinel_core::Anomaly<'_>| n += 1);
             shards
                 .observe_chunk(&feats, &text, "bench.log", &mut sink)
                 .unwrap();
@@ -130,7 +130,7 @@ fn kernels(c: &mut Criterion) {
     g.bench_function("whole_chunk_engine", |b| {
         b.iter(|| {
             let mut engine = Engine::new(Config::default(), InputFormat::Text);
-            let mut sink = CallbackSink(|_: &trace_sentinel::Anomaly<'_>| {});
+            let mut sink = CallbackSink(|_: &trace_sentinel_core::Anomaly<'_>| {});
             engine
                 .feed_block(black_box(&text), "bench.log", &mut sink)
                 .unwrap();

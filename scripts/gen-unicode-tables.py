@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/unicode_tables.rs from the running CPython's Unicode database.
+"""Generate crates/pycompat/src/unicode_tables.rs from the running CPython's Unicode database.
 
 This MUST be run with CPython 3.11 (Unicode 14.0.0) so the tables match the
 reference implementation (trace-sentinel 0.2.0 on Python 3.11.7). Regenerate:
@@ -25,7 +25,7 @@ over all code points plus random mixed-script strings; runs cargo):
     /tmp/ref/bin/python scripts/gen-unicode-tables.py --check [--strings N] [--seed S]
 
 The Rust side of the check is the ``#[ignore]``d test
-``unicode::tests::python_check_dump`` in src/unicode.rs.
+``unicode::tests::python_check_dump`` in crates/pycompat/src/unicode.rs.
 """
 
 import argparse
@@ -38,7 +38,7 @@ import tempfile
 import unicodedata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "src", "unicode_tables.rs")
+OUT = os.path.join(ROOT, "crates", "pycompat", "src", "unicode_tables.rs")
 MAX = 0x10FFFF
 SIGMA = "\u03a3"
 FINAL = "\u03c2"
@@ -268,7 +268,7 @@ def check(n_strings, seed):
         for s in strings:
             f.write(s.encode("utf-8").hex() + "\n")
     env = dict(os.environ, TS_UNICODE_CHECK_DIR=tmp)
-    cmd = ["cargo", "test", "--lib", "unicode::tests::python_check_dump", "--", "--ignored", "--exact"]
+    cmd = ["cargo", "test", "-p", "trace-sentinel-pycompat", "--lib", "unicode::tests::python_check_dump", "--", "--ignored", "--exact"]
     print("running:", " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
 

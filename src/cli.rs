@@ -3,8 +3,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use trace_sentinel::webhook::{parse_header, WebhookOptions};
-use trace_sentinel::{Config, DetectorKind, Error, InputFormat, ShardBy};
+use trace_sentinel_core::{Config, DetectorKind, Error, InputFormat, ShardBy};
+use trace_sentinel_webhook::{parse_header, WebhookOptions};
 
 /// trace-sentinel — passive anomaly detection for logs and events.
 #[derive(Debug, Parser)]

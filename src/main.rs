@@ -19,7 +19,7 @@ use std::io;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use trace_sentinel::Error;
+use trace_sentinel_core::Error;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

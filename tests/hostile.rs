@@ -1384,8 +1384,8 @@ fn fuzz_regressions_replay() {
 
 /// The library-level part of a regression replay, by fuzz target name prefix.
 fn replay_library(path: &Path, data: &[u8]) {
-    use trace_sentinel::parse::jsonl::{parse_jsonl_line, JsonFields};
-    use trace_sentinel::timestamp::Timestamp;
+    use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
+    use trace_sentinel_core::Timestamp;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -1414,8 +1414,8 @@ fn replay_library(path: &Path, data: &[u8]) {
 /// library writes parses, one per reported anomaly. `head` is the target's 4
 /// configuration bytes (same mapping as `fuzz/fuzz_targets/engine.rs`).
 fn replay_engine(name: &str, head: &[u8], body: &[u8]) {
-    use trace_sentinel::sink::{CallbackSink, JsonSink, Sink, Tee};
-    use trace_sentinel::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
+    use trace_sentinel_core::sink::{CallbackSink, JsonSink, Sink, Tee};
+    use trace_sentinel_core::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
     let flags = head[0];
     let format = if flags & 1 != 0 {
         InputFormat::JsonLines

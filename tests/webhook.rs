@@ -12,9 +12,9 @@ use std::process::Command;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use trace_sentinel::timestamp::Timestamp;
-use trace_sentinel::webhook::{WebhookCounts, WebhookOptions, WebhookSink, BATCH_HEADER};
-use trace_sentinel::{Anomaly, Severity, Sink};
+use trace_sentinel_core::Timestamp;
+use trace_sentinel_core::{Anomaly, Severity, Sink};
+use trace_sentinel_webhook::{WebhookCounts, WebhookOptions, WebhookSink, BATCH_HEADER};
 
 /// How the test server answers one request (by arrival index).
 #[derive(Debug, Clone, Copy)]
@@ -508,7 +508,7 @@ fn invalid_configuration_is_a_typed_error() {
         assert!(
             matches!(
                 err,
-                trace_sentinel::Error::Config {
+                trace_sentinel_core::Error::Config {
                     flag: "--webhook",
                     ..
                 }

@@ -13,9 +13,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use trace_sentinel::sink::{CallbackSink, ConsoleSink, JsonSink, Sink, Tee};
-use trace_sentinel::split::Lines;
-use trace_sentinel::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
+use trace_sentinel_core::sink::{CallbackSink, ConsoleSink, JsonSink, Sink, Tee};
+use trace_sentinel_kernels::split::Lines;
+use trace_sentinel_core::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
 
 #[path = "../../tests/support/unlone.rs"]
 mod unlone;

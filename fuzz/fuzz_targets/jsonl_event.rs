@@ -10,9 +10,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use trace_sentinel::parse::jsonl::{parse_jsonl_line, JsonFields};
-use trace_sentinel::parse::pyjson::JsonDoc;
-use trace_sentinel::unicode;
+use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
+use trace_sentinel_pycompat::pyjson::JsonDoc;
+use trace_sentinel_pycompat::unicode;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

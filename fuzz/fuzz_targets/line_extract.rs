@@ -7,12 +7,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trace_sentinel::decode::decode_lossy;
-use trace_sentinel::engine::{InputFormat, LineParser};
-use trace_sentinel::extract::Extractor;
-use trace_sentinel::semantic::SparseVec;
-use trace_sentinel::split::{self, Lines};
-use trace_sentinel::unicode;
+use trace_sentinel_pycompat::decode::decode_lossy;
+use trace_sentinel_core::engine::{InputFormat, LineParser};
+use trace_sentinel_core::extract::Extractor;
+use trace_sentinel_core::semantic::SparseVec;
+use trace_sentinel_kernels::split::{self, Lines};
+use trace_sentinel_pycompat::unicode;
 
 fn naive_words(s: &str) -> usize {
     let mut n = 0;

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trace_sentinel::pyfmt;
+use trace_sentinel_pycompat::pyfmt;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 10 {

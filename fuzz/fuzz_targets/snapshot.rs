@@ -8,9 +8,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
-use trace_sentinel::sink::CallbackSink;
-use trace_sentinel::snapshot::{self, Kind};
-use trace_sentinel::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
+use trace_sentinel_core::sink::CallbackSink;
+use trace_sentinel_core::snapshot::{self, Kind};
+use trace_sentinel_core::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
 
 const EVENTS: &[u8] = b"plain line one\nplain line two two\n\
 {\"source\": \"a\", \"message\": \"m\", \"x\": 1, \"timestamp\": 1700000000}\n\

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trace_sentinel::timestamp::Timestamp;
+use trace_sentinel_pycompat::timestamp::Timestamp;
 
 fn roundtrip(t: Timestamp) {
     let mut iso = String::new();

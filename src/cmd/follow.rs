@@ -17,14 +17,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trace_sentinel::engine::Engine;
-use trace_sentinel::follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
-use trace_sentinel::fsutil::{prepare_atomic, sync_dir};
-use trace_sentinel::input;
-use trace_sentinel::sink::{Sink, Tee};
-use trace_sentinel::snapshot::{self, Kind};
-use trace_sentinel::stats::{StageHistogram, StatsSink};
-use trace_sentinel::Error;
+use trace_sentinel_core::engine::Engine;
+use trace_sentinel_core::fsutil::{prepare_atomic, sync_dir};
+use trace_sentinel_core::input;
+use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_core::snapshot::{self, Kind};
+use trace_sentinel_core::stats::{StageHistogram, StatsSink};
+use trace_sentinel_core::Error;
+use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
 
 /// Name of the state file inside `--state DIR`.
 pub const STATE_FILE: &str = "follow-state.json";

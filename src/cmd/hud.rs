@@ -1,6 +1,6 @@
 //! `hud`: the live web dashboard's flags and driver. Validates the flags into a
 //! [`HudConfig`], binds the socket, prints where it listens, optionally opens a browser,
-//! and serves until SIGTERM (exit 0) or SIGINT (130). The dashboard itself is `trace_sentinel::hud`.
+//! and serves until SIGTERM (exit 0) or SIGINT (130). The dashboard itself is `trace_sentinel_core::hud`.
 
 use super::Outcome;
 use crate::cli::DetectArgs;
@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use trace_sentinel::engine::InputFormat;
-use trace_sentinel::hud::source::{FileInput, Source};
-use trace_sentinel::hud::{resolve_bind, Hud, HudConfig, DEFAULT_PORT};
-use trace_sentinel::input;
-use trace_sentinel::Error;
+use trace_sentinel_core::engine::InputFormat;
+use trace_sentinel_core::input;
+use trace_sentinel_core::Error;
+use trace_sentinel_hud::source::{FileInput, Source};
+use trace_sentinel_hud::{resolve_bind, Hud, HudConfig, DEFAULT_PORT};
 
 /// Where the HUD reads events from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

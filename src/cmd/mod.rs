@@ -9,9 +9,9 @@ pub mod watch;
 
 use crate::cli;
 use std::io::{self, IsTerminal};
-use trace_sentinel::sink::{ConsoleSink, JsonSink, Sink, Tee};
-use trace_sentinel::webhook::WebhookSink;
-use trace_sentinel::Error;
+use trace_sentinel_core::sink::{ConsoleSink, JsonSink, Sink, Tee};
+use trace_sentinel_core::Error;
+use trace_sentinel_webhook::WebhookSink;
 
 /// How a run ended.
 pub enum Outcome {
@@ -99,7 +99,11 @@ pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
 /// Say once, at the end of a run, which configured limits were hit (each a single line on
 /// stderr): over-long lines, sources past `--max-sources`, metrics past the metric cap,
 /// inter-arrival sources past the table bound.
-pub fn report_limits(c: &trace_sentinel::shard::Counters, oversized: u64, max_line_bytes: i64) {
+pub fn report_limits(
+    c: &trace_sentinel_core::shard::Counters,
+    oversized: u64,
+    max_line_bytes: i64,
+) {
     if oversized > 0 {
         say!(
             "note: {oversized} line(s) longer than --max-line-bytes {max_line_bytes} were measured whole but kept as their first {max_line_bytes} bytes"

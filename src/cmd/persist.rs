@@ -4,12 +4,12 @@
 use crate::cli::PersistArgs;
 use std::path::Path;
 use std::time::Duration;
-use trace_sentinel::engine::Engine;
-use trace_sentinel::input;
-use trace_sentinel::shard::ShardSet;
-use trace_sentinel::snapshot;
-use trace_sentinel::stats::{RunStats, StatsSink};
-use trace_sentinel::Error;
+use trace_sentinel_core::engine::Engine;
+use trace_sentinel_core::input;
+use trace_sentinel_core::shard::ShardSet;
+use trace_sentinel_core::snapshot;
+use trace_sentinel_core::stats::{RunStats, StatsSink};
+use trace_sentinel_core::Error;
 
 /// Check the persistence flags before any work starts.
 pub fn validate(args: &PersistArgs) -> Result<(), Error> {

@@ -6,12 +6,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
-use trace_sentinel::engine::Engine;
-use trace_sentinel::input;
-use trace_sentinel::scan::{ScanInput, ScanOptions, Scanner};
-use trace_sentinel::sink::Tee;
-use trace_sentinel::stats::StatsSink;
-use trace_sentinel::Error;
+use trace_sentinel_core::engine::Engine;
+use trace_sentinel_core::input;
+use trace_sentinel_core::scan::{ScanInput, ScanOptions, Scanner};
+use trace_sentinel_core::sink::Tee;
+use trace_sentinel_core::stats::StatsSink;
+use trace_sentinel_core::Error;
 
 /// Standard error as a terminal that always draws: indicatif's own stderr target hides
 /// itself when stderr is not a terminal, but `--progress always` means always (a CI

@@ -6,11 +6,11 @@ use crate::cli;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use trace_sentinel::engine::Engine;
-use trace_sentinel::input::{self, BlockReader};
-use trace_sentinel::sink::{Sink, Tee};
-use trace_sentinel::stats::StatsSink;
-use trace_sentinel::Error;
+use trace_sentinel_core::engine::Engine;
+use trace_sentinel_core::input::{self, BlockReader};
+use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_core::stats::StatsSink;
+use trace_sentinel_core::Error;
 
 /// Run `watch`.
 pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {

@@ -1,0 +1,636 @@
+//! The HUD's engine driver: runs the shared synchronous [`Engine`] over blocks of lines on
+//! the caller's thread and keeps the shared [`HudState`] current, one event at a time.
+//!
+//! This is the only HUD file that looks inside the detect stage: after each event it
+//! finds the shard that observed it (by source name, checked against the shard's event
+//! counter) and copies the live scores of the metrics that event touched into the
+//! state's meters — the reference's `last_scores`. Anomalies reach the state through
+//! [`FeedSink`]. The lock on the state is held for at most [`BATCH`] events, and
+//! observers are woken through a `tokio::sync::watch` channel after each batch.
+
+use crate::state::HudState;
+use ahash::AHashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use trace_sentinel_core::anomaly::Anomaly;
+use trace_sentinel_core::engine::{Engine, InputFormat, LineParser};
+use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::semantic::SEMANTIC_METRIC;
+use trace_sentinel_core::shard::{
+    Config, EventRecord, Shard, ShardBy, ShardSet, ATTR_PREFIX, INTERARRIVAL_METRIC, LENGTH_METRIC,
+    OVERFLOW_SHARD, SHARED_SHARD, TOKENS_METRIC,
+};
+use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_kernels::split::Lines;
+use trace_sentinel_pycompat::timestamp::Timestamp;
+
+/// Events processed per hold of the state lock.
+pub const BATCH: usize = 512;
+/// Longest single sleep while pacing, so a stop request is noticed quickly.
+const SLEEP_SLICE: Duration = Duration::from_millis(50);
+
+/// The state plus the change notification every observer waits on.
+#[derive(Debug)]
+pub struct Shared {
+    state: Mutex<HudState>,
+    changed: tokio::sync::watch::Sender<u64>,
+    /// Set when the whole HUD is shutting down; drivers stop at the next event.
+    pub stop: AtomicBool,
+}
+
+impl Shared {
+    /// Shared state starting at `state`.
+    pub fn new(state: HudState) -> Arc<Self> {
+        let (changed, _) = tokio::sync::watch::channel(state.version());
+        Arc::new(Shared {
+            state: Mutex::new(state),
+            changed,
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    /// Lock the state (a panic elsewhere never makes it unreadable).
+    pub fn lock(&self) -> MutexGuard<'_, HudState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change `state` under the lock, then wake every observer.
+    pub fn update<R>(&self, f: impl FnOnce(&mut HudState) -> R) -> R {
+        let mut st = self.lock();
+        let r = f(&mut st);
+        st.touch();
+        let v = st.version();
+        drop(st);
+        self.changed.send_replace(v);
+        r
+    }
+
+    /// A receiver that sees every version change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Number of live subscribers (SSE clients).
+    pub fn subscribers(&self) -> usize {
+        self.changed.receiver_count()
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Request a stop and wake every observer.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.changed.send_modify(|_| {});
+    }
+}
+
+/// Routes anomalies into the state's feed.
+pub struct FeedSink<'a>(pub &'a mut HudState);
+
+impl Sink for FeedSink<'_> {
+    fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
+        self.0.push_anomaly(anomaly);
+        Ok(())
+    }
+}
+
+/// An extra sink (a webhook, say) next to the feed. It must never disturb detection: its
+/// first error is reported once on stderr and the sink is then skipped.
+struct Extra {
+    sink: Box<dyn Sink + Send>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Extra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extra")
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for Extra {
+    fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
+        if !self.failed {
+            if let Err(e) = self.sink.emit(anomaly) {
+                eprintln!("trace-sentinel: hud: extra sink disabled: {e}");
+                self.failed = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.failed {
+            let _ = self.sink.flush();
+        }
+        Ok(())
+    }
+}
+
+/// Which shard observed each event, and where each metric sits in it.
+#[derive(Debug, Default)]
+struct ShardMirror {
+    /// Shard index by shard name.
+    by_name: AHashMap<String, usize>,
+    /// Per shard: events seen last time, and metric slot by name.
+    shards: Vec<(u64, AHashMap<String, usize>, usize)>,
+    key: String,
+}
+
+impl ShardMirror {
+    /// Learn shards created since the last call.
+    fn index_new(&mut self, set: &ShardSet) {
+        let known = self.shards.len();
+        for (name, shard) in set.shards().skip(known) {
+            self.by_name
+                .entry(name.to_string())
+                .or_insert(self.shards.len());
+            self.shards.push((shard.events, AHashMap::new(), 0));
+        }
+    }
+
+    /// The index of the shard that just observed an event from `source`.
+    fn locate(&mut self, set: &ShardSet, source: &str) -> Option<usize> {
+        let name = match set.config().shard_by {
+            ShardBy::None => SHARED_SHARD,
+            ShardBy::Source => source,
+        };
+        let advanced = |m: &Self, i: usize| {
+            set.shards()
+                .nth(i)
+                .is_some_and(|(_, s)| s.events != m.shards[i].0)
+        };
+        let guess = |m: &Self| {
+            m.by_name
+                .get(name)
+                .or_else(|| m.by_name.get(OVERFLOW_SHARD))
+                .copied()
+        };
+        let mut found = guess(self).filter(|&i| advanced(self, i));
+        if found.is_none() {
+            self.index_new(set);
+            found = guess(self).filter(|&i| advanced(self, i));
+        }
+        if found.is_none() {
+            // Unusual routing (a source literally named like a special shard): scan.
+            found = (0..self.shards.len()).find(|&i| advanced(self, i));
+        }
+        let i = found?;
+        if let Some((_, shard)) = set.shards().nth(i) {
+            self.shards[i].0 = shard.events;
+        }
+        Some(i)
+    }
+
+    /// Copy the live scores of the metrics `ev` touched in shard `i` into `st`.
+    fn copy_meters(&mut self, set: &ShardSet, i: usize, ev: &EventRecord<'_>, st: &mut HudState) {
+        let Some((_, shard)) = set.shards().nth(i) else {
+            return;
+        };
+        let (_, slots, indexed) = &mut self.shards[i];
+        for (j, slot) in shard.metrics.iter().enumerate().skip(*indexed) {
+            slots.insert(slot.name.clone(), j);
+        }
+        *indexed = shard.metrics.len();
+        let put = |st: &mut HudState, name: &str| {
+            if let Some(&j) = slots.get(name) {
+                let d = &shard.metrics[j].detector;
+                st.set_meter(name, d.last_score(), d.ready());
+            }
+        };
+        put(st, LENGTH_METRIC);
+        put(st, TOKENS_METRIC);
+        for (key, _) in ev.attrs.iter() {
+            self.key.clear();
+            self.key.push_str(ATTR_PREFIX);
+            self.key.push_str(key);
+            put(st, &self.key);
+        }
+        for (name, _) in ev.extra.iter() {
+            put(st, name);
+        }
+        if set.config().timed {
+            put(st, INTERARRIVAL_METRIC);
+        }
+        copy_semantic(shard, st);
+    }
+}
+
+/// Observe one parsed event: into the shards (anomalies to the feed and any extra
+/// sink), the mirrored meters and the event counters.
+fn record(
+    st: &mut HudState,
+    set: &mut ShardSet,
+    extra: &mut Option<Extra>,
+    mirror: &mut ShardMirror,
+    ev: &EventRecord<'_>,
+) {
+    // Neither the feed nor the guarded extra sink ever fails.
+    let mut feed = FeedSink(st);
+    let _ = match extra.as_mut() {
+        Some(x) => set.observe(ev, &mut Tee(&mut feed, x)),
+        None => set.observe(ev, &mut feed),
+    };
+    if let Some(i) = mirror.locate(set, ev.source) {
+        mirror.copy_meters(set, i, ev, st);
+    }
+    let lag = ev.timestamp.map_or(0.0, |t| {
+        Timestamp::now_utc().epoch_seconds() - t.epoch_seconds()
+    });
+    st.record_event(ev.length, lag);
+}
+
+fn copy_semantic(shard: &Shard, st: &mut HudState) {
+    if let Some(sem) = &shard.semantic {
+        st.set_meter(SEMANTIC_METRIC, shard.semantic_last, sem.ready());
+    }
+}
+
+/// Runs the engine for the HUD.
+#[derive(Debug)]
+pub struct Monitor {
+    engine: Engine,
+    text: LineParser,
+    jsonl: LineParser,
+    mirror: ShardMirror,
+    shared: Arc<Shared>,
+    pace: Duration,
+    extra: Option<Extra>,
+}
+
+impl Monitor {
+    /// A monitor for `cfg` publishing into `shared`; `pace` is slept after every event.
+    pub fn new(cfg: Config, shared: Arc<Shared>, pace: Duration) -> Self {
+        let semantic = cfg.semantic;
+        Monitor {
+            engine: Engine::new(cfg, InputFormat::Text),
+            text: LineParser::new(InputFormat::Text, semantic),
+            jsonl: LineParser::new(InputFormat::JsonLines, semantic),
+            mirror: ShardMirror::default(),
+            shared,
+            pace,
+            extra: None,
+        }
+    }
+
+    /// Also send every anomaly to `sink` (after the feed). Its errors never stop
+    /// detection (see [`Monitor::finish`] for its final flush).
+    pub fn set_sink(&mut self, sink: Box<dyn Sink + Send>) {
+        self.extra = Some(Extra {
+            sink,
+            failed: false,
+        });
+    }
+
+    /// Flush and drop the extra sink (a webhook delivers what is queued).
+    pub fn finish(&mut self) {
+        if let Some(mut x) = self.extra.take() {
+            let _ = x.flush();
+        }
+    }
+
+    /// The shared state this monitor publishes into.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Whether the HUD is stopping.
+    pub fn stopping(&self) -> bool {
+        self.shared.stopping()
+    }
+
+    /// Prime baselines with `count` benign events (silent: no feed, no counts).
+    pub fn seed(&mut self, count: usize) {
+        self.shared.update(|st| st.seeding = true);
+        let n = if count > 0 {
+            self.engine.prime_benign(count)
+        } else {
+            0
+        };
+        self.shared.update(|st| {
+            st.seeded += n;
+            st.seeding = false;
+        });
+    }
+
+    /// Observe every line of `block` (complete lines only) from `source` in `format`.
+    /// Returns `false` when a stop was requested part-way.
+    pub fn feed_block(&mut self, block: &[u8], source: &str, format: InputFormat) -> bool {
+        let mut lines = Lines::new(block).peekable();
+        let batch = if self.pace.is_zero() { BATCH } else { 1 };
+        while lines.peek().is_some() {
+            if self.stopping() {
+                return false;
+            }
+            let shared = Arc::clone(&self.shared);
+            shared.update(|st| {
+                for line in lines.by_ref().take(batch) {
+                    self.observe_line(st, line, source, format);
+                }
+                self.sync_counters(st);
+            });
+            if !self.pace.is_zero() && !self.sleep(self.pace) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn sync_counters(&self, st: &mut HudState) {
+        let c = &self.engine.shards.counters;
+        st.counters.overflow_events = c.overflow_events;
+        st.counters.metrics_dropped = c.metrics_dropped;
+        st.counters.interarrival_untracked = c.interarrival_untracked;
+    }
+
+    /// Sleep `d` in slices; `false` when a stop was requested meanwhile.
+    pub fn sleep(&self, d: Duration) -> bool {
+        let end = Instant::now() + d;
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return true;
+            }
+            std::thread::sleep((end - now).min(SLEEP_SLICE));
+        }
+    }
+
+    /// The parser for `format` and what [`record`] needs, borrowed apart.
+    fn parts(
+        &mut self,
+        format: InputFormat,
+    ) -> (
+        &mut LineParser,
+        &mut ShardSet,
+        &mut Option<Extra>,
+        &mut ShardMirror,
+    ) {
+        let Monitor {
+            engine,
+            text,
+            jsonl,
+            mirror,
+            extra,
+            ..
+        } = self;
+        let parser = match format {
+            InputFormat::Text => text,
+            InputFormat::JsonLines => jsonl,
+        };
+        (parser, &mut engine.shards, extra, mirror)
+    }
+
+    fn observe_line(&mut self, st: &mut HudState, line: &[u8], source: &str, format: InputFormat) {
+        let (parser, set, extra, mirror) = self.parts(format);
+        parser.parse(line, source, |ev| record(st, set, extra, mirror, ev));
+    }
+
+    /// [`Self::feed_block`] or [`Self::feed_oversized`], as the piece says.
+    pub fn feed_piece(&mut self, piece: Piece<'_>, source: &str, format: InputFormat) -> bool {
+        match piece {
+            Piece::Block(block) => self.feed_block(block, source, format),
+            Piece::Long {
+                prefix,
+                chars,
+                words,
+            } => self.feed_oversized(prefix, chars, words, source, format),
+        }
+    }
+
+    /// Observe one line longer than the line cap: its prefix and the whole line's
+    /// measures (what `watch` does with it). `false` when a stop was requested.
+    pub fn feed_oversized(
+        &mut self,
+        prefix: &[u8],
+        chars: u64,
+        words: u64,
+        source: &str,
+        format: InputFormat,
+    ) -> bool {
+        if self.stopping() {
+            return false;
+        }
+        let shared = Arc::clone(&self.shared);
+        shared.update(|st| {
+            let (parser, set, extra, mirror) = self.parts(format);
+            parser.parse_oversized(prefix, chars, words, source, |ev| {
+                record(st, set, extra, mirror, ev)
+            });
+            self.sync_counters(st);
+        });
+        true
+    }
+
+    /// Mark the source as read (or not) and publish.
+    pub fn set_running(&self, running: bool) {
+        self.shared.update(|st| st.running = running);
+    }
+
+    /// Record why the source stopped and publish.
+    pub fn fail(&self, reason: String) {
+        self.shared.update(|st| {
+            st.running = false;
+            st.error = Some(reason);
+        });
+    }
+
+    /// Anomalies surfaced so far.
+    pub fn anomalies(&self) -> u64 {
+        self.shared.lock().anomalies()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::RunInfo;
+
+    fn monitor(cfg: Config) -> Monitor {
+        let info = RunInfo {
+            threshold: cfg.threshold,
+            warmup: cfg.warmup,
+            mode: "TEST".into(),
+            detector: "zscore",
+            semantic: cfg.semantic,
+        };
+        Monitor::new(cfg, Shared::new(HudState::new(info)), Duration::ZERO)
+    }
+
+    fn lines(n: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        for i in 0..n {
+            v.extend_from_slice(
+                format!(
+                    "GET /index.html 200 user{} ok{}\n",
+                    i % 7,
+                    "!".repeat(i % 5)
+                )
+                .as_bytes(),
+            );
+        }
+        v
+    }
+
+    #[test]
+    fn meters_follow_the_engine_and_the_feed_gets_anomalies() {
+        let cfg = Config {
+            warmup: 10,
+            semantic: true,
+            ..Config::default()
+        };
+        let mut m = monitor(cfg.clone());
+        assert!(m.feed_block(&lines(50), "a.log", InputFormat::Text));
+        let spike = "x".repeat(5000) + "\n";
+        assert!(m.feed_block(spike.as_bytes(), "a.log", InputFormat::Text));
+        let st = m.shared().lock();
+        assert_eq!(st.events(), 51);
+        assert!(st.anomalies() >= 1);
+        let meters = st.meters();
+        assert!(meters[LENGTH_METRIC].ready);
+        assert!(meters[LENGTH_METRIC].sigma > 3.0);
+        assert!(meters.contains_key(SEMANTIC_METRIC));
+        assert!(st.peak_sigma() >= meters[LENGTH_METRIC].sigma);
+        let first = st.feed().last().unwrap();
+        assert_eq!(first.seq, 1);
+        assert_eq!(first.source, "a.log");
+
+        // Same anomalies as a plain engine run over the same input.
+        let mut plain = Engine::new(cfg, InputFormat::Text);
+        let mut n = 0u64;
+        let mut sink = trace_sentinel_core::sink::CallbackSink(|_: &Anomaly<'_>| n += 1);
+        plain.feed_block(&lines(50), "a.log", &mut sink).unwrap();
+        plain
+            .feed_block(spike.as_bytes(), "a.log", &mut sink)
+            .unwrap();
+        assert_eq!(st.anomalies(), n);
+    }
+
+    #[test]
+    fn per_source_shards_are_located() {
+        let cfg = Config {
+            warmup: 5,
+            timed: true,
+            ..Config::default()
+        };
+        let mut m = monitor(cfg);
+        let mut block = String::new();
+        for i in 0..40 {
+            let src = ["web", "db", "(overflow)"][i % 3];
+            block.push_str(&format!(
+                "{{\"message\": \"hello {i}\", \"source\": \"{src}\", \"latency\": {}}}\n",
+                i % 5
+            ));
+        }
+        assert!(m.feed_block(block.as_bytes(), "x.jsonl", InputFormat::JsonLines));
+        let st = m.shared().lock();
+        assert_eq!(st.events(), 40);
+        let meters = st.meters();
+        assert!(meters.contains_key("attr.latency"));
+        assert!(meters.contains_key(INTERARRIVAL_METRIC));
+        assert!(meters["attr.latency"].ready);
+    }
+
+    /// Counts anomalies; fails after `fail_after` of them.
+    struct Counting(Arc<std::sync::atomic::AtomicU64>, u64);
+
+    impl Sink for Counting {
+        fn emit(&mut self, _: &Anomaly<'_>) -> io::Result<()> {
+            let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > self.1 {
+                return Err(io::Error::other("sink broke"));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn extra_sink_sees_anomalies_and_its_failure_changes_nothing() {
+        let cfg = Config {
+            warmup: 10,
+            ..Config::default()
+        };
+        let mut input = lines(50);
+        for _ in 0..5 {
+            input.extend_from_slice(("y".repeat(3000) + "\n").as_bytes());
+            input.extend_from_slice(&lines(30));
+        }
+        let mut plain = monitor(cfg.clone());
+        assert!(plain.feed_block(&input, "a.log", InputFormat::Text));
+        let want = plain.anomalies();
+        assert!(want >= 3);
+
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut m = monitor(cfg);
+        m.set_sink(Box::new(Counting(Arc::clone(&seen), 2)));
+        assert!(m.feed_block(&input, "a.log", InputFormat::Text));
+        // The broken sink got its first two anomalies plus the failing one, then was
+        // skipped; the feed and the counts are unchanged.
+        assert_eq!(seen.load(Ordering::Relaxed), 3);
+        assert_eq!(m.anomalies(), want);
+        m.finish();
+    }
+
+    #[test]
+    fn an_over_long_line_counts_its_whole_length_like_watch() {
+        let cfg = Config {
+            warmup: 10,
+            ..Config::default()
+        };
+        let mut m = monitor(cfg.clone());
+        assert!(m.feed_piece(Piece::Block(&lines(50)), "a.log", InputFormat::Text));
+        let long = Piece::Long {
+            prefix: b"SPIKE xxxx",
+            chars: 90_000,
+            words: 2,
+        };
+        assert!(m.feed_piece(long, "a.log", InputFormat::Text));
+        let mut plain = Engine::new(cfg, InputFormat::Text);
+        let mut want = Vec::new();
+        let mut sink = trace_sentinel_core::sink::CallbackSink(|a: &Anomaly<'_>| {
+            want.push((a.metric.to_string(), a.value.to_bits()))
+        });
+        plain.feed_block(&lines(50), "a.log", &mut sink).unwrap();
+        plain
+            .feed_oversized(b"SPIKE xxxx", 90_000, 2, "a.log", &mut sink)
+            .unwrap();
+        let st = m.shared().lock();
+        assert_eq!(st.events(), 51);
+        let got: Vec<(String, u64)> = st
+            .feed()
+            .map(|f| (f.metric.clone(), f.value.to_bits()))
+            .collect();
+        assert!(want.contains(&(LENGTH_METRIC.to_string(), 90_000f64.to_bits())));
+        assert_eq!(got.len(), want.len());
+        for w in &want {
+            assert!(got.contains(w), "{w:?} not in {got:?}");
+        }
+    }
+
+    #[test]
+    fn seeding_primes_without_counting() {
+        let mut m = monitor(Config::default());
+        m.seed(500);
+        let st = m.shared().lock();
+        assert_eq!(st.seeded, 500);
+        assert!(!st.seeding);
+        assert_eq!(st.events(), 0);
+        assert_eq!(st.anomalies(), 0);
+    }
+
+    #[test]
+    fn stop_interrupts_a_block() {
+        let mut m = monitor(Config::default());
+        m.shared().request_stop();
+        assert!(!m.feed_block(&lines(10), "a.log", InputFormat::Text));
+        assert_eq!(m.shared().lock().events(), 0);
+    }
+}
