@@ -114,3 +114,25 @@ pub fn avx2() -> bool {
 pub fn popcnt_bmi1() -> bool {
     levels() & POPCNT_BMI1 != 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under the forcing variable (the CI's generic run) no vector kernel is chosen.
+    #[test]
+    fn forcing_the_generic_kernels_clears_every_level() {
+        let forced = std::env::var_os(FORCE_GENERIC_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+        assert_eq!(forced_generic(), forced);
+        if forced {
+            assert!(!sse2() && !popcnt_bmi1() && !avx2() && !avx2_fma());
+            assert!(!avx512() && !avx512_vbmi2());
+        } else if cfg!(target_arch = "x86_64") {
+            assert!(sse2());
+        }
+        // Levels nest: a wider one implies the narrower ones it is checked with.
+        assert!(!avx512_vbmi2() || avx512());
+        assert!(!avx512() || popcnt_bmi1());
+        assert!(!avx2_fma() || avx2());
+    }
+}

@@ -19,104 +19,14 @@ pub struct LineSpan {
 }
 
 /// Masks of one 64-byte block: bit i describes byte i.
-#[derive(Debug, Clone, Copy)]
-struct BlockMasks {
-    word: u64,
-    brk: u64,
-    high: u64,
-}
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load reads exactly the
-    // 16 bytes of `p`.
-    unsafe {
-        let v = _mm_loadu_si128(p.as_ptr().cast());
-        let word = crate::words::word_bytes_sse2(v);
-        let nl = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
-        let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
-        (
-            _mm_movemask_epi8(word) as u32,
-            _mm_movemask_epi8(_mm_or_si128(nl, cr)) as u32,
-            _mm_movemask_epi8(v) as u32,
-        )
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn masks16(p: &[u8; 16]) -> (u32, u32, u32) {
-    let (mut w, mut n, mut h) = (0u32, 0u32, 0u32);
-    for (i, &b) in p.iter().enumerate() {
-        let word = (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_';
-        w |= u32::from(word) << i;
-        n |= u32::from(b == b'\n' || b == b'\r') << i;
-        h |= u32::from(b >= 0x80) << i;
-    }
-    (w, n, h)
-}
-
-#[inline(always)]
-fn block_masks(b: &[u8; 64]) -> BlockMasks {
-    let mut m = BlockMasks {
-        word: 0,
-        brk: 0,
-        high: 0,
-    };
-    for (k, part) in b.chunks_exact(16).enumerate() {
-        let Ok(part) = <&[u8; 16]>::try_from(part) else {
-            continue;
-        };
-        let (w, n, h) = masks16(part);
-        m.word |= u64::from(w) << (16 * k);
-        m.brk |= u64::from(n) << (16 * k);
-        m.high |= u64::from(h) << (16 * k);
-    }
-    m
-}
-
-/// [`block_masks`] with AVX-512 BW: one 64-byte load, each class of byte a compare into
-/// a mask register (the SSE2 form takes four loads, three movemasks each and the shifts
-/// to join them).
-///
-/// # Safety
-/// The CPU must have AVX-512 F and BW.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn block_masks_avx512(b: &[u8; 64]) -> BlockMasks {
-    use std::arch::x86_64::*;
-    let splat = |x: u8| _mm512_set1_epi8(x as i8);
-    let v = _mm512_loadu_si512(b.as_ptr().cast());
-    // `\w` in ASCII, as `words::word_bytes_sse2`: a letter either case, a digit, `_`.
-    let alpha = _mm512_cmplt_epu8_mask(
-        _mm512_sub_epi8(_mm512_or_si512(v, splat(0x20)), splat(b'a')),
-        splat(26),
-    );
-    let digit = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, splat(b'0')), splat(10));
-    let under = _mm512_cmpeq_epi8_mask(v, splat(b'_'));
-    let brk = _mm512_cmpeq_epi8_mask(v, splat(b'\n')) | _mm512_cmpeq_epi8_mask(v, splat(b'\r'));
-    BlockMasks {
-        word: alpha | digit | under,
-        brk,
-        high: _mm512_movepi8_mask(v),
-    }
-}
-
-/// [`line_spans`] with [`block_masks_avx512`] and hardware bit counts.
-///
-/// # Safety
-/// The CPU must have AVX-512 F and BW, POPCNT and BMI1.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,popcnt,bmi1")]
-unsafe fn line_spans_avx512(
-    chunk: &[u8],
-    out: &mut Vec<LineSpan>,
-    max_lines: usize,
-) -> Option<usize> {
-    // SAFETY: this function's features are the kernel's.
-    line_spans(chunk, out, max_lines, |b| unsafe { block_masks_avx512(b) })
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockMasks {
+    /// ASCII word bytes `[0-9A-Za-z_]`.
+    pub word: u64,
+    /// Line breaks (`\n`, `\r`).
+    pub brk: u64,
+    /// Bytes >= 0x80.
+    pub high: u64,
 }
 
 /// Cut `chunk` into its non-empty lines with their token counts, appending to `out`,
@@ -125,33 +35,15 @@ unsafe fn line_spans_avx512(
 /// break seen (at most `max_lines + 64` spans; the rest starts a line). Returns `None`
 /// (with `out` in an unspecified state) when the chunk holds a non-ASCII byte or is too
 /// large for 32-bit offsets; the caller then uses the general path.
+#[inline]
 pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>, max_lines: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::avx512() {
-        // SAFETY: the features were checked at run time.
-        return unsafe { line_spans_avx512(chunk, out, max_lines) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::popcnt_bmi1() {
-        // The same code with hardware popcount and trailing-zero count (the baseline
-        // x86_64 build counts bits with shifts and masks, once per line and per block).
-        #[target_feature(enable = "popcnt,bmi1")]
-        unsafe fn with_bit_counts(
-            chunk: &[u8],
-            out: &mut Vec<LineSpan>,
-            max_lines: usize,
-        ) -> Option<usize> {
-            line_spans(chunk, out, max_lines, block_masks)
-        }
-        // SAFETY: both features were checked at run time.
-        return unsafe { with_bit_counts(chunk, out, max_lines) };
-    }
-    line_spans(chunk, out, max_lines, block_masks)
+    crate::dispatch::ascii_line_spans(chunk, out, max_lines)
 }
 
-/// The kernel, with `masks` computing a block's [`BlockMasks`].
+/// The kernel, with `masks` computing a block's [`BlockMasks`]: every architecture's
+/// span kernel is this driver over its own block masks.
 #[inline(always)]
-fn line_spans(
+pub(crate) fn line_spans(
     chunk: &[u8],
     out: &mut Vec<LineSpan>,
     max_lines: usize,
@@ -312,7 +204,7 @@ mod tests {
     #[test]
     fn every_mask_kernel_gives_the_same_spans() {
         // Random bytes (word characters, separators, CR, LF, sometimes a non-ASCII byte)
-        // through each block-mask kernel the CPU has, against the portable SSE2/scalar one.
+        // through the dispatched kernel, against the generic block masks.
         let alphabet = b"aZ_9 .-=\t\r\n\r\nxy";
         let mut x = 0x5851_f42d_4c95_7f2d_u64;
         for len in [0usize, 1, 63, 64, 65, 127, 128, 129, 1000, 4099] {
@@ -328,16 +220,17 @@ mod tests {
                     })
                     .collect();
                 let mut want = Vec::new();
-                let want_ok = line_spans(&buf, &mut want, usize::MAX, block_masks);
-                #[cfg(target_arch = "x86_64")]
-                if crate::cpu::avx512() {
-                    let mut got = Vec::new();
-                    // SAFETY: the features were checked at run time.
-                    let ok = unsafe { line_spans_avx512(&buf, &mut got, usize::MAX) };
-                    assert_eq!(ok, want_ok, "len {len}");
-                    if ok.is_some() {
-                        assert_eq!(got, want, "len {len}");
-                    }
+                let want_ok = line_spans(
+                    &buf,
+                    &mut want,
+                    usize::MAX,
+                    crate::generic::spans::block_masks,
+                );
+                let mut got = Vec::new();
+                let ok = ascii_line_spans(&buf, &mut got, usize::MAX);
+                assert_eq!(ok, want_ok, "len {len}");
+                if ok.is_some() {
+                    assert_eq!(got, want, "len {len}");
                 }
                 if want_ok.is_some() {
                     assert_eq!(want_ok, Some(len));

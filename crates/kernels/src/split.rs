@@ -1,4 +1,4 @@
-//! Split stage: cut a byte buffer into lines the way Python's text mode does.
+//! Line splitting: cut a byte buffer into lines the way Python's text mode does.
 //!
 //! The reference opens files with universal newlines (`\n`, `\r\n` and a lone `\r` all end
 //! a line) and then skips empty lines. Because empty lines are dropped, that is exactly
@@ -98,82 +98,9 @@ pub fn cut_after_lines(buf: &[u8], max_lines: usize) -> Option<usize> {
 /// this over every byte of a streamed input, and of a mapped chunk off the ASCII fast
 /// path (an ASCII text chunk is capped by the span kernel itself), so it takes the widest
 /// vectors the CPU has.
+#[inline]
 pub fn count_line_breaks(buf: &[u8]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::cpu::avx512() {
-            // SAFETY: the features were checked at run time.
-            return unsafe { count_line_breaks_avx512(buf) };
-        }
-        if crate::cpu::avx2() {
-            // SAFETY: the feature was checked at run time.
-            return unsafe { count_line_breaks_avx2(buf) };
-        }
-    }
-    count_line_breaks_bytewise(buf)
-}
-
-/// [`count_line_breaks_bytewise`] compiled for AVX2 (the loop vectorises 32 bytes wide
-/// instead of SSE2's 16).
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn count_line_breaks_avx2(buf: &[u8]) -> usize {
-    count_line_breaks_bytewise(buf)
-}
-
-/// [`count_line_breaks`] with AVX-512 BW: per 64 bytes, two compares into one mask and
-/// its popcount (the tail is a masked load, whose zeroed lanes are not breaks).
-///
-/// # Safety
-/// The CPU must have AVX-512 F and BW, and POPCNT.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,popcnt")]
-unsafe fn count_line_breaks_avx512(buf: &[u8]) -> usize {
-    use std::arch::x86_64::*;
-    let (lf, cr) = (_mm512_set1_epi8(b'\n' as i8), _mm512_set1_epi8(b'\r' as i8));
-    let breaks = |v: __m512i| {
-        (_mm512_cmpeq_epi8_mask(v, lf) | _mm512_cmpeq_epi8_mask(v, cr)).count_ones() as usize
-    };
-    let mut blocks = buf.chunks_exact(64);
-    let mut total = 0usize;
-    for block in &mut blocks {
-        // SAFETY: `block` holds exactly 64 bytes.
-        total += breaks(_mm512_loadu_si512(block.as_ptr().cast()));
-    }
-    let rest = blocks.remainder();
-    if !rest.is_empty() {
-        let live: __mmask64 = (1u64 << rest.len()) - 1;
-        // SAFETY: the mask selects the `rest.len() < 64` bytes of `rest` only.
-        total += breaks(_mm512_maskz_loadu_epi8(live, rest.as_ptr().cast()));
-    }
-    total
-}
-
-/// The portable count: byte counters in 32 lanes, which compilers vectorise.
-#[inline(always)]
-fn count_line_breaks_bytewise(buf: &[u8]) -> usize {
-    const LANES: usize = 32;
-    let mut total = 0usize;
-    // Byte counters cannot overflow within 255 rounds of LANES bytes.
-    for block in buf.chunks(255 * LANES) {
-        let mut acc = [0u8; LANES];
-        let mut rounds = block.chunks_exact(LANES);
-        for round in &mut rounds {
-            for (a, &b) in acc.iter_mut().zip(round) {
-                *a += u8::from(is_line_break(b));
-            }
-        }
-        total += acc.iter().map(|&a| usize::from(a)).sum::<usize>();
-        total += rounds
-            .remainder()
-            .iter()
-            .filter(|&&b| is_line_break(b))
-            .count();
-    }
-    total
+    crate::dispatch::count_line_breaks(buf)
 }
 
 #[cfg(test)]
@@ -219,12 +146,7 @@ mod tests {
                     obvious,
                     "len {len} density {density}"
                 );
-                assert_eq!(count_line_breaks_bytewise(&buf), obvious);
-                #[cfg(target_arch = "x86_64")]
-                if crate::cpu::avx2() {
-                    // SAFETY: the feature was checked at run time.
-                    assert_eq!(unsafe { count_line_breaks_avx2(&buf) }, obvious);
-                }
+                assert_eq!(crate::generic::breaks::count_line_breaks(&buf), obvious);
                 if obvious > 0 {
                     let nth = memchr::memchr2_iter(b'\n', b'\r', &buf).nth(obvious - 1);
                     assert_eq!(cut_after_lines(&buf, obvious), nth.map(|i| i + 1));

@@ -1,22 +1,23 @@
-//! Build script: precomputes the trigram code table of the semantic layer.
+//! Build script: precomputes the trigram code table of the trigram kernels.
 //!
 //! Every trigram of lowercased printable ASCII (69 symbols: space to `@` and `[` to `~`)
-//! is hashed once here with the very code the library runs (`src/semantic/gram.rs`,
-//! included below: `hash_gram` and `encode`) and stored as the 16-bit code `semantic.rs`
-//! counts with (bucket in the low byte, `+1` or `-1` as an `i8` in the high byte). The table (69³ + 1 entries, the last one padding
-//! for 32-bit vector loads) is written in the target's byte order to
+//! is hashed once here with the very code the library runs (`src/gram.rs`, included
+//! below: `hash_gram` and `encode`) and stored as the 16-bit code the kernels count with
+//! (bucket in the low byte, `+1` or `-1` as an `i8` in the high byte). The table (69³ + 1
+//! entries, the last one padding for 32-bit vector loads) is written in the target's
+//! byte order to
 //! `$OUT_DIR/trigram_codes.bin` and included into the binary, so no trigram of plain
-//! ASCII text is hashed at run time. A unit test in `semantic.rs` checks the table
+//! ASCII text is hashed at run time. A unit test in `trigram.rs` checks the table
 //! against `hash_gram`.
 
 use std::io::Write;
 
-#[path = "src/semantic/gram.rs"]
+#[path = "src/gram.rs"]
 mod gram;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/semantic/gram.rs");
+    println!("cargo:rerun-if-changed=src/gram.rs");
     let symbols: Vec<u8> = (0x20u8..=0x7e)
         .filter(|b| !b.is_ascii_uppercase())
         .collect();

@@ -1,4 +1,4 @@
-//! The hashed code of one character n-gram: the part of the semantic layer that
+//! The hashed code of one character n-gram: the part of the trigram kernels that
 //! `build.rs` shares (it includes this file to tabulate every printable-ASCII trigram),
 //! so the table and the run-time hashing cannot drift apart.
 
