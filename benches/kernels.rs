@@ -1,17 +1,16 @@
 //! Criterion benches of each hot kernel, on a deterministic syslog-like corpus: line
-//! splitting, UTF-8 + length + tokens, numeric attribute extraction (JSON lines),
-//! trigram vectorising, detector update, and a whole chunk through parse + detect.
+//! splitting, UTF-8 + length + tokens, JSON-lines parsing with numeric attributes, the
+//! trigram kernels, detector update, and a whole chunk through parse + detect.
 //! Every bench checks its answer first, and reports `Throughput::Bytes`.
 //! Run: `cargo bench --bench kernels` (results in docs/benchmarks.md).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use trace_sentinel_core::detect::{Detector, DetectorKind};
+use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::{ChunkFeatures, Engine, InputFormat, LineParser};
-use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
-use trace_sentinel_core::semantic::{SparseVec, Vectorizer};
 use trace_sentinel_core::sink::CallbackSink;
-use trace_sentinel_core::{Config, ShardSet};
+use trace_sentinel_core::{Config, Detector, DetectorKind};
 use trace_sentinel_kernels::split::Lines;
+use trace_sentinel_kernels::trigram::{count_grams, values_from_counts, Classes, Histograms};
 
 /// ~4 MB of syslog-like text (fixed seed).
 fn corpus() -> Vec<u8> {
@@ -90,16 +89,26 @@ fn kernels(c: &mut Criterion) {
         })
     });
 
-    let mut v = Vectorizer::new();
-    let mut out = SparseVec::default();
-    v.embed("Accepted publickey for deploy", &mut out);
-    assert!(!out.idx.is_empty());
-    g.bench_function("trigram_vectorize", |b| {
+    // The vectorizer's kernels on each line: classes, trigram counts, compaction, values.
+    let (mut classes, mut counts) = (Classes::new(), Histograms::new());
+    let (mut idx, mut cnt, mut val) = (Vec::new(), Vec::new(), Vec::new());
+    let mut embed = |l: &[u8], idx: &mut Vec<u8>| {
+        classes.of_ascii_body(l);
+        count_grams(|_| [b' '; 3], &classes, &mut counts);
+        idx.clear();
+        cnt.clear();
+        val.clear();
+        let (_, norm) = counts.take(Some(idx), &mut cnt);
+        values_from_counts(&cnt, norm, None, &mut val);
+    };
+    embed(b"Accepted publickey for deploy", &mut idx);
+    assert!(!idx.is_empty());
+    g.bench_function("trigram_kernels", |b| {
         b.iter(|| {
             let mut nnz = 0;
             for l in Lines::new(black_box(&text)) {
-                v.embed_ascii(l, &mut out);
-                nnz += out.idx.len();
+                embed(l, &mut idx);
+                nnz += idx.len();
             }
             nnz
         })
@@ -123,8 +132,8 @@ fn kernels(c: &mut Criterion) {
             shards
                 .observe_chunk(&feats, &text, "bench.log", &mut sink)
                 .unwrap();
-            assert_eq!(shards.counters.events as usize, lines);
-            shards.counters.events
+            assert_eq!(shards.counters().events as usize, lines);
+            shards.counters().events
         })
     });
     g.bench_function("whole_chunk_engine", |b| {
@@ -134,27 +143,31 @@ fn kernels(c: &mut Criterion) {
             engine
                 .feed_block(black_box(&text), "bench.log", &mut sink)
                 .unwrap();
-            engine.shards.counters.events
+            engine.shards().counters().events
         })
     });
     g.finish();
 
     let mut g = c.benchmark_group("kernels_jsonl");
     g.throughput(Throughput::Bytes(jsonl.len() as u64));
-    let mut fields = JsonFields::default();
-    let first = std::str::from_utf8(Lines::new(&jsonl).next().unwrap()).unwrap();
-    assert!(parse_jsonl_line(first, &mut fields));
-    assert_eq!(
-        fields.attributes().map(|(k, _)| k).collect::<Vec<_>>(),
-        ["latency_ms", "bytes"]
-    );
-    g.bench_function("numeric_attributes", |b| {
+    let mut parser = LineParser::new(InputFormat::JsonLines, false);
+    let first = Lines::new(&jsonl).next().unwrap();
+    let keys = parser
+        .parse(first, "bench", |ev| {
+            ev.attrs()
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(keys, ["latency_ms", "bytes"]);
+    g.bench_function("jsonl_parse_extract", |b| {
         b.iter(|| {
             let mut n = 0usize;
             for l in Lines::new(black_box(&jsonl)) {
-                let s = std::str::from_utf8(l).unwrap_or_default();
-                parse_jsonl_line(s, &mut fields);
-                n += fields.attrs.len();
+                n += parser
+                    .parse(l, "bench", |ev| ev.attrs().iter().count())
+                    .unwrap_or(0);
             }
             n
         })

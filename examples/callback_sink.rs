@@ -7,9 +7,9 @@
 //! cargo run --example callback_sink -- events.jsonl
 //! ```
 
-use trace_sentinel_core::sentinel::{Event, Sentinel};
 use trace_sentinel_core::sink::{CallbackSink, JsonSink, Sink, Tee};
 use trace_sentinel_core::{Anomaly, Severity};
+use trace_sentinel_core::{Event, Sentinel};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()

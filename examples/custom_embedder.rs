@@ -8,7 +8,7 @@
 //! cargo run --example custom_embedder -- app.log
 //! ```
 
-use trace_sentinel_core::sentinel::{Embedder, Event, Sentinel};
+use trace_sentinel_core::{Embedder, Event, Sentinel};
 
 /// Words (letters only, lower-cased) hashed into 64 signed buckets.
 struct WordEmbedder;

@@ -8,7 +8,7 @@
 //! ```
 
 use regex::Regex;
-use trace_sentinel_core::sentinel::{Event, Extractor, Metrics, Sentinel};
+use trace_sentinel_core::{Event, Extractor, Metrics, Sentinel};
 
 /// `"GET /path HTTP/1.1" 503 ...` → `http.status_class = 5`.
 struct StatusClass {

@@ -6,7 +6,7 @@
 //! ```
 
 use std::io::{BufRead, BufReader};
-use trace_sentinel_core::sentinel::{Event, Sentinel};
+use trace_sentinel_core::{Event, Sentinel};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()

@@ -1384,19 +1384,18 @@ fn fuzz_regressions_replay() {
 
 /// The library-level part of a regression replay, by fuzz target name prefix.
 fn replay_library(path: &Path, data: &[u8]) {
-    use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
-    use trace_sentinel_core::Timestamp;
+    use trace_sentinel_core::{Event, Timestamp};
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if name.starts_with("jsonl_event-") {
-        let mut f = JsonFields::default();
-        parse_jsonl_line(&String::from_utf8_lossy(data), &mut f);
-        assert!(f.attributes().all(|(_, v)| v.is_finite()), "{name}");
+        let ev = Event::from_json_line(&String::from_utf8_lossy(data), "fuzz");
+        let attrs = ev.map(|e| e.attributes).unwrap_or_default();
+        assert!(attrs.iter().all(|(_, v)| v.is_finite()), "{name}");
         if name == "jsonl_event-float-rounding" {
             // Correctly rounded, like Python's float(): not serde_json's default ...568.
-            let v = f.attributes().find(|(k, _)| *k == "v").map(|(_, v)| v);
+            let v = attrs.iter().find(|(k, _)| k == "v").map(|(_, v)| *v);
             assert_eq!(v, Some(123_456_789.123_456_79), "{name}");
         }
     } else if name.starts_with("timestamp-") {

@@ -14,8 +14,8 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use trace_sentinel_core::sink::{CallbackSink, ConsoleSink, JsonSink, Sink, Tee};
-use trace_sentinel_kernels::split::Lines;
 use trace_sentinel_core::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
+use trace_sentinel_kernels::split::Lines;
 
 #[path = "../../tests/support/unlone.rs"]
 mod unlone;
@@ -110,7 +110,6 @@ fn check_console(bytes: &[u8]) {
         );
     }
 }
-
 
 fn check_json(bytes: &[u8], seen: &Seen) {
     let text = std::str::from_utf8(bytes).expect("JSON output is UTF-8");

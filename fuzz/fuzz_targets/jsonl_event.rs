@@ -1,35 +1,48 @@
-//! Fuzz target: JSON-lines event parsing (`parse_jsonl_line`, the Python-dialect JSON
-//! reader and its `str()`/`repr()`).
+//! Fuzz target: JSON-lines event parsing (`Event::from_json_line`, which is `--jsonl`'s
+//! parser, the Python-dialect JSON reader and its `str()`/`repr()`).
 //!
 //! Oracles: attributes are always finite; a document the reader rejects yields the raw
 //! stripped line as the message; and a differential check against `serde_json`: every
 //! document serde_json accepts (strict JSON, a subset of what `json.loads` accepts) must
 //! be accepted, with the same `message`/`source` strings and the same finite numeric
-//! attributes (last duplicate wins).
+//! attributes (last duplicate wins); the engine's reused line parser reads the same
+//! source and attributes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use trace_sentinel_core::parse::jsonl::{parse_jsonl_line, JsonFields};
+use trace_sentinel_core::engine::{InputFormat, LineParser};
+use trace_sentinel_core::Event;
 use trace_sentinel_pycompat::pyjson::JsonDoc;
 use trace_sentinel_pycompat::unicode;
 
+/// A default source no JSON string equals (a NUL is escaped in JSON text).
+const NO_SOURCE: &str = "\u{0}none";
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut f = JsonFields::default();
-    // Run twice on one reused `JsonFields`: stale state must not leak between lines.
-    for _ in 0..2 {
-        let kept = parse_jsonl_line(&text, &mut f);
-        let raw = unicode::strip(&text);
-        assert_eq!(kept, !raw.is_empty());
-        if !kept {
-            return;
-        }
-        for (k, v) in f.attributes() {
-            assert!(v.is_finite(), "non-finite attribute {k:?} = {v}");
-        }
-    }
     let raw = unicode::strip(&text);
+    let Some(ev) = Event::from_json_line(&text, NO_SOURCE) else {
+        assert!(raw.is_empty());
+        return;
+    };
+    assert!(!raw.is_empty());
+    for (k, v) in &ev.attributes {
+        assert!(v.is_finite(), "non-finite attribute {k:?} = {v}");
+    }
+    // The engine's parser, reused after another line, reads the same event: no state of
+    // the line before leaks.
+    let mut parser = LineParser::new(InputFormat::JsonLines, false);
+    parser.parse(
+        br#"{"message": "m", "source": "s", "a": 1, "b": 2}"#,
+        NO_SOURCE,
+        |_| (),
+    );
+    let reused = parser.parse(data, NO_SOURCE, |r| {
+        let attrs: Vec<(String, f64)> = r.attrs().iter().map(|(k, v)| (k.to_string(), v)).collect();
+        (r.source().to_string(), attrs)
+    });
+    assert_eq!(reused, Some((ev.source.clone(), ev.attributes.clone())));
     let mut doc = JsonDoc::default();
     let ours_ok = match doc.parse(raw) {
         Ok(p) => {
@@ -38,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             true
         }
         Err(_) => {
-            assert_eq!(f.message, raw, "invalid JSON must become the raw line");
+            assert_eq!(ev.message, raw, "invalid JSON must become the raw line");
             false
         }
     };
@@ -49,13 +62,14 @@ fuzz_target!(|data: &[u8]| {
     match &v {
         Value::Object(obj) => {
             match obj.get("message") {
-                Some(Value::String(s)) => assert_eq!(&f.message, s),
-                None => assert_eq!(f.message, ""),
+                Some(Value::String(s)) => assert_eq!(&ev.message, s),
+                None => assert_eq!(ev.message, ""),
                 Some(_) => {}
             }
-            assert_eq!(f.has_source, obj.contains_key("source"));
-            if let Some(Value::String(s)) = obj.get("source") {
-                assert_eq!(&f.source, s);
+            match obj.get("source") {
+                None => assert_eq!(ev.source, NO_SOURCE),
+                Some(Value::String(s)) => assert_eq!(&ev.source, s),
+                Some(_) => assert_ne!(ev.source, NO_SOURCE),
             }
             let mut want: Vec<(String, f64)> = obj
                 .iter()
@@ -67,13 +81,12 @@ fuzz_target!(|data: &[u8]| {
                     _ => None,
                 })
                 .collect();
-            let mut got: Vec<(String, f64)> =
-                f.attributes().map(|(k, v)| (k.to_string(), v)).collect();
+            let mut got = ev.attributes.clone();
             want.sort_by(|a, b| a.0.cmp(&b.0));
             got.sort_by(|a, b| a.0.cmp(&b.0));
             assert_eq!(got, want, "attributes of {raw:?}");
         }
-        Value::String(s) => assert_eq!(f.message, s.trim_end_matches('\n')),
+        Value::String(s) => assert_eq!(ev.message, s.trim_end_matches('\n')),
         _ => {}
     }
 });

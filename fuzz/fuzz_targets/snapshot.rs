@@ -61,12 +61,12 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         let mut engine = Engine::new(cfg.clone(), format);
-        engine.shards = set;
+        engine.set_shards(set);
         let mut sink = CallbackSink(|_: &Anomaly<'_>| {});
         engine
             .feed_block(EVENTS, "fuzz", &mut sink)
             .expect("in-memory sink");
-        let saved = snapshot::to_json(kind, &engine.shards, files.as_ref());
+        let saved = snapshot::to_json(kind, engine.shards(), files.as_ref());
         if let Err(e) = snapshot::parse::<serde_json::Value>(path, &saved, kind, &cfg) {
             panic!(
                 "a state saved after loading does not load again: {e}\n{}",

@@ -80,14 +80,14 @@ impl Durability {
         let state = match &self.state_file {
             Some(p) => Some(prepare_atomic(
                 p,
-                &snapshot::to_json(Kind::FollowState, &engine.shards, Some(&cps)),
+                &snapshot::to_json(Kind::FollowState, engine.shards(), Some(&cps)),
             )?),
             None => None,
         };
         let stats = match &self.stats_file {
             Some(p) => {
                 let mut stats = persist::run_stats(
-                    &engine.shards,
+                    engine.shards(),
                     follower.bytes(),
                     sink.0.clone(),
                     self.start.elapsed(),
@@ -181,7 +181,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     match &state_file {
         Some(sf) if sf.exists() => {
             let (files, shards) = snapshot::load_follow_state(sf, &cfg)?;
-            engine.shards = shards;
+            engine.set_shards(shards);
             checkpoints = files;
         }
         _ => {
@@ -241,7 +241,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         durable.write(&engine, &follower, &mut sink, &stage)?;
     }
     while !interrupted.load(Ordering::Relaxed) {
-        let anomalies = engine.shards.counters.anomalies;
+        let anomalies = engine.shards().counters().anomalies;
         let bytes = follower.bytes();
         let t0 = Instant::now();
         let more = follower
@@ -257,7 +257,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         for n in follower.take_notices() {
             say!("trace-sentinel: note: {n}");
         }
-        if engine.shards.counters.anomalies != anomalies {
+        if engine.shards().counters().anomalies != anomalies {
             if durable.state_file.is_some() {
                 held = true;
             } else {
@@ -289,7 +289,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     durable.write(&engine, &follower, &mut sink, &stage)?;
     persist::save_baseline(&engine, &args.persist)?;
     super::report_limits(
-        &engine.shards.counters,
+        engine.shards().counters(),
         engine.oversized_lines(),
         args.detect.max_line_bytes,
     );
@@ -301,7 +301,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     {
         std::thread::yield_now();
     }
-    let n = engine.shards.counters.anomalies;
+    let n = engine.shards().counters().anomalies;
     Ok(
         if term.load(Ordering::Relaxed) && !int.load(Ordering::Relaxed) {
             Outcome::Terminated(n)

@@ -100,7 +100,7 @@ pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
 /// stderr): over-long lines, sources past `--max-sources`, metrics past the metric cap,
 /// inter-arrival sources past the table bound.
 pub fn report_limits(
-    c: &trace_sentinel_core::shard::Counters,
+    c: &trace_sentinel_core::detect::Counters,
     oversized: u64,
     max_line_bytes: i64,
 ) {

@@ -4,9 +4,9 @@
 use crate::cli::PersistArgs;
 use std::path::Path;
 use std::time::Duration;
+use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input;
-use trace_sentinel_core::shard::ShardSet;
 use trace_sentinel_core::snapshot;
 use trace_sentinel_core::stats::{RunStats, StatsSink};
 use trace_sentinel_core::Error;
@@ -33,7 +33,8 @@ pub fn source_for(path: &Path, args: &PersistArgs) -> String {
 /// Replace the engine's detector state with the `--baseline` snapshot, if one is given.
 pub fn load_baseline(engine: &mut Engine, args: &PersistArgs) -> Result<(), Error> {
     if let Some(path) = &args.baseline {
-        engine.shards = snapshot::load_baseline(path, engine.shards.config())?;
+        let shards = snapshot::load_baseline(path, engine.shards().config())?;
+        engine.set_shards(shards);
     }
     Ok(())
 }
@@ -41,7 +42,7 @@ pub fn load_baseline(engine: &mut Engine, args: &PersistArgs) -> Result<(), Erro
 /// Write the `--save-baseline` snapshot, if one is asked for.
 pub fn save_baseline(engine: &Engine, args: &PersistArgs) -> Result<(), Error> {
     if let Some(path) = &args.save_baseline {
-        snapshot::save_baseline(&engine.shards, path)?;
+        snapshot::save_baseline(engine.shards(), path)?;
     }
     Ok(())
 }
@@ -54,7 +55,7 @@ pub fn run_stats(
     elapsed: Duration,
     threads: usize,
 ) -> RunStats {
-    let c = &shards.counters;
+    let c = shards.counters();
     let mut stats = RunStats {
         events: c.events,
         bytes,

@@ -161,14 +161,14 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     };
     let report = scanner.run(
         &inputs,
-        &mut engine.shards,
+        engine.shards_mut(),
         &mut sink,
         interrupted,
         &mut progress,
     )?;
     bar.finish_and_clear();
     super::report_limits(
-        &engine.shards.counters,
+        engine.shards().counters(),
         scanner.oversized_lines(),
         args.detect.max_line_bytes,
     );
@@ -176,7 +176,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
         let mut stats = persist::run_stats(
-            &engine.shards,
+            engine.shards(),
             report.bytes,
             stats_sink,
             start.elapsed(),
@@ -190,7 +190,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
             .insert("oversized_lines", scanner.oversized_lines());
         stats.write_to(path)?;
     }
-    let n = engine.shards.counters.anomalies;
+    let n = engine.shards().counters().anomalies;
     Ok(if report.interrupted {
         Outcome::Interrupted(n)
     } else {

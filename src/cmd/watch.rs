@@ -55,7 +55,7 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     }
     sink.flush().map_err(Error::Output)?;
     super::report_limits(
-        &engine.shards.counters,
+        engine.shards().counters(),
         engine.oversized_lines(),
         args.detect.max_line_bytes,
     );
@@ -63,9 +63,10 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
         let Tee(stats_sink, _) = sink;
-        persist::run_stats(&engine.shards, bytes, stats_sink, start.elapsed(), 1).write_to(path)?;
+        persist::run_stats(engine.shards(), bytes, stats_sink, start.elapsed(), 1)
+            .write_to(path)?;
     }
-    let n = engine.shards.counters.anomalies;
+    let n = engine.shards().counters().anomalies;
     Ok(if stopped {
         Outcome::Interrupted(n)
     } else {

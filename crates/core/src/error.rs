@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Errors the engine and its inputs report.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An input could not be opened or read.
     #[error("cannot read '{path}': {source}")]
@@ -45,9 +46,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The run was interrupted by a signal.
-    #[error("interrupted")]
-    Interrupted,
+    /// The worker threads of a parallel scan could not be started, or stopped before
+    /// handing back their chunks.
+    #[error("scan worker pool: {0}")]
+    WorkerPool(String),
 }
 
 /// Result alias.

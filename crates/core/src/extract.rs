@@ -31,16 +31,16 @@ pub struct Features {
     pub tokens: f64,
 }
 
-/// Per-worker extraction state.
+/// The built-in features of a line: per-worker extraction state.
 #[derive(Debug, Default)]
-pub struct Extractor {
+pub(crate) struct BuiltinFeatures {
     vectorizer: Option<Vectorizer>,
 }
 
-impl Extractor {
+impl BuiltinFeatures {
     /// An extractor; `semantic` enables the vectorizer.
     pub fn new(semantic: bool) -> Self {
-        Extractor {
+        BuiltinFeatures {
             vectorizer: semantic.then(Vectorizer::new),
         }
     }
@@ -48,20 +48,6 @@ impl Extractor {
     /// Whether the semantic vector is produced.
     pub fn semantic(&self) -> bool {
         self.vectorizer.is_some()
-    }
-
-    /// Features of a message known to be ASCII, read straight from its bytes (the
-    /// plain-text fast path: no UTF-8 validation, no char decoding).
-    #[inline]
-    pub fn extract_ascii(&mut self, message: &[u8], semvec: &mut SparseVec) -> Features {
-        let features = Features {
-            length: message.len() as f64,
-            tokens: trace_sentinel_kernels::words::count_ascii_words(message) as f64,
-        };
-        if let Some(v) = self.vectorizer.as_mut() {
-            v.embed_ascii(message, semvec);
-        }
-        features
     }
 
     /// Append the compacted bucket counts of the pure-ASCII messages `message(0) ..

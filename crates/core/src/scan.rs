@@ -15,10 +15,11 @@
 //! the rest back, and the consumer queues that rest as the next piece of the same chunk
 //! once it has consumed the first.
 
-use crate::engine::{ChunkFeatures, InputFormat, LineParser};
+use crate::detect::shard_set::ShardSet;
 use crate::error::{Error, Result};
+use crate::features::ChunkFeatures;
 use crate::input;
-use crate::shard::ShardSet;
+use crate::parse::{InputFormat, LineParser};
 use crate::sink::Sink;
 use crate::stats::StageHistogram;
 use memmap2::Mmap;
@@ -219,10 +220,7 @@ impl Scanner {
                     .num_threads(opts.threads - 1)
                     .thread_name(|i| format!("scan-worker-{i}"))
                     .build()
-                    .map_err(|e| Error::Config {
-                        flag: "--threads",
-                        reason: e.to_string(),
-                    })?,
+                    .map_err(|e| Error::WorkerPool(e.to_string()))?,
             )
         } else {
             None
@@ -314,7 +312,7 @@ impl Scanner {
     pub fn oversized_lines(&self) -> u64 {
         lock(&self.shared.parsers)
             .iter()
-            .map(|p| p.oversized_lines)
+            .map(LineParser::oversized_lines)
             .sum()
     }
 }
@@ -407,10 +405,7 @@ impl Ordered<'_> {
                         self.pending.insert(done.seq, done);
                     }
                     Err(_) => {
-                        return Err(Error::Config {
-                            flag: "--threads",
-                            reason: "worker pool stopped".into(),
-                        });
+                        return Err(Error::WorkerPool("the workers stopped".into()));
                     }
                 }
             }
@@ -462,7 +457,7 @@ impl Ordered<'_> {
             lock(&self.shared.frozen_pool).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
-            progress(self.report.bytes, shards.counters.events);
+            progress(self.report.bytes, shards.counters().events);
         }
         Ok(())
     }

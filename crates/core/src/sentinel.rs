@@ -13,8 +13,8 @@
 //! * [`Embedder`]: your own embedding for the semantic layer in place of the hashing
 //!   vectorizer (closures `FnMut(&str) -> Vec<f64>` implement it; [`HashingEmbedder`] is
 //!   the built-in one behind the same trait);
-//! * [`Detector`]: the single-metric scorer the built-in
-//!   [`detect::Detector`](crate::detect::Detector) implements; yours can score chosen
+//! * [`Scorer`]: the single-metric scorer the built-in
+//!   [`Detector`](crate::Detector) implements; yours can score chosen
 //!   metrics ([`SentinelBuilder::detector_for`]);
 //! * [`Sink`]: where anomalies go ([`Sentinel::observe_into`] pushes borrowed views into
 //!   any sink without copying).
@@ -24,7 +24,7 @@
 //! boxed.
 //!
 //! ```
-//! use trace_sentinel_core::sentinel::{Event, Sentinel};
+//! use trace_sentinel_core::{Event, Sentinel};
 //!
 //! let mut sentinel = Sentinel::builder().warmup(10).build()?;
 //! let mut events: Vec<Event> = (0..50)
@@ -38,11 +38,14 @@
 //! ```
 
 use crate::anomaly::{Anomaly, Severity};
-use crate::detect::{DetectorKind, ScorerFactory};
-use crate::error::{Error, Result};
-use crate::extract::Extractor as BuiltinFeatures;
+use crate::config::{Config, ShardBy};
+use crate::detect::detector::{DetectorKind, Scorer, ScorerFactory};
+use crate::detect::shard::Counters;
+use crate::detect::shard_set::ShardSet;
+use crate::error::Result;
+use crate::extract::BuiltinFeatures;
+use crate::record::{Attrs, EventRecord};
 use crate::semantic::{SemInput, SparseVec, Vectorizer, DIM};
-use crate::shard::{Attrs, Config, Counters, EventRecord, ShardBy, ShardSet};
 use crate::sink::Sink;
 use std::borrow::Borrow;
 use std::collections::VecDeque;
@@ -58,7 +61,7 @@ pub const DEFAULT_SOURCE: &str = "unknown";
 /// One observation: a message with its source, time and numeric attributes.
 ///
 /// ```
-/// use trace_sentinel_core::sentinel::Event;
+/// use trace_sentinel_core::Event;
 /// let ev = Event::new("payment failed").source("billing").attribute("amount", 129.5);
 /// assert_eq!(ev.source, "billing");
 /// assert_eq!(ev.attributes, vec![("amount".to_string(), 129.5)]);
@@ -98,7 +101,7 @@ impl Event {
     /// a JSON object becomes a plain message. `None` for a blank line (skipped).
     ///
     /// ```
-    /// use trace_sentinel_core::sentinel::Event;
+    /// use trace_sentinel_core::Event;
     /// let ev = Event::from_json_line(
     ///     r#"{"message": "GET /", "source": "web", "latency_ms": 12.5, "ok": true}"#,
     ///     "app.jsonl",
@@ -273,7 +276,7 @@ impl Metrics {
 /// gets its own baseline per shard. Must not panic on odd input.
 ///
 /// ```
-/// use trace_sentinel_core::sentinel::{Event, Extractor, Metrics};
+/// use trace_sentinel_core::{Event, Extractor, Metrics};
 ///
 /// /// 1 for lines that mention an error, else 0.
 /// struct ErrorFlag;
@@ -306,7 +309,7 @@ pub struct MessageLength;
 impl Extractor for MessageLength {
     fn extract(&mut self, event: &Event, out: &mut Metrics) {
         let (chars, _) = crate::extract::chars_and_words(&event.message);
-        out.push(crate::shard::LENGTH_METRIC, chars as f64);
+        out.push(crate::metric::LENGTH, chars as f64);
     }
 }
 
@@ -317,7 +320,7 @@ pub struct TokenCount;
 impl Extractor for TokenCount {
     fn extract(&mut self, event: &Event, out: &mut Metrics) {
         let (_, words) = crate::extract::chars_and_words(&event.message);
-        out.push(crate::shard::TOKENS_METRIC, words as f64);
+        out.push(crate::metric::TOKENS, words as f64);
     }
 }
 
@@ -328,7 +331,7 @@ impl Extractor for TokenCount {
 /// model does not.
 ///
 /// ```
-/// use trace_sentinel_core::sentinel::Embedder;
+/// use trace_sentinel_core::Embedder;
 /// // Any `FnMut(&str) -> Vec<f64>` is an embedder.
 /// let mut by_shape = |text: &str| {
 ///     let digits = text.chars().filter(char::is_ascii_digit).count() as f64;
@@ -369,26 +372,6 @@ impl Embedder for HashingEmbedder {
     }
 }
 
-/// A single-metric scorer: score a value against the state as it stood, then learn it
-/// (`score_then_update`, `ready`). The built-in [`detect::Detector`](crate::detect::Detector)
-/// (z-score, EWMA, MAD) implements it and can be used on its own for one series; your own
-/// `Clone + Send` type implementing it can score chosen metrics of a [`Sentinel`]
-/// ([`SentinelBuilder::detector_for`]).
-///
-/// ```
-/// use trace_sentinel_core::detect::Detector as Builtin;
-/// use trace_sentinel_core::sentinel::Detector;
-/// use trace_sentinel_core::DetectorKind;
-///
-/// let mut d = Builtin::new(DetectorKind::Mad { window: 64 }, 5);
-/// for x in [10.0, 11.0, 9.0, 10.0, 10.5, 9.5] {
-///     Detector::score_then_update(&mut d, x);
-/// }
-/// assert!(Detector::ready(&d));
-/// assert!(Detector::score_then_update(&mut d, 40.0) > 3.0);
-/// ```
-pub use crate::detect::Scorer as Detector;
-
 /// The last score and readiness of one metric in one shard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricState {
@@ -406,8 +389,8 @@ pub struct MetricState {
 /// z-score, per-source shards, no semantic layer, no inter-arrival metric).
 pub struct SentinelBuilder {
     cfg: Config,
-    extractors: Vec<Box<dyn Extractor>>,
-    embedder: Option<Box<dyn Embedder>>,
+    extractors: Vec<Box<dyn Extractor + Send>>,
+    embedder: Option<Box<dyn Embedder + Send>>,
     scorers: Option<ScorerFactory>,
 }
 
@@ -477,13 +460,13 @@ impl SentinelBuilder {
     }
 
     /// Add a user extractor (runs after the built-ins and earlier extractors).
-    pub fn extractor(mut self, extractor: impl Extractor + 'static) -> Self {
+    pub fn extractor(mut self, extractor: impl Extractor + Send + 'static) -> Self {
         self.extractors.push(Box::new(extractor));
         self
     }
 
     /// Replace the hashing vectorizer with `embedder`; turns the semantic layer on.
-    pub fn embedder(mut self, embedder: impl Embedder + 'static) -> Self {
+    pub fn embedder(mut self, embedder: impl Embedder + Send + 'static) -> Self {
         self.embedder = Some(Box::new(embedder));
         self.cfg.semantic = true;
         self
@@ -494,12 +477,12 @@ impl SentinelBuilder {
     /// the built-in kind. Custom detector state is not part of baseline snapshots.
     ///
     /// ```
-    /// use trace_sentinel_core::sentinel::{Detector, Event, Sentinel};
+    /// use trace_sentinel_core::{Event, Scorer, Sentinel};
     ///
     /// /// Alerts (10σ) on any message longer than 80 characters, from the first one.
     /// #[derive(Clone)]
     /// struct HardLimit(f64);
-    /// impl Detector for HardLimit {
+    /// impl Scorer for HardLimit {
     ///     fn score_then_update(&mut self, v: f64) -> f64 {
     ///         if v > self.0 { 10.0 } else { 0.0 }
     ///     }
@@ -509,7 +492,7 @@ impl SentinelBuilder {
     /// }
     /// let mut s = Sentinel::builder()
     ///     .detector_for(|metric| {
-    ///         (metric == "message.length").then(|| Box::new(HardLimit(80.0)) as Box<dyn Detector>)
+    ///         (metric == "message.length").then(|| Box::new(HardLimit(80.0)) as Box<dyn Scorer>)
     ///     })
     ///     .build()?;
     /// let found = s.observe(&Event::new("y".repeat(100)));
@@ -518,7 +501,7 @@ impl SentinelBuilder {
     /// ```
     pub fn detector_for<F>(mut self, choose: F) -> Self
     where
-        F: Fn(&str) -> Option<Box<dyn Detector>> + Send + Sync + 'static,
+        F: Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync + 'static,
     {
         self.scorers = Some(ScorerFactory(Arc::new(choose)));
         self
@@ -526,7 +509,7 @@ impl SentinelBuilder {
 
     /// Validate and build.
     pub fn build(self) -> Result<Sentinel> {
-        validate(&self.cfg)?;
+        self.cfg.validate()?;
         let builtin_semantic = self.cfg.semantic && self.embedder.is_none();
         let mut shards = ShardSet::new(self.cfg);
         shards.set_scorer_factory(self.scorers.clone());
@@ -539,36 +522,6 @@ impl SentinelBuilder {
             scratch: Scratch::default(),
         })
     }
-}
-
-fn invalid(flag: &'static str, reason: String) -> Error {
-    Error::Config { flag, reason }
-}
-
-/// Range checks of a configuration (the CLI's rules).
-fn validate(cfg: &Config) -> Result<()> {
-    if !(cfg.threshold > 0.0 && cfg.threshold.is_finite()) {
-        return Err(invalid(
-            "threshold",
-            format!("{} (must be > 0)", cfg.threshold),
-        ));
-    }
-    match cfg.detector {
-        DetectorKind::Ewma { alpha } if !(alpha > 0.0 && alpha <= 1.0) => {
-            return Err(invalid("alpha", format!("{alpha} (must be in (0, 1])")));
-        }
-        DetectorKind::Mad { window } if window < 2 => {
-            return Err(invalid("window", format!("{window} (must be >= 2)")));
-        }
-        _ => {}
-    }
-    if cfg.max_sources == 0 || cfg.max_metrics == 0 {
-        return Err(invalid(
-            "max_sources/max_metrics",
-            "must be >= 1".to_string(),
-        ));
-    }
-    Ok(())
 }
 
 /// Per-event buffers, reused.
@@ -600,7 +553,7 @@ impl Sink for Collect<'_> {
 /// Passive anomaly detection over events: the reference's `Sentinel`.
 ///
 /// ```
-/// use trace_sentinel_core::sentinel::{Event, Sentinel};
+/// use trace_sentinel_core::{Event, Sentinel};
 ///
 /// let mut s = Sentinel::builder().warmup(5).build()?;
 /// for i in 0..20 {
@@ -615,8 +568,8 @@ impl Sink for Collect<'_> {
 pub struct Sentinel {
     shards: ShardSet,
     features: BuiltinFeatures,
-    extractors: Vec<Box<dyn Extractor>>,
-    embedder: Option<Box<dyn Embedder>>,
+    extractors: Vec<Box<dyn Extractor + Send>>,
+    embedder: Option<Box<dyn Embedder + Send>>,
     scorers: Option<ScorerFactory>,
     scratch: Scratch,
 }
@@ -625,7 +578,7 @@ impl std::fmt::Debug for Sentinel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sentinel")
             .field("config", self.shards.config())
-            .field("counters", &self.shards.counters)
+            .field("counters", self.shards.counters())
             .field("extractors", &self.extractors.len())
             .field("custom_embedder", &self.embedder.is_some())
             .finish_non_exhaustive()
@@ -759,7 +712,7 @@ impl Sentinel {
 
     /// What happened so far (events, anomalies by severity, dropped metrics, ...).
     pub fn counters(&self) -> &Counters {
-        &self.shards.counters
+        self.shards.counters()
     }
 
     /// The detect stage underneath (for snapshots and introspection).
@@ -867,6 +820,14 @@ where
         }
     }
 }
+
+// `Sentinel` and its builder move between threads (a worker per input, a service's
+// handler): checked at compile time.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Sentinel>();
+    send::<SentinelBuilder>();
+};
 
 #[cfg(test)]
 mod tests {
@@ -983,7 +944,7 @@ mod tests {
         seen: u64,
     }
 
-    impl Detector for Limit {
+    impl Scorer for Limit {
         fn score_then_update(&mut self, v: f64) -> f64 {
             self.seen += 1;
             if v > self.limit {
@@ -1007,7 +968,7 @@ mod tests {
                     Box::new(Limit {
                         limit: 10.0,
                         seen: 0,
-                    }) as Box<dyn Detector>
+                    }) as Box<dyn Scorer>
                 })
             })
             .build()

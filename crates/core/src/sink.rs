@@ -160,7 +160,7 @@ impl<W: Write> Sink for JsonSink<W> {
 /// Calls a closure per anomaly (route anomalies anywhere).
 ///
 /// ```
-/// use trace_sentinel_core::sentinel::{Event, Sentinel};
+/// use trace_sentinel_core::{Event, Sentinel};
 /// use trace_sentinel_core::sink::CallbackSink;
 /// use trace_sentinel_core::Anomaly;
 ///

@@ -25,7 +25,7 @@ use state::{HudState, RunInfo};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use trace_sentinel_core::shard::Config;
+use trace_sentinel_core::Config;
 
 /// Default port (the reference's).
 pub const DEFAULT_PORT: u16 = 8787;

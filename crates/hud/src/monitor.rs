@@ -1,28 +1,23 @@
 //! The HUD's engine driver: runs the shared synchronous [`Engine`] over blocks of lines on
 //! the caller's thread and keeps the shared [`HudState`] current, one event at a time.
 //!
-//! This is the only HUD file that looks inside the detect stage: after each event it
-//! finds the shard that observed it (by source name, checked against the shard's event
-//! counter) and copies the live scores of the metrics that event touched into the
-//! state's meters — the reference's `last_scores`. Anomalies reach the state through
+//! This is the only HUD file that reads the detect stage: after each event it reads, in
+//! the shard that observed it, the live scores of the metrics that event touched into
+//! the state's meters — the reference's `last_scores`. Anomalies reach the state through
 //! [`FeedSink`]. The lock on the state is held for at most [`BATCH`] events, and
 //! observers are woken through a `tokio::sync::watch` channel after each batch.
 
 use crate::state::HudState;
-use ahash::AHashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use trace_sentinel_core::anomaly::Anomaly;
+use trace_sentinel_core::detect::{Shard, ShardSet};
 use trace_sentinel_core::engine::{Engine, InputFormat, LineParser};
 use trace_sentinel_core::input::Piece;
-use trace_sentinel_core::semantic::SEMANTIC_METRIC;
-use trace_sentinel_core::shard::{
-    Config, EventRecord, Shard, ShardBy, ShardSet, ATTR_PREFIX, INTERARRIVAL_METRIC, LENGTH_METRIC,
-    OVERFLOW_SHARD, SHARED_SHARD, TOKENS_METRIC,
-};
+use trace_sentinel_core::metric;
 use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_core::{Anomaly, Config, EventRecord};
 use trace_sentinel_kernels::split::Lines;
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
@@ -133,123 +128,60 @@ impl Sink for Extra {
     }
 }
 
-/// Which shard observed each event, and where each metric sits in it.
-#[derive(Debug, Default)]
-struct ShardMirror {
-    /// Shard index by shard name.
-    by_name: AHashMap<String, usize>,
-    /// Per shard: events seen last time, and metric slot by name.
-    shards: Vec<(u64, AHashMap<String, usize>, usize)>,
-    key: String,
-}
-
-impl ShardMirror {
-    /// Learn shards created since the last call.
-    fn index_new(&mut self, set: &ShardSet) {
-        let known = self.shards.len();
-        for (name, shard) in set.shards().skip(known) {
-            self.by_name
-                .entry(name.to_string())
-                .or_insert(self.shards.len());
-            self.shards.push((shard.events, AHashMap::new(), 0));
-        }
-    }
-
-    /// The index of the shard that just observed an event from `source`.
-    fn locate(&mut self, set: &ShardSet, source: &str) -> Option<usize> {
-        let name = match set.config().shard_by {
-            ShardBy::None => SHARED_SHARD,
-            ShardBy::Source => source,
-        };
-        let advanced = |m: &Self, i: usize| {
-            set.shards()
-                .nth(i)
-                .is_some_and(|(_, s)| s.events != m.shards[i].0)
-        };
-        let guess = |m: &Self| {
-            m.by_name
-                .get(name)
-                .or_else(|| m.by_name.get(OVERFLOW_SHARD))
-                .copied()
-        };
-        let mut found = guess(self).filter(|&i| advanced(self, i));
-        if found.is_none() {
-            self.index_new(set);
-            found = guess(self).filter(|&i| advanced(self, i));
-        }
-        if found.is_none() {
-            // Unusual routing (a source literally named like a special shard): scan.
-            found = (0..self.shards.len()).find(|&i| advanced(self, i));
-        }
-        let i = found?;
-        if let Some((_, shard)) = set.shards().nth(i) {
-            self.shards[i].0 = shard.events;
-        }
-        Some(i)
-    }
-
-    /// Copy the live scores of the metrics `ev` touched in shard `i` into `st`.
-    fn copy_meters(&mut self, set: &ShardSet, i: usize, ev: &EventRecord<'_>, st: &mut HudState) {
-        let Some((_, shard)) = set.shards().nth(i) else {
-            return;
-        };
-        let (_, slots, indexed) = &mut self.shards[i];
-        for (j, slot) in shard.metrics.iter().enumerate().skip(*indexed) {
-            slots.insert(slot.name.clone(), j);
-        }
-        *indexed = shard.metrics.len();
-        let put = |st: &mut HudState, name: &str| {
-            if let Some(&j) = slots.get(name) {
-                let d = &shard.metrics[j].detector;
-                st.set_meter(name, d.last_score(), d.ready());
-            }
-        };
-        put(st, LENGTH_METRIC);
-        put(st, TOKENS_METRIC);
-        for (key, _) in ev.attrs.iter() {
-            self.key.clear();
-            self.key.push_str(ATTR_PREFIX);
-            self.key.push_str(key);
-            put(st, &self.key);
-        }
-        for (name, _) in ev.extra.iter() {
-            put(st, name);
-        }
-        if set.config().timed {
-            put(st, INTERARRIVAL_METRIC);
-        }
-        copy_semantic(shard, st);
-    }
-}
-
 /// Observe one parsed event: into the shards (anomalies to the feed and any extra
-/// sink), the mirrored meters and the event counters.
+/// sink), the live scores of the metrics it touched in the shard that observed it, and
+/// the event counters.
 fn record(
     st: &mut HudState,
     set: &mut ShardSet,
     extra: &mut Option<Extra>,
-    mirror: &mut ShardMirror,
+    key: &mut String,
     ev: &EventRecord<'_>,
 ) {
     // Neither the feed nor the guarded extra sink ever fails.
     let mut feed = FeedSink(st);
-    let _ = match extra.as_mut() {
-        Some(x) => set.observe(ev, &mut Tee(&mut feed, x)),
-        None => set.observe(ev, &mut feed),
+    let routed = match extra.as_mut() {
+        Some(x) => set.observe_routed(ev, &mut Tee(&mut feed, x)),
+        None => set.observe_routed(ev, &mut feed),
     };
-    if let Some(i) = mirror.locate(set, ev.source) {
-        mirror.copy_meters(set, i, ev, st);
+    if let Some(shard) = routed.ok().and_then(|id| set.shard(id)) {
+        copy_meters(shard, set.config().timed, ev, key, st);
     }
-    let lag = ev.timestamp.map_or(0.0, |t| {
+    let lag = ev.timestamp().map_or(0.0, |t| {
         Timestamp::now_utc().epoch_seconds() - t.epoch_seconds()
     });
-    st.record_event(ev.length, lag);
+    st.record_event(ev.length(), lag);
 }
 
-fn copy_semantic(shard: &Shard, st: &mut HudState) {
-    if let Some(sem) = &shard.semantic {
-        st.set_meter(SEMANTIC_METRIC, shard.semantic_last, sem.ready());
+/// Copy the live scores of the metrics `ev` touched in `shard` into the state's meters
+/// (the reference's `last_scores`); `key` is scratch for attribute metric names.
+fn copy_meters(
+    shard: &Shard,
+    timed: bool,
+    ev: &EventRecord<'_>,
+    key: &mut String,
+    st: &mut HudState,
+) {
+    let put = |st: &mut HudState, name: &str| {
+        if let Some(r) = shard.reading(name) {
+            st.set_meter(name, r.sigma, r.ready);
+        }
+    };
+    put(st, metric::LENGTH);
+    put(st, metric::TOKENS);
+    for (k, _) in ev.attrs().iter() {
+        key.clear();
+        key.push_str(metric::ATTR_PREFIX);
+        key.push_str(k);
+        put(st, key);
     }
+    for (name, _) in ev.extra().iter() {
+        put(st, name);
+    }
+    if timed {
+        put(st, metric::INTERARRIVAL);
+    }
+    put(st, metric::SEMANTIC);
 }
 
 /// Runs the engine for the HUD.
@@ -258,7 +190,8 @@ pub struct Monitor {
     engine: Engine,
     text: LineParser,
     jsonl: LineParser,
-    mirror: ShardMirror,
+    /// Scratch for attribute metric names.
+    key: String,
     shared: Arc<Shared>,
     pace: Duration,
     extra: Option<Extra>,
@@ -272,7 +205,7 @@ impl Monitor {
             engine: Engine::new(cfg, InputFormat::Text),
             text: LineParser::new(InputFormat::Text, semantic),
             jsonl: LineParser::new(InputFormat::JsonLines, semantic),
-            mirror: ShardMirror::default(),
+            key: String::new(),
             shared,
             pace,
             extra: None,
@@ -343,7 +276,7 @@ impl Monitor {
     }
 
     fn sync_counters(&self, st: &mut HudState) {
-        let c = &self.engine.shards.counters;
+        let c = self.engine.shards().counters();
         st.counters.overflow_events = c.overflow_events;
         st.counters.metrics_dropped = c.metrics_dropped;
         st.counters.interarrival_untracked = c.interarrival_untracked;
@@ -372,13 +305,13 @@ impl Monitor {
         &mut LineParser,
         &mut ShardSet,
         &mut Option<Extra>,
-        &mut ShardMirror,
+        &mut String,
     ) {
         let Monitor {
             engine,
             text,
             jsonl,
-            mirror,
+            key,
             extra,
             ..
         } = self;
@@ -386,12 +319,12 @@ impl Monitor {
             InputFormat::Text => text,
             InputFormat::JsonLines => jsonl,
         };
-        (parser, &mut engine.shards, extra, mirror)
+        (parser, engine.shards_mut(), extra, key)
     }
 
     fn observe_line(&mut self, st: &mut HudState, line: &[u8], source: &str, format: InputFormat) {
-        let (parser, set, extra, mirror) = self.parts(format);
-        parser.parse(line, source, |ev| record(st, set, extra, mirror, ev));
+        let (parser, set, extra, key) = self.parts(format);
+        parser.parse(line, source, |ev| record(st, set, extra, key, ev));
     }
 
     /// [`Self::feed_block`] or [`Self::feed_oversized`], as the piece says.
@@ -421,9 +354,9 @@ impl Monitor {
         }
         let shared = Arc::clone(&self.shared);
         shared.update(|st| {
-            let (parser, set, extra, mirror) = self.parts(format);
+            let (parser, set, extra, key) = self.parts(format);
             parser.parse_oversized(prefix, chars, words, source, |ev| {
-                record(st, set, extra, mirror, ev)
+                record(st, set, extra, key, ev)
             });
             self.sync_counters(st);
         });
@@ -495,10 +428,10 @@ mod tests {
         assert_eq!(st.events(), 51);
         assert!(st.anomalies() >= 1);
         let meters = st.meters();
-        assert!(meters[LENGTH_METRIC].ready);
-        assert!(meters[LENGTH_METRIC].sigma > 3.0);
-        assert!(meters.contains_key(SEMANTIC_METRIC));
-        assert!(st.peak_sigma() >= meters[LENGTH_METRIC].sigma);
+        assert!(meters[metric::LENGTH].ready);
+        assert!(meters[metric::LENGTH].sigma > 3.0);
+        assert!(meters.contains_key(metric::SEMANTIC));
+        assert!(st.peak_sigma() >= meters[metric::LENGTH].sigma);
         let first = st.feed().last().unwrap();
         assert_eq!(first.seq, 1);
         assert_eq!(first.source, "a.log");
@@ -535,7 +468,7 @@ mod tests {
         assert_eq!(st.events(), 40);
         let meters = st.meters();
         assert!(meters.contains_key("attr.latency"));
-        assert!(meters.contains_key(INTERARRIVAL_METRIC));
+        assert!(meters.contains_key(metric::INTERARRIVAL));
         assert!(meters["attr.latency"].ready);
     }
 
@@ -608,7 +541,7 @@ mod tests {
             .feed()
             .map(|f| (f.metric.clone(), f.value.to_bits()))
             .collect();
-        assert!(want.contains(&(LENGTH_METRIC.to_string(), 90_000f64.to_bits())));
+        assert!(want.contains(&(metric::LENGTH.to_string(), 90_000f64.to_bits())));
         assert_eq!(got.len(), want.len());
         for w in &want {
             assert!(got.contains(w), "{w:?} not in {got:?}");

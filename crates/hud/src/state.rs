@@ -13,7 +13,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
-use trace_sentinel_core::anomaly::{Anomaly, Severity};
+use trace_sentinel_core::{Anomaly, Severity};
 use trace_sentinel_pycompat::pyfmt::round_half_even;
 
 /// Points in the message-length wave.

@@ -50,7 +50,7 @@ pub(crate) fn ascii_line_spans(
             return x86_64::sse2::line_spans(chunk, out, max_lines);
         }
     }
-    crate::spans::line_spans(chunk, out, max_lines, generic::spans::block_masks)
+    generic::spans::line_spans(chunk, out, max_lines)
 }
 
 /// See [`crate::words::count_ascii_words`].

@@ -38,9 +38,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use trace_sentinel_core::anomaly::Anomaly;
-use trace_sentinel_core::error::Error;
 use trace_sentinel_core::sink::Sink;
+use trace_sentinel_core::Anomaly;
+use trace_sentinel_core::Error;
 
 /// Name of the header that identifies a batch (stable across its retries).
 pub const BATCH_HEADER: &str = "X-Trace-Sentinel-Batch";

@@ -35,21 +35,33 @@ pub const DECAY: f64 = 0.01;
 /// results depend neither on the thread count nor on the machine; snapshots save the
 /// carried squared norm, so a restored detector continues exactly like an uninterrupted
 /// run.
-#[derive(Debug, PartialEq, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(from = "SavedSemantic")]
 pub struct SemanticDetector {
     /// Messages needed before scores count.
-    pub warmup: u64,
+    pub(crate) warmup: u64,
     /// Messages seen (the first one only seeds the centroid).
-    pub n: u64,
+    pub(crate) n: u64,
     /// Decayed centroid (empty until the first message). Replace it as a whole rather
     /// than editing entries in place between scores: its squared norm is cached per
     /// buffer.
-    pub centroid: Vec<f64>,
+    pub(crate) centroid: Vec<f64>,
     /// Running stats of novelty values.
-    pub novelty: RunningStats,
-    /// Scratch and derived state, never compared (the carried squared norm is saved).
+    pub(crate) novelty: RunningStats,
+    /// Scratch and derived state (the carried squared norm is saved).
     work: FoldScratch,
+}
+
+/// Two detectors are equal when their detection state is: warmup, count, centroid and
+/// novelty statistics (scratch buffers and the carried norm, derived from the centroid,
+/// are not compared).
+impl PartialEq for SemanticDetector {
+    fn eq(&self, other: &Self) -> bool {
+        self.warmup == other.warmup
+            && self.n == other.n
+            && self.centroid == other.centroid
+            && self.novelty == other.novelty
+    }
 }
 
 impl Clone for SemanticDetector {
@@ -129,12 +141,6 @@ struct FoldScratch {
     exact: Vec<f64>,
 }
 
-impl PartialEq for FoldScratch {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
 /// Below this novelty std the exact path is always used.
 const DEGENERATE_STD: f64 = 1e-6;
 /// Relative margin around the threshold inside which scores are recomputed exactly.
@@ -176,7 +182,8 @@ impl SemanticDetector {
 
     /// Score one message's novelty against the centroid (bit-exact reference
     /// arithmetic), then fold it in.
-    pub fn score_then_update(&mut self, vec: SparseRef<'_>) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn score_then_update(&mut self, vec: SparseRef<'_>) -> f64 {
         self.score_with_threshold(vec, 0.0)
     }
 

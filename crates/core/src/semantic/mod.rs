@@ -12,7 +12,7 @@
 mod detector;
 mod vectorizer;
 
-pub use detector::{SemanticDetector, DECAY};
+pub use detector::SemanticDetector;
 pub use trace_sentinel_kernels::trigram::BucketMask;
 pub use vectorizer::Vectorizer;
 
@@ -20,8 +20,6 @@ pub use vectorizer::Vectorizer;
 pub const DIM: usize = trace_sentinel_kernels::trigram::BUCKETS;
 /// Characters of a message the vectorizer reads.
 pub const MAX_CHARS: usize = 4096;
-/// Metric name of semantic anomalies.
-pub const SEMANTIC_METRIC: &str = "message.semantic_novelty";
 
 /// A sparse, L2-normalised embedding: strictly increasing bucket indices with their
 /// values (`count / norm`, the very division the reference performs).

@@ -197,7 +197,12 @@ impl Vectorizer {
     /// whose values `cnt / norm` ([`values_from_counts`]) are bit for bit those of
     /// [`Self::embed_ascii`]. A third of the bytes of the `f64` form, for the records a
     /// chunk hands from a worker to the detector.
-    pub fn embed_ascii_counts(&mut self, message: &[u8], cnt: &mut Vec<i16>) -> (BucketMask, f64) {
+    #[cfg(test)]
+    pub(crate) fn embed_ascii_counts(
+        &mut self,
+        message: &[u8],
+        cnt: &mut Vec<i16>,
+    ) -> (BucketMask, f64) {
         self.count_ascii(message);
         self.take_counts(None, cnt)
     }

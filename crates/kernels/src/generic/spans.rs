@@ -14,3 +14,14 @@ pub fn block_masks(b: &[u8; 64]) -> BlockMasks {
     }
     m
 }
+
+/// The line-span kernel over [`block_masks`] (see
+/// [`ascii_line_spans`](crate::spans::ascii_line_spans)).
+#[inline]
+pub fn line_spans(
+    chunk: &[u8],
+    out: &mut Vec<crate::spans::LineSpan>,
+    max_lines: usize,
+) -> Option<usize> {
+    crate::spans::line_spans(chunk, out, max_lines, block_masks)
+}

@@ -1,4 +1,4 @@
-//! Online baselines and single-metric detectors.
+//! Online baselines and the single-metric detector.
 //!
 //! Baselines ([`RunningStats`], [`Ewma`], [`RollingWindow`]) consume one value at a time;
 //! a [`Detector`] scores a value against its baseline *as it stood before the value*
@@ -115,7 +115,7 @@ impl Ewma {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollingWindow {
     /// Capacity (>= 2).
-    pub size: usize,
+    size: usize,
     /// Values in arrival order (ring buffer, `head` is the oldest once full).
     ring: Vec<f64>,
     head: usize,
@@ -132,6 +132,11 @@ impl RollingWindow {
             head: 0,
             sorted: Vec::new(),
         }
+    }
+
+    /// Capacity.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// Values held.
@@ -266,7 +271,7 @@ pub enum DetectorKind {
 /// The baseline behind one detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Baseline {
+pub(crate) enum Baseline {
     /// Welford running stats.
     Zscore(RunningStats),
     /// EWMA.
@@ -279,18 +284,18 @@ pub enum Baseline {
 /// The inputs of a detector's last score, kept so dashboards can read the live sigma
 /// without the hot path paying a square root and a division for every value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct LastScore {
+pub(crate) struct LastScore {
     /// Deviation from the centre (mean or median); 0 when the score was 0.
-    pub dev: f64,
+    pub(crate) dev: f64,
     /// Variance (z-score, EWMA) or MAD (robust); 0 when the score was 0.
-    pub scale: f64,
+    pub(crate) scale: f64,
     /// Whether `scale` is a MAD rather than a variance.
-    pub robust: bool,
+    pub(crate) robust: bool,
 }
 
 impl LastScore {
     /// The score these inputs give, computed exactly as when scoring.
-    pub fn score(&self) -> f64 {
+    pub(crate) fn score(&self) -> f64 {
         if self.robust {
             if self.scale == 0.0 {
                 0.0
@@ -308,27 +313,41 @@ impl LastScore {
     }
 }
 
-/// A stateful single-metric scorer with a warmup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The built-in single-metric detector: a baseline ([`DetectorKind`]) with a warmup,
+/// scoring each value *before* the value updates the baseline.
+///
+/// ```
+/// use trace_sentinel_core::{Detector, DetectorKind, Scorer};
+///
+/// let mut d = Detector::new(DetectorKind::Mad { window: 64 }, 5);
+/// for x in [10.0, 11.0, 9.0, 10.0, 10.5, 9.5] {
+///     d.score_then_update(x);
+/// }
+/// assert!(d.ready());
+/// assert!(d.score_then_update(40.0) > 3.0);
+/// // It is also a `Scorer`, so it can score chosen metrics of a `Sentinel`.
+/// let _boxed: Box<dyn Scorer> = Box::new(d);
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Detector {
     /// Observations needed before scores count.
-    pub warmup: u64,
+    pub(crate) warmup: u64,
     /// The baseline.
-    pub baseline: Baseline,
+    pub(crate) baseline: Baseline,
     /// Inputs of the last score.
     #[serde(default)]
-    pub last: LastScore,
+    pub(crate) last: LastScore,
     /// A user-supplied scorer that replaces the baseline's scoring (library only; not
     /// part of snapshots). `None` on the built-in path, which it does not slow down
     /// beyond one never-taken branch.
     #[serde(skip)]
-    pub custom: Option<Custom>,
+    pub(crate) custom: Option<Custom>,
 }
 
-/// A user-supplied single-metric scorer (re-exported as `sentinel::Detector`): score a
-/// value against the state as it stood before it, then learn it. Any `Clone + Send`
-/// type implementing it can be plugged in per metric; the built-in [`Detector`]
-/// implements it too.
+/// A single-metric scorer: score a value against the state as it stood before it, then
+/// learn it. Any `Clone + Send` type implementing it can score chosen metrics of a
+/// `Sentinel` (`SentinelBuilder::detector_for`); the built-in [`Detector`] implements
+/// it too.
 pub trait Scorer: ScorerClone + Send {
     /// Score `value` in sigma against the state before it, then fold it in.
     fn score_then_update(&mut self, value: f64) -> f64;
@@ -350,18 +369,11 @@ impl<T: Scorer + Clone + 'static> ScorerClone for T {
 }
 
 /// A boxed [`Scorer`] inside a [`Detector`].
-pub struct Custom(pub Box<dyn Scorer>);
+pub(crate) struct Custom(pub(crate) Box<dyn Scorer>);
 
 impl Clone for Custom {
     fn clone(&self) -> Self {
         Custom(self.0.clone_box())
-    }
-}
-
-impl PartialEq for Custom {
-    /// User state cannot be compared: two custom scorers are never equal.
-    fn eq(&self, _: &Custom) -> bool {
-        false
     }
 }
 
@@ -393,17 +405,11 @@ impl Custom {
 }
 
 /// A function from a metric name to its user scorer (`None`: the built-in detector).
-pub type ScorerFn = dyn Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync;
+pub(crate) type ScorerFn = dyn Fn(&str) -> Option<Box<dyn Scorer>> + Send + Sync;
 
 /// Builds the scorer of a new metric from its name; `None` keeps the built-in detector.
 #[derive(Clone)]
-pub struct ScorerFactory(pub std::sync::Arc<ScorerFn>);
-
-impl PartialEq for ScorerFactory {
-    fn eq(&self, other: &ScorerFactory) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
-}
+pub(crate) struct ScorerFactory(pub(crate) std::sync::Arc<ScorerFn>);
 
 impl std::fmt::Debug for ScorerFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -421,7 +427,7 @@ impl Scorer for Detector {
 }
 
 /// Scale making the MAD score comparable to a z-score for Gaussian data (Φ⁻¹(0.75)).
-pub const MAD_SCALE: f64 = 0.6744897501960817;
+pub(crate) const MAD_SCALE: f64 = 0.6744897501960817;
 
 /// Relative safety margin of the squared pre-check: far larger than the few ulps by
 /// which `d² < t²·var` and `|d / sqrt(var)| < t` can disagree, so a value is only skipped
@@ -466,6 +472,13 @@ impl Detector {
     /// The last score (sigma); 0 before the first scored value.
     pub fn last_score(&self) -> f64 {
         self.last.score()
+    }
+
+    /// Rebuild derived state after deserialisation (the MAD window's sorted view).
+    pub(crate) fn rebuild(&mut self) {
+        if let Baseline::Mad(w) = &mut self.baseline {
+            w.rebuild();
+        }
     }
 
     /// Score `value` against the baseline as it stood, then fold it in. Non-finite values
