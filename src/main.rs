@@ -12,13 +12,13 @@ macro_rules! say {
 
 mod cli;
 mod cmd;
+mod signals;
 
 use clap::Parser;
 use cmd::Outcome;
+use signals::Signals;
 use std::io;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use trace_sentinel_core::Error;
 
 fn main() -> ExitCode {
@@ -43,17 +43,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal while shutting down exits at once.
-        let _ =
-            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
-    }
+    let signals = Signals::install();
     let result = match cli.command {
-        cli::Command::Watch(args) => cmd::watch::run(args, &interrupted),
-        cli::Command::Scan(args) => cmd::scan::run(args, &interrupted),
-        cli::Command::Hud(args) => cmd::hud::run(args, &interrupted),
+        cli::Command::Watch(args) => cmd::watch::run(args, &signals),
+        cli::Command::Scan(args) => cmd::scan::run(args, &signals),
+        cli::Command::Hud(args) => cmd::hud::run(args, &signals),
     };
     match result {
         Ok(Outcome::Done(n)) => {

@@ -13,9 +13,9 @@
 
 use super::{classify, make_output_held, output_error, persist, Outcome};
 use crate::cli;
+use crate::signals::Signals;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::fsutil::{prepare_atomic, sync_dir};
@@ -142,7 +142,8 @@ impl Durability {
 }
 
 /// Run `watch --follow`.
-pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
+pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
+    let interrupted = signals.stop_flag();
     let (cfg, format) = args.detect.to_config(true)?;
     persist::validate(&args.persist)?;
     let fa = &args.follow;
@@ -201,23 +202,9 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         })
         .collect();
     let mut follower = Follower::new(&specs, &checkpoints, opts);
-    // Which signal stopped us: SIGTERM is a clean stop (exit 0), SIGINT an interruption.
-    let term = Arc::new(AtomicBool::new(false));
-    let int = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&int));
+    // Signals end the wait at once instead of at the next poll.
     let waker = follower.waker();
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ]) {
-        // Signals end the wait at once instead of at the next poll.
-        std::thread::spawn(move || {
-            for _ in signals.forever() {
-                waker.wake();
-            }
-        });
-    }
+    signals.on_signal(move || waker.wake());
     let start = Instant::now();
     let mut durable = Durability {
         state_file,
@@ -293,22 +280,13 @@ pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Er
         engine.oversized_lines(),
         args.detect.max_line_bytes,
     );
-    // Every handler of one delivery runs before long; the shared flag may be seen first.
-    let t0 = Instant::now();
-    while !term.load(Ordering::Relaxed)
-        && !int.load(Ordering::Relaxed)
-        && t0.elapsed() < Duration::from_millis(100)
-    {
-        std::thread::yield_now();
-    }
+    // SIGTERM is a clean stop (exit 0), SIGINT an interruption.
     let n = engine.shards().counters().anomalies;
-    Ok(
-        if term.load(Ordering::Relaxed) && !int.load(Ordering::Relaxed) {
-            Outcome::Terminated(n)
-        } else {
-            Outcome::Interrupted(n)
-        },
-    )
+    Ok(if signals.terminated() {
+        Outcome::Terminated(n)
+    } else {
+        Outcome::Interrupted(n)
+    })
 }
 
 /// A rotated file was closed (or picked up) without new bytes: positions changed, so a

@@ -1,96 +1,18 @@
-//! `hud`: the live web dashboard's flags and driver. Validates the flags into a
-//! [`HudConfig`], binds the socket, prints where it listens, optionally opens a browser,
-//! and serves until SIGTERM (exit 0) or SIGINT (130). The dashboard itself is `trace_sentinel_core::hud`.
+//! `hud`: the live web dashboard's driver. Validates the flags into a [`HudConfig`],
+//! binds the socket, prints where it listens (and the dashboard's notices), optionally
+//! opens a browser, and serves until SIGTERM (exit 0) or SIGINT (130). The dashboard
+//! itself is the `trace-sentinel-hud` crate.
 
 use super::Outcome;
-use crate::cli::DetectArgs;
-use clap::{Args, ValueEnum};
+use crate::cli::hud::{HudArgs, SourceArg};
+use crate::signals::Signals;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use trace_sentinel_core::engine::InputFormat;
 use trace_sentinel_core::input;
 use trace_sentinel_core::Error;
 use trace_sentinel_hud::source::{FileInput, Source};
-use trace_sentinel_hud::{resolve_bind, Hud, HudConfig, DEFAULT_PORT};
-
-/// Where the HUD reads events from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SourceArg {
-    /// The PATHs (replayed, or followed with --follow).
-    File,
-    /// The systemd journal (`journalctl -o json -f`).
-    Journald,
-    /// Standard input.
-    Stdin,
-}
-
-/// Flags of `trace-sentinel hud`.
-#[derive(Debug, Args)]
-#[command(
-    mut_arg("seed", |a| a.hide(true)),
-    mut_arg("format", |a| a.hide(true))
-)]
-pub struct HudArgs {
-    /// Log files to replay (or follow with -f); `-` reads stdin. Without PATHs the
-    /// source is journald.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// Event source [default: file with PATHs, else journald].
-    #[arg(long, value_enum)]
-    pub source: Option<SourceArg>,
-    /// Follow the files like `tail -F` (through rotation) instead of replaying them.
-    #[arg(short = 'f', long)]
-    pub follow: bool,
-    /// Benign signals to seed the baselines with before live data.
-    #[arg(
-        long = "seed-count",
-        value_name = "N",
-        default_value_t = 3000,
-        allow_negative_numbers = true
-    )]
-    pub seed_count: i64,
-    /// Skip benign-signal seeding.
-    #[arg(long = "no-seed", conflicts_with = "seed_count")]
-    pub no_seed: bool,
-    /// Recent history replayed through the feed before following (lines per file with
-    /// --follow, entries with journald).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 600,
-        allow_negative_numbers = true
-    )]
-    pub backfill: i64,
-    /// Seconds to wait after each event when replaying files (0 = as fast as read).
-    #[arg(
-        long,
-        value_name = "S",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
-    )]
-    pub pace: f64,
-    /// Replay the files once instead of looping.
-    #[arg(long)]
-    pub once: bool,
-    /// Address to listen on [default: 127.0.0.1]. The dashboard has no authentication:
-    /// a non-loopback address (e.g. 0.0.0.0) exposes your logs to the network.
-    #[arg(long, value_name = "ADDR")]
-    pub bind: Option<String>,
-    /// Port to listen on; 0 picks a free one (the address is printed on stderr).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PORT)]
-    pub port: u16,
-    /// Open the dashboard in the default browser (xdg-open).
-    #[arg(long)]
-    pub open: bool,
-    /// The reference's flag; not opening is already the default.
-    #[arg(long = "no-open", hide = true, conflicts_with = "open")]
-    pub no_open: bool,
-    #[command(flatten)]
-    pub detect: DetectArgs,
-}
+use trace_sentinel_hud::{resolve_bind, Hud, HudConfig, HudError};
 
 fn invalid(flag: &'static str, reason: impl Into<String>) -> Error {
     Error::Config {
@@ -183,7 +105,7 @@ impl HudArgs {
         }
         let source = self.source()?;
         let (engine, _) = self.detect.to_config(source.timed())?;
-        let ip = resolve_bind(self.bind.as_deref(), true).map_err(Error::from)?;
+        let ip = resolve_bind(self.bind.as_deref(), true).map_err(hud_error)?;
         Ok(HudConfig {
             engine,
             source,
@@ -208,16 +130,35 @@ fn url(addr: SocketAddr) -> String {
     format!("http://{host}:{}/", addr.port())
 }
 
+/// The library error a HUD failure is reported as (exit 2), naming the flag to fix.
+fn hud_error(e: HudError) -> Error {
+    let config = |flag: &'static str, e: &HudError| Error::Config {
+        flag,
+        reason: e.to_string(),
+    };
+    match e {
+        HudError::Input(e) => e,
+        HudError::Read { path, source } => Error::Input { path, source },
+        HudError::BadAddress(_) | HudError::NotLoopback(_) => config("--bind", &e),
+        HudError::Bind { .. } => config("--port", &e),
+        HudError::JournalctlMissing | HudError::Journalctl(_) => config("--source", &e),
+        HudError::Follow(_) => config("--follow", &e),
+        HudError::Serve(e) => Error::Output(e),
+    }
+}
+
 /// Run `hud`.
-pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Error> {
+pub fn run(args: HudArgs, signals: &Signals) -> Result<Outcome, Error> {
     let cfg = args.to_config()?;
     let mode = cfg.source.mode();
     let exposed = !cfg.addr.ip().is_loopback();
-    let mut hud = Hud::bind(cfg).map_err(Error::from)?;
+    let mut hud = Hud::bind(cfg)
+        .map_err(hud_error)?
+        .with_notices(|notice| say!("trace-sentinel: hud: {notice}"));
     if let Some(hook) = super::webhook_sink(&args.detect.webhook)? {
-        hud = hud.with_sink(Box::new(hook));
+        hud = hud.with_sink(hook);
     }
-    let addr = hud.local_addr().map_err(Error::from)?;
+    let addr = hud.local_addr().map_err(hud_error)?;
     let link = url(addr);
     say!("trace-sentinel HUD :: listening on {link}");
     say!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
@@ -230,31 +171,25 @@ pub fn run(args: HudArgs, interrupted: &Arc<AtomicBool>) -> Result<Outcome, Erro
     if args.open {
         open_browser(&link);
     }
-    // SIGTERM is a service's clean stop (exit 0); SIGINT an interruption (130).
-    let term = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&term));
     let shared = hud.shared();
     let watcher = {
-        let interrupted = Arc::clone(interrupted);
-        let term = Arc::clone(&term);
+        let signals = signals.clone();
         std::thread::spawn(move || {
-            while !interrupted.load(Ordering::Relaxed)
-                && !term.load(Ordering::Relaxed)
-                && !shared.stopping()
-            {
+            while !signals.stopping() && !shared.stopping() {
                 std::thread::sleep(Duration::from_millis(100));
             }
             shared.request_stop();
         })
     };
-    let n = hud.run().map_err(Error::from)?;
+    let n = hud.run().map_err(hud_error)?;
     let _ = watcher.join();
-    Ok(if term.load(Ordering::Relaxed) {
-        Outcome::Terminated(n)
-    } else if interrupted.load(Ordering::Relaxed) {
-        Outcome::Interrupted(n)
-    } else {
+    // SIGTERM is a service's clean stop (exit 0); SIGINT an interruption (130).
+    Ok(if !signals.stopping() {
         Outcome::Done(n)
+    } else if signals.terminated() {
+        Outcome::Terminated(n)
+    } else {
+        Outcome::Interrupted(n)
     })
 }
 
@@ -267,5 +202,16 @@ fn open_browser(link: &str) {
         .spawn();
     if spawned.is_err() {
         say!("note: could not start a browser (xdg-open); open {link} yourself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flag_default_is_the_dashboard_default() {
+        assert_eq!(
+            crate::cli::hud::DEFAULT_PORT,
+            trace_sentinel_hud::DEFAULT_PORT
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! plumbing (sink construction, output-error transport) lives here.
 
 pub mod follow;
+#[cfg(feature = "hud")]
 pub mod hud;
 pub mod persist;
 pub mod scan;
@@ -11,7 +12,6 @@ use crate::cli;
 use std::io::{self, IsTerminal};
 use trace_sentinel_core::sink::{ConsoleSink, JsonSink, Sink, Tee};
 use trace_sentinel_core::Error;
-use trace_sentinel_webhook::WebhookSink;
 
 /// How a run ended.
 pub enum Outcome {
@@ -43,8 +43,54 @@ pub fn make_sink(format: cli::Format) -> Box<dyn Sink> {
 }
 
 /// The webhook sink `--webhook` asks for, if any (the HUD adds it to its own sinks).
-pub fn webhook_sink(args: &cli::WebhookArgs) -> Result<Option<WebhookSink>, Error> {
-    args.to_options()?.map(WebhookSink::new).transpose()
+#[cfg_attr(not(feature = "hud"), allow(dead_code))]
+pub fn webhook_sink(args: &cli::WebhookArgs) -> Result<Option<Box<dyn Sink + Send>>, Error> {
+    webhook(args, false)
+}
+
+/// The `--webhook` sink, holding anomalies back until flushed when `hold` is set; it
+/// reports undelivered anomalies on stderr when it finishes.
+#[cfg(feature = "webhook")]
+fn webhook(args: &cli::WebhookArgs, hold: bool) -> Result<Option<Box<dyn Sink + Send>>, Error> {
+    use trace_sentinel_webhook::WebhookSink;
+    let Some(mut opts) = args.to_options()? else {
+        return Ok(None);
+    };
+    opts.hold_until_flush = hold;
+    let sink = WebhookSink::new(opts)?.on_loss(|c| say!("trace-sentinel: {}", c.summary()));
+    Ok(Some(Box::new(sink)))
+}
+
+/// A build without the `webhook` feature refuses `--webhook`.
+#[cfg(not(feature = "webhook"))]
+fn webhook(args: &cli::WebhookArgs, _hold: bool) -> Result<Option<Box<dyn Sink + Send>>, Error> {
+    match &args.webhook {
+        None => Ok(None),
+        Some(_) => Err(Error::Config {
+            flag: "--webhook",
+            reason: "this build of trace-sentinel has no webhook support (the `webhook` \
+                     feature is off)"
+                .into(),
+        }),
+    }
+}
+
+/// `hud` in a build without the `hud` feature: refused with exit 2.
+#[cfg(not(feature = "hud"))]
+pub mod hud {
+    use super::Outcome;
+    use crate::cli::hud::HudArgs;
+    use crate::signals::Signals;
+    use trace_sentinel_core::Error;
+
+    /// Refuse to run.
+    pub fn run(_: HudArgs, _: &Signals) -> Result<Outcome, Error> {
+        Err(Error::Config {
+            flag: "hud",
+            reason: "this build of trace-sentinel has no dashboard (the `hud` feature is off)"
+                .into(),
+        })
+    }
 }
 
 /// The `--format` sink, teed into the webhook when `--webhook` is given.
@@ -57,11 +103,10 @@ pub fn make_output(args: &cli::DetectArgs) -> Result<Box<dyn Sink>, Error> {
 /// crash cannot make the webhook receive an anomaly twice).
 pub fn make_output_held(args: &cli::DetectArgs, hold: bool) -> Result<Box<dyn Sink>, Error> {
     let out = make_sink(args.format);
-    let Some(mut opts) = args.webhook.to_options()? else {
-        return Ok(out);
-    };
-    opts.hold_until_flush = hold;
-    Ok(Box::new(Tee(out, WebhookSink::new(opts)?)))
+    Ok(match webhook(&args.webhook, hold)? {
+        Some(hook) => Box::new(Tee(out, hook)),
+        None => out,
+    })
 }
 
 /// Marks an output failure travelling through a reader's `io::Error` channel, so it is

@@ -2,9 +2,9 @@
 
 use super::{make_output, persist, Outcome};
 use crate::cli::{self, ProgressArg};
+use crate::signals::Signals;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input;
@@ -94,7 +94,7 @@ fn progress_bar(mode: ProgressArg, total: impl FnOnce() -> Option<u64>) -> Progr
 }
 
 /// Run `scan`.
-pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
+pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
     let (cfg, format) = args.detect.to_config(false)?;
     persist::validate(&args.persist)?;
     let threads = match args.threads {
@@ -163,7 +163,7 @@ pub fn run(args: cli::ScanArgs, interrupted: &AtomicBool) -> Result<Outcome, Err
         &inputs,
         engine.shards_mut(),
         &mut sink,
-        interrupted,
+        signals.stop_flag(),
         &mut progress,
     )?;
     bar.finish_and_clear();

@@ -3,8 +3,9 @@
 
 use super::{classify, make_output, output_error, persist, Outcome};
 use crate::cli;
+use crate::signals::Signals;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input::{self, BlockReader};
@@ -13,10 +14,11 @@ use trace_sentinel_core::stats::StatsSink;
 use trace_sentinel_core::Error;
 
 /// Run `watch`.
-pub fn run(args: cli::WatchArgs, interrupted: &AtomicBool) -> Result<Outcome, Error> {
+pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     if args.follow.follow {
-        return super::follow::run(args, interrupted);
+        return super::follow::run(args, signals);
     }
+    let interrupted = signals.stop_flag();
     let (cfg, format) = args.detect.to_config(false)?;
     persist::validate(&args.persist)?;
     input::check_paths(&args.paths)?;

@@ -1,5 +1,4 @@
-//! What can go wrong running the HUD: [`HudError`], and its mapping onto the core
-//! library's [`Error`](trace_sentinel_core::Error).
+//! What can go wrong running the HUD: [`HudError`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -49,34 +48,4 @@ pub enum HudError {
         #[source]
         source: std::io::Error,
     },
-}
-
-impl From<HudError> for trace_sentinel_core::Error {
-    fn from(e: HudError) -> Self {
-        match e {
-            HudError::Input(e) => e,
-            HudError::Read { path, source } => trace_sentinel_core::Error::Input { path, source },
-            HudError::BadAddress(_) | HudError::NotLoopback(_) => {
-                trace_sentinel_core::Error::Config {
-                    flag: "--bind",
-                    reason: e.to_string(),
-                }
-            }
-            HudError::Bind { .. } => trace_sentinel_core::Error::Config {
-                flag: "--port",
-                reason: e.to_string(),
-            },
-            HudError::JournalctlMissing | HudError::Journalctl(_) => {
-                trace_sentinel_core::Error::Config {
-                    flag: "--source",
-                    reason: e.to_string(),
-                }
-            }
-            HudError::Follow(_) => trace_sentinel_core::Error::Config {
-                flag: "--follow",
-                reason: e.to_string(),
-            },
-            HudError::Serve(e) => trace_sentinel_core::Error::Output(e),
-        }
-    }
 }

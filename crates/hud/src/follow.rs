@@ -145,7 +145,7 @@ pub fn run(monitor: &mut Monitor, files: &[FileInput], backfill: usize) -> Resul
                 _ => Err(HudError::Follow(e.to_string())),
             })?;
         for notice in follower.take_notices() {
-            eprintln!("trace-sentinel: hud: {notice}");
+            monitor.notice(&notice);
         }
         if !more {
             follower.wait(follower.next_timeout().min(MAX_WAIT));

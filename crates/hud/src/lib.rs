@@ -19,7 +19,7 @@ pub mod source;
 pub mod state;
 
 pub use error::HudError;
-use monitor::{Monitor, Shared};
+use monitor::{Monitor, Notices, Shared};
 use source::Source;
 use state::{HudState, RunInfo};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -88,6 +88,7 @@ pub struct Hud {
     listener: std::net::TcpListener,
     shared: Arc<Shared>,
     sink: Option<Box<dyn trace_sentinel_core::Sink + Send>>,
+    notices: Option<Notices>,
 }
 
 impl std::fmt::Debug for Hud {
@@ -96,6 +97,7 @@ impl std::fmt::Debug for Hud {
             .field("cfg", &self.cfg)
             .field("listener", &self.listener)
             .field("sink", &self.sink.is_some())
+            .field("notices", &self.notices.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -126,12 +128,22 @@ impl Hud {
             listener,
             shared,
             sink: None,
+            notices: None,
         })
     }
 
     /// Also send every anomaly to `sink` (a webhook, say), on the engine thread.
     pub fn with_sink(mut self, sink: Box<dyn trace_sentinel_core::Sink + Send>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Hand the HUD's notices — why a source stopped, an extra sink disabled after its
+    /// first error, a followed file that rotated or could not be read — to `notices`, one
+    /// line each, on the engine thread. Without it they are only visible in the state's
+    /// `error` field (a failed source) or not at all.
+    pub fn with_notices(mut self, notices: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.notices = Some(Arc::new(notices));
         self
     }
 
@@ -156,6 +168,7 @@ impl Hud {
             listener,
             shared,
             sink,
+            notices,
         } = self;
         let join_wait = if sink.is_some() {
             SINK_JOIN_WAIT
@@ -174,6 +187,9 @@ impl Hud {
                         _ => Duration::ZERO,
                     };
                     let mut monitor = Monitor::new(cfg.engine.clone(), shared, pace);
+                    if let Some(notices) = notices {
+                        monitor.set_notices(notices);
+                    }
                     if let Some(sink) = sink {
                         monitor.set_sink(sink);
                     }
@@ -181,8 +197,9 @@ impl Hud {
                     match cfg.source.run(&mut monitor) {
                         Ok(()) => monitor.set_running(false),
                         Err(e) => {
-                            eprintln!("trace-sentinel: hud: {e}");
-                            monitor.fail(e.to_string());
+                            let reason = e.to_string();
+                            monitor.notice(&reason);
+                            monitor.fail(reason);
                         }
                     }
                     monitor.finish();

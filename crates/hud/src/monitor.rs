@@ -94,11 +94,17 @@ impl Sink for FeedSink<'_> {
     }
 }
 
+/// Where the HUD hands its notices (a source that failed, a sink that was disabled, a
+/// followed file that rotated): one line of text each, on the engine thread. The HUD
+/// itself never prints.
+pub type Notices = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// An extra sink (a webhook, say) next to the feed. It must never disturb detection: its
-/// first error is reported once on stderr and the sink is then skipped.
+/// first error is handed out once as a notice and the sink is then skipped.
 struct Extra {
     sink: Box<dyn Sink + Send>,
     failed: bool,
+    notices: Option<Notices>,
 }
 
 impl std::fmt::Debug for Extra {
@@ -113,7 +119,9 @@ impl Sink for Extra {
     fn emit(&mut self, anomaly: &Anomaly<'_>) -> io::Result<()> {
         if !self.failed {
             if let Err(e) = self.sink.emit(anomaly) {
-                eprintln!("trace-sentinel: hud: extra sink disabled: {e}");
+                if let Some(notices) = &self.notices {
+                    notices(&format!("extra sink disabled: {e}"));
+                }
                 self.failed = true;
             }
         }
@@ -185,7 +193,6 @@ fn copy_meters(
 }
 
 /// Runs the engine for the HUD.
-#[derive(Debug)]
 pub struct Monitor {
     engine: Engine,
     text: LineParser,
@@ -195,6 +202,18 @@ pub struct Monitor {
     shared: Arc<Shared>,
     pace: Duration,
     extra: Option<Extra>,
+    notices: Option<Notices>,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("engine", &self.engine)
+            .field("pace", &self.pace)
+            .field("extra", &self.extra)
+            .field("notices", &self.notices.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Monitor {
@@ -209,6 +228,7 @@ impl Monitor {
             shared,
             pace,
             extra: None,
+            notices: None,
         }
     }
 
@@ -218,7 +238,23 @@ impl Monitor {
         self.extra = Some(Extra {
             sink,
             failed: false,
+            notices: self.notices.clone(),
         });
+    }
+
+    /// Hand notices to `notices` (without it they are dropped).
+    pub fn set_notices(&mut self, notices: Notices) {
+        if let Some(x) = self.extra.as_mut() {
+            x.notices = Some(Arc::clone(&notices));
+        }
+        self.notices = Some(notices);
+    }
+
+    /// Hand one notice to the caller's [`Notices`], if any.
+    pub fn notice(&self, text: &str) {
+        if let Some(notices) = &self.notices {
+            notices(text);
+        }
     }
 
     /// Flush and drop the extra sink (a webhook delivers what is queued).

@@ -32,7 +32,7 @@
 
 #![deny(missing_docs)]
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -76,9 +76,6 @@ pub struct WebhookOptions {
     pub max_backoff: Duration,
     /// How long [`WebhookSink::finish`] waits for the queue to drain. Default 15 s.
     pub flush_timeout: Duration,
-    /// Print a one-line summary on stderr at finish when anything was dropped or failed
-    /// (the CLI sets it; libraries usually read [`WebhookSink::counts`] instead).
-    pub report: bool,
     /// Hold anomalies back until the next [`Sink::flush`] instead of queueing them at
     /// once. Follow mode with `--state` flushes only after the checkpoint that makes the
     /// anomalies' lines durable, so a crash cannot make them be sent twice. Default off.
@@ -101,7 +98,6 @@ impl WebhookOptions {
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             flush_timeout: Duration::from_secs(15),
-            report: false,
             hold_until_flush: false,
         }
     }
@@ -239,6 +235,10 @@ impl Shared {
     }
 }
 
+/// What [`WebhookSink::on_loss`] calls: the final counts of a run that dropped or failed
+/// to deliver anomalies.
+pub type LossReport = Box<dyn FnOnce(&WebhookCounts) + Send>;
+
 /// A [`Sink`] that POSTs anomalies to a webhook in batches (see the module docs).
 pub struct WebhookSink {
     tx: Option<SyncSender<String>>,
@@ -247,7 +247,8 @@ pub struct WebhookSink {
     worker: Option<JoinHandle<()>>,
     queue_bytes: usize,
     flush_timeout: Duration,
-    report: bool,
+    /// Called once at the end when anything was dropped or failed.
+    on_loss: Option<LossReport>,
     /// Rendered anomalies waiting for `flush` (with `hold_until_flush`).
     held: Option<Vec<String>>,
     scratch: String,
@@ -306,10 +307,18 @@ impl WebhookSink {
             worker: Some(handle),
             queue_bytes: opts.queue_bytes,
             flush_timeout: opts.flush_timeout,
-            report: opts.report,
+            on_loss: None,
             held: opts.hold_until_flush.then(Vec::new),
             scratch: String::new(),
         })
+    }
+
+    /// Call `report` with the final counts when the sink finishes (or is dropped) having
+    /// dropped or failed to deliver anomalies — the CLI prints a one-line summary; a
+    /// library user may read [`WebhookSink::counts`] instead. The sink never prints.
+    pub fn on_loss(mut self, report: impl FnOnce(&WebhookCounts) + Send + 'static) -> Self {
+        self.on_loss = Some(Box::new(report));
+        self
     }
 
     /// Queue one already-rendered JSON object (no trailing newline). Never blocks;
@@ -395,9 +404,10 @@ impl WebhookSink {
             self.shared.wake.notify_all();
         }
         let counts = self.counts();
-        if self.report && (counts.dropped > 0 || counts.failed > 0) {
-            // Never panic on a closed stderr (this also runs in `drop`).
-            let _ = writeln!(io::stderr(), "trace-sentinel: {}", counts.summary());
+        if counts.dropped > 0 || counts.failed > 0 {
+            if let Some(report) = self.on_loss.take() {
+                report(&counts);
+            }
         }
         counts
     }

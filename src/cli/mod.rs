@@ -1,10 +1,11 @@
 //! Command-line flags (clap derive) and their validation into plain library values.
 //! No clap type crosses into the library.
 
+pub mod hud;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use trace_sentinel_core::{Config, DetectorKind, Error, InputFormat, ShardBy};
-use trace_sentinel_webhook::{parse_header, WebhookOptions};
 
 /// trace-sentinel — passive anomaly detection for logs and events.
 #[derive(Debug, Parser)]
@@ -21,7 +22,7 @@ pub enum Command {
     /// Batch-scan files in parallel (memory-mapped, `.gz` streamed); same results as `watch`.
     Scan(ScanArgs),
     /// Live web dashboard (threat gauge, sigma meters, anomaly feed) over files, stdin or journald.
-    Hud(crate::cmd::hud::HudArgs),
+    Hud(hud::HudArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -244,17 +245,18 @@ pub struct WebhookArgs {
     pub webhook_header: Vec<String>,
 }
 
+#[cfg(feature = "webhook")]
 impl WebhookArgs {
     /// Validate into webhook options (`None` without `--webhook`).
-    pub fn to_options(&self) -> Result<Option<WebhookOptions>, Error> {
+    pub fn to_options(&self) -> Result<Option<trace_sentinel_webhook::WebhookOptions>, Error> {
         let Some(url) = &self.webhook else {
             return Ok(None);
         };
-        let mut opts = WebhookOptions::new(url.clone());
+        let mut opts = trace_sentinel_webhook::WebhookOptions::new(url.clone());
         for spec in &self.webhook_header {
-            opts.headers.push(parse_header(spec)?);
+            opts.headers
+                .push(trace_sentinel_webhook::parse_header(spec)?);
         }
-        opts.report = true;
         Ok(Some(opts))
     }
 }

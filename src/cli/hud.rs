@@ -1,0 +1,88 @@
+//! Flags of `trace-sentinel hud` (clap derive). They are declared in every build, so
+//! `--help` is the same everywhere; a build without the `hud` feature refuses the
+//! command when it runs. The detection flags are the shared [`DetectArgs`], flattened,
+//! with `--seed` and `--format` hidden (the HUD seeds with `--seed-count` and shows
+//! anomalies on its page).
+
+use super::DetectArgs;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// The dashboard's default port (the reference's).
+pub const DEFAULT_PORT: u16 = 8787;
+
+/// Where the HUD reads events from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// The PATHs (replayed, or followed with --follow).
+    File,
+    /// The systemd journal (`journalctl -o json -f`).
+    Journald,
+    /// Standard input.
+    Stdin,
+}
+
+/// Flags of `trace-sentinel hud`.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("seed", |a| a.hide(true)),
+    mut_arg("format", |a| a.hide(true))
+)]
+pub struct HudArgs {
+    /// Log files to replay (or follow with -f); `-` reads stdin. Without PATHs the
+    /// source is journald.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Event source [default: file with PATHs, else journald].
+    #[arg(long, value_enum)]
+    pub source: Option<SourceArg>,
+    /// Follow the files like `tail -F` (through rotation) instead of replaying them.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Benign signals to seed the baselines with before live data.
+    #[arg(
+        long = "seed-count",
+        value_name = "N",
+        default_value_t = 3000,
+        allow_negative_numbers = true
+    )]
+    pub seed_count: i64,
+    /// Skip benign-signal seeding.
+    #[arg(long = "no-seed", conflicts_with = "seed_count")]
+    pub no_seed: bool,
+    /// Recent history replayed through the feed before following (lines per file with
+    /// --follow, entries with journald).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 600,
+        allow_negative_numbers = true
+    )]
+    pub backfill: i64,
+    /// Seconds to wait after each event when replaying files (0 = as fast as read).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub pace: f64,
+    /// Replay the files once instead of looping.
+    #[arg(long)]
+    pub once: bool,
+    /// Address to listen on [default: 127.0.0.1]. The dashboard has no authentication:
+    /// a non-loopback address (e.g. 0.0.0.0) exposes your logs to the network.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Port to listen on; 0 picks a free one (the address is printed on stderr).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Open the dashboard in the default browser (xdg-open).
+    #[arg(long)]
+    pub open: bool,
+    /// The reference's flag; not opening is already the default.
+    #[arg(long = "no-open", hide = true, conflicts_with = "open")]
+    pub no_open: bool,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
