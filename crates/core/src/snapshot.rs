@@ -656,8 +656,9 @@ mod tests {
 
     fn feed(engine: &mut Engine, source: &str, lines: &str) -> Vec<String> {
         let mut got = Vec::new();
-        let mut sink =
-            CallbackSink(|a: &crate::Anomaly<'_>| got.push(format!("{} {}", a.metric, a.message)));
+        let mut sink = CallbackSink(|a: &crate::anomaly::Anomaly<'_>| {
+            got.push(format!("{} {}", a.metric, a.message))
+        });
         engine
             .feed_block(lines.as_bytes(), source, &mut sink)
             .unwrap();
@@ -901,7 +902,7 @@ mod tests {
         let p = Path::new("s.json");
         let head = good.replace("\"head\":2", "\"head\":99");
         let (_, set) = parse::<()>(p, head.as_bytes(), Kind::Baseline, &c).unwrap();
-        let mut sink = CallbackSink(|_: &crate::Anomaly<'_>| {});
+        let mut sink = CallbackSink(|_: &crate::anomaly::Anomaly<'_>| {});
         let mut e = Engine::new(c.clone(), InputFormat::Text);
         e.set_shards(set);
         e.feed_block(b"a\nbb\nccc\ndddd\neeeee\n", "app", &mut sink)

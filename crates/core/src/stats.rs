@@ -146,7 +146,7 @@ impl RunStats {
     }
 
     /// Write the JSON document atomically (temp file + fsync + rename).
-    pub fn write_to(&self, path: &Path) -> crate::Result<()> {
+    pub fn write_to(&self, path: &Path) -> crate::error::Result<()> {
         let text = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default();
         crate::fsutil::write_atomic(path, text.as_bytes())
     }

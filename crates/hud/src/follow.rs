@@ -8,8 +8,8 @@
 //! is lost or seen twice between history and live data.
 
 use crate::error::HudError;
+use crate::file_input::FileInput;
 use crate::monitor::Monitor;
-use crate::source::FileInput;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

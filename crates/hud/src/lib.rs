@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+mod file_input;
 pub mod follow;
 pub mod journald;
 pub mod metrics;

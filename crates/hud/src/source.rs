@@ -7,7 +7,7 @@ use crate::error::HudError;
 use crate::journald::{self, Journal};
 use crate::monitor::Monitor;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use trace_sentinel_core::engine::InputFormat;
 use trace_sentinel_core::input::{self, BlockReader};
@@ -15,32 +15,7 @@ use trace_sentinel_core::input::{self, BlockReader};
 /// Pause between two passes of a looped replay (the reference's 0.5 s).
 pub const LOOP_PAUSE: Duration = Duration::from_millis(500);
 
-/// One input file and how its lines are parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileInput {
-    /// The path (`-` is stdin).
-    pub path: PathBuf,
-    /// Its line format.
-    pub format: InputFormat,
-}
-
-impl FileInput {
-    /// `path` as JSON lines when `jsonl` is set or its name ends in `.jsonl` (optionally
-    /// `.jsonl.gz`), else plain text.
-    pub fn new(path: PathBuf, jsonl: bool) -> Self {
-        let format = if jsonl || has_jsonl_name(&path) {
-            InputFormat::JsonLines
-        } else {
-            InputFormat::Text
-        };
-        FileInput { path, format }
-    }
-}
-
-fn has_jsonl_name(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    name.ends_with(".jsonl") || name.ends_with(".jsonl.gz")
-}
+pub use crate::file_input::FileInput;
 
 /// What the HUD reads.
 #[derive(Debug, Clone, PartialEq)]

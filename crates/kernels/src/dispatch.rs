@@ -4,10 +4,10 @@
 //! below is covered by the check in front of it. The choice is made per call, outside
 //! the kernels' loops.
 
-use crate::fold::FoldSums;
 use crate::generic;
-use crate::spans::LineSpan;
-use crate::trigram::{BucketMask, BUCKETS};
+use crate::generic::fold::FoldSums;
+use crate::generic::spans::LineSpan;
+use crate::table::{BucketMask, BUCKETS};
 
 #[cfg(target_arch = "x86_64")]
 use crate::{cpu, x86_64};

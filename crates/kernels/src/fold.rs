@@ -6,58 +6,9 @@
 //! multiply-adds, [`reduce_partials`]), so results are bit-identical on every CPU and
 //! never depend on which kernel ran.
 
-use crate::trigram::{BucketMask, BUCKETS};
+use crate::table::{BucketMask, BUCKETS};
 
-/// What one fused pass sums: the dot product of the decayed message (`decay · x`) with
-/// the old centroid, and either the squared norm of the new centroid (a tending pass) or
-/// that of the decayed message (a plain one). The sum a pass does not compute is 0.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FoldSums {
-    /// `Σ (decay · x) · old`.
-    pub dot: f64,
-    /// `Σ next²` (tending passes).
-    pub sumsq: f64,
-    /// `Σ (decay · x)²` (plain passes).
-    pub dx_sumsq: f64,
-}
-
-/// Partial sums of a fused pass: entry `j` of the centroid lands in partial `j % 32`
-/// (four 8-lane accumulators, blocks of eight taken in turn).
-pub(crate) type Partials = [f64; 32];
-
-/// The fixed reduction of [`Partials`]: the four accumulators added pairwise, then the
-/// eight lanes as halves, then quarters, then the last pair. Every kernel uses exactly
-/// this order.
-#[inline]
-pub(crate) fn reduce_partials(p: &Partials) -> f64 {
-    let mut lane = [0.0f64; 8];
-    for (l, out) in lane.iter_mut().enumerate() {
-        *out = (p[l] + p[8 + l]) + (p[16 + l] + p[24 + l]);
-    }
-    let half: [f64; 4] = std::array::from_fn(|i| lane[i] + lane[i + 4]);
-    (half[0] + half[2]) + (half[1] + half[3])
-}
-
-/// `Σ c²` in the fused pass's order: what a tending pass that produced `c` reports as
-/// [`FoldSums::sumsq`].
-pub fn fold_sumsq(c: &[f64]) -> f64 {
-    let mut p = [0.0f64; 32];
-    for (j, x) in c.iter().enumerate() {
-        p[j % 32] = x.mul_add(*x, p[j % 32]);
-    }
-    reduce_partials(&p)
-}
-
-/// Smallest magnitude a tending pass keeps (2^-1020, four times the smallest normal
-/// number): whatever is kept stays normal through the 63 plain passes that follow at
-/// a decay of 0.01 (0.99^63 ≈ 0.53).
-pub const KEEP_AT_LEAST: f64 = 4.0 * f64::MIN_POSITIVE;
-
-/// Whether a tending pass keeps the rounded product `keep · c` (see [`fold`]).
-#[inline(always)]
-pub(crate) fn is_kept(s: f64) -> bool {
-    s.abs() >= KEEP_AT_LEAST
-}
+pub use crate::generic::fold::{fold_sumsq, FoldSums, KEEP_AT_LEAST};
 
 /// One fused pass: `next = keep · old + decay · x` entry by entry with two roundings,
 /// where `decay · x` (already rounded) holds `dval` at the buckets of `mask` (in bucket
@@ -85,7 +36,8 @@ pub fn fold<const TEND: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trigram::bucket_mask;
+    use crate::generic::fold::reduce_partials;
+    use crate::table::bucket_mask;
     use trace_sentinel_testrand::xorshift64;
 
     /// Random centroids (zeros of both signs, tiny and subnormal-bound entries, ordinary

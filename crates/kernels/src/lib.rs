@@ -9,11 +9,13 @@
 //! * [`fold`]: the novelty detector's fused centroid update.
 //!
 //! Layout, after the memchr crate: [`generic`] holds a plain-Rust implementation of
-//! every kernel, compiled on every target; `x86_64/` holds the hand-vectorised ones
-//! (SSE2, POPCNT/BMI1, AVX2/FMA, AVX-512), each a twin of a generic kernel that its
-//! tests compare it with; `dispatch` is the one safe module that picks between them at
-//! run time through [`cpu`]. Setting `TRACE_SENTINEL_FORCE_GENERIC=1` makes every
-//! kernel take its generic implementation. Results never depend on the kernel that ran.
+//! every kernel (and the byte rules and types they share), compiled on every target;
+//! `x86_64/` holds the hand-vectorised ones (SSE2, POPCNT/BMI1, AVX2/FMA, AVX-512), each
+//! a twin of a generic kernel that its tests compare it with; `table` is the trigram
+//! data both read; `dispatch` is the one safe module that picks between them at run
+//! time through [`cpu`], and the modules above call it. Setting
+//! `TRACE_SENTINEL_FORCE_GENERIC=1` makes every kernel take its generic implementation.
+//! Results never depend on the kernel that ran.
 //!
 //! Kernels know bytes, not logs: no parsing, no detectors, no I/O.
 
@@ -27,6 +29,7 @@ pub mod generic;
 mod gram;
 pub mod spans;
 pub mod split;
+mod table;
 pub mod trigram;
 pub mod words;
 #[cfg(target_arch = "x86_64")]

@@ -7,27 +7,7 @@
 //! between two breaks; for ASCII, the character length is the byte length. A chunk holding
 //! any non-ASCII byte is reported as such and takes the general per-line path instead.
 
-/// One non-empty line of a chunk: where it is and how many `\w+` tokens it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LineSpan {
-    /// Offset of the first byte in the chunk.
-    pub start: u32,
-    /// Length in bytes (= characters, the chunk being ASCII).
-    pub len: u32,
-    /// `\w+` runs in the line.
-    pub tokens: u32,
-}
-
-/// Masks of one 64-byte block: bit i describes byte i.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BlockMasks {
-    /// ASCII word bytes `[0-9A-Za-z_]`.
-    pub word: u64,
-    /// Line breaks (`\n`, `\r`).
-    pub brk: u64,
-    /// Bytes >= 0x80.
-    pub high: u64,
-}
+pub use crate::generic::spans::LineSpan;
 
 /// Cut `chunk` into its non-empty lines with their token counts, appending to `out`,
 /// and return how many bytes of `chunk` that took: all of it, or — once `out` holds more
@@ -38,95 +18,6 @@ pub struct BlockMasks {
 #[inline]
 pub fn ascii_line_spans(chunk: &[u8], out: &mut Vec<LineSpan>, max_lines: usize) -> Option<usize> {
     crate::dispatch::ascii_line_spans(chunk, out, max_lines)
-}
-
-/// The kernel, with `masks` computing a block's [`BlockMasks`]: every architecture's
-/// span kernel is this driver over its own block masks.
-#[inline(always)]
-pub(crate) fn line_spans(
-    chunk: &[u8],
-    out: &mut Vec<LineSpan>,
-    max_lines: usize,
-    masks: impl Fn(&[u8; 64]) -> BlockMasks,
-) -> Option<usize> {
-    if chunk.len() >= u32::MAX as usize {
-        return None;
-    }
-    let first = out.len();
-    let mut line = SpanState::default();
-    let mut blocks = chunk.chunks_exact(64);
-    let mut base = 0usize;
-    for b in &mut blocks {
-        let Ok(b) = <&[u8; 64]>::try_from(b) else {
-            continue;
-        };
-        let m = masks(b);
-        if m.high != 0 {
-            return None;
-        }
-        line.block(base, m, out);
-        base += 64;
-        if out.len() - first > max_lines {
-            return Some(line.start);
-        }
-    }
-    let rest = blocks.remainder();
-    if !rest.is_empty() {
-        // Zero padding is neither a word byte, a break nor non-ASCII.
-        let mut pad = [0u8; 64];
-        pad[..rest.len()].copy_from_slice(rest);
-        let m = masks(&pad);
-        if m.high != 0 {
-            return None;
-        }
-        line.block(base, m, out);
-    }
-    line.emit(chunk.len(), 0, out);
-    Some(chunk.len())
-}
-
-/// Where [`line_spans`] is within the current line.
-#[derive(Default)]
-struct SpanState {
-    /// Offset of the line's first byte.
-    start: usize,
-    /// Word starts seen so far in the line.
-    tokens: u32,
-    /// 1 when the previous block ended in a word byte.
-    word_carry: u64,
-}
-
-impl SpanState {
-    /// End the current line at `end` (a break, or the chunk's end) with `more` word
-    /// starts not yet counted; an empty line makes no span.
-    #[inline(always)]
-    fn emit(&mut self, end: usize, more: u32, out: &mut Vec<LineSpan>) {
-        if end > self.start {
-            out.push(LineSpan {
-                start: self.start as u32,
-                len: (end - self.start) as u32,
-                tokens: self.tokens + more,
-            });
-        }
-        self.tokens = 0;
-        self.start = end + 1;
-    }
-
-    /// The lines that end in the block at `base` with masks `m`.
-    #[inline(always)]
-    fn block(&mut self, base: usize, m: BlockMasks, out: &mut Vec<LineSpan>) {
-        let mut starts = m.word & !((m.word << 1) | self.word_carry);
-        self.word_carry = m.word >> 63;
-        let mut brk = m.brk;
-        while brk != 0 {
-            let bit = brk.trailing_zeros();
-            brk &= brk - 1;
-            let below = starts & ((1u64 << bit) - 1);
-            starts &= !below;
-            self.emit(base + bit as usize, below.count_ones(), out);
-        }
-        self.tokens += starts.count_ones();
-    }
 }
 
 #[cfg(test)]
@@ -220,12 +111,7 @@ mod tests {
                     })
                     .collect();
                 let mut want = Vec::new();
-                let want_ok = line_spans(
-                    &buf,
-                    &mut want,
-                    usize::MAX,
-                    crate::generic::spans::block_masks,
-                );
+                let want_ok = crate::generic::spans::line_spans(&buf, &mut want, usize::MAX);
                 let mut got = Vec::new();
                 let ok = ascii_line_spans(&buf, &mut got, usize::MAX);
                 assert_eq!(ok, want_ok, "len {len}");

@@ -9,11 +9,7 @@
 
 use memchr::{memchr2, memrchr2};
 
-/// Whether `b` ends a line (universal newlines).
-#[inline]
-pub fn is_line_break(b: u8) -> bool {
-    b == b'\n' || b == b'\r'
-}
+pub use crate::generic::breaks::is_line_break;
 
 /// Iterator over the non-empty lines of a buffer (without terminators).
 ///

@@ -1,11 +1,7 @@
 //! `\w+` runs in pure-ASCII bytes: word bytes (`[0-9A-Za-z_]`) whose predecessor is not
 //! a word byte. For ASCII text this is Python's `len(re.findall(r"\w+", s))`.
 
-/// Whether `b` is an ASCII word byte `[0-9A-Za-z_]`.
-#[inline(always)]
-pub fn is_word_byte(b: u8) -> bool {
-    (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_'
-}
+pub use crate::generic::words::is_word_byte;
 
 /// Number of `\w+` runs in `bytes` (only ASCII word bytes count as word characters).
 #[inline]

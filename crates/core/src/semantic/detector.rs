@@ -1,8 +1,8 @@
 //! The decayed-centroid novelty detector of the semantic layer: one per shard, sequential
 //! state, scoring each message against the centroid before folding it in.
 
-use super::{CountsRef, SparseRef, DIM};
-use crate::detect::RunningStats;
+use crate::detect::detector::RunningStats;
+use crate::semantic::vector::{CountsRef, SparseRef, DIM};
 use serde::{Deserialize, Serialize};
 use trace_sentinel_kernels::fold::{fold, fold_sumsq};
 use trace_sentinel_kernels::trigram::{
@@ -408,7 +408,8 @@ fn sum_of_squares(c: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semantic::{SparseVec, Vectorizer};
+    use crate::semantic::vector::SparseVec;
+    use crate::semantic::vectorizer::Vectorizer;
 
     /// The reference's `update_and_score`, dense and literal (no flushing, no fast path).
     struct NaiveDetector {

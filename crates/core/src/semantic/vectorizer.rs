@@ -3,7 +3,7 @@
 //! Text rules (the character cap, `strip`, `lower`) live here; the byte kernels
 //! (classes, counting, compaction, values) are `trace_sentinel_kernels::trigram`.
 
-use super::{SparseVec, MAX_CHARS};
+use crate::semantic::vector::{SparseVec, MAX_CHARS};
 use ahash::AHashMap;
 use trace_sentinel_kernels::trigram::{
     count_grams, gram_code, values_from_counts, BucketMask, Classes, Histograms,
@@ -268,7 +268,7 @@ fn ascii_body(message: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semantic::DIM;
+    use crate::semantic::vector::DIM;
     use trace_sentinel_kernels::trigram::hash_gram;
 
     /// The reference's embedding written the slow, obvious way: every gram hashed.

@@ -1,7 +1,11 @@
 //! Line-break counting in plain Rust: byte counters in 32 lanes, which compilers
 //! vectorise.
 
-use crate::split::is_line_break;
+/// Whether `b` ends a line (universal newlines).
+#[inline]
+pub fn is_line_break(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
 
 /// Number of line-break bytes (`\n` or `\r`) in `buf`.
 #[inline(always)]

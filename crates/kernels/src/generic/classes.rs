@@ -1,6 +1,6 @@
 //! Trigram symbol classes of an ASCII message, one byte at a time.
 
-use crate::trigram::{class_of_byte, SPACE_CLASS};
+use crate::table::{class_of_byte, SPACE_CLASS};
 
 /// Fill `cls` with the classes of `" " + lower(body) + " "`; returns whether every byte
 /// has one (see [`crate::trigram::Classes::of_ascii_body`]).

@@ -1,7 +1,7 @@
 //! Trigram counting and the sparse vector's entries, in plain Rust: the classed
 //! counting loop, compaction of the bucket counts, their values, and bucket masks.
 
-use crate::trigram::{bump, trigram_codes, BucketMask, BUCKETS, CLASSES};
+use crate::table::{bump, trigram_codes, BucketMask, BUCKETS, CLASSES};
 
 /// Add the code of every trigram whose classes are `cls` (each below [`CLASSES`]) to
 /// `counts`.

@@ -1,6 +1,10 @@
 //! `\w+` runs in ASCII bytes, one byte at a time.
 
-use crate::words::is_word_byte;
+/// Whether `b` is an ASCII word byte `[0-9A-Za-z_]`.
+#[inline(always)]
+pub fn is_word_byte(b: u8) -> bool {
+    (b | 0x20).wrapping_sub(b'a') < 26 || b.wrapping_sub(b'0') < 10 || b == b'_'
+}
 
 /// Number of `\w+` runs in `bytes` (ASCII word bytes `[0-9A-Za-z_]`).
 #[inline]

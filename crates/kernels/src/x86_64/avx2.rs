@@ -1,8 +1,8 @@
 //! Generic kernels compiled for AVX2 (and FMA): the same code, vectorised 32 bytes (four
 //! doubles) wide, with `mul_add` as one instruction instead of a library call.
 
-use crate::fold::FoldSums;
-use crate::trigram::{BucketMask, BUCKETS};
+use crate::generic::fold::FoldSums;
+use crate::table::{BucketMask, BUCKETS};
 
 /// [`crate::generic::breaks::count_line_breaks`] compiled for AVX2.
 ///
@@ -32,7 +32,7 @@ pub(crate) unsafe fn fold<const TEND: bool>(
 mod tests {
     use super::*;
     use crate::generic;
-    use crate::trigram::bucket_mask;
+    use crate::table::bucket_mask;
     use trace_sentinel_testrand::xorshift64;
 
     #[test]

@@ -4,9 +4,9 @@
 //! [`crate::cpu::avx512`] checks); the compaction and value kernels also need VBMI2
 //! ([`crate::cpu::avx512_vbmi2`]).
 
-use crate::fold::{reduce_partials, FoldSums, KEEP_AT_LEAST};
-use crate::spans::{self, BlockMasks, LineSpan};
-use crate::trigram::{bump, trigram_codes, BucketMask, BUCKETS, CLASSES, SPACE_CLASS};
+use crate::generic::fold::{reduce_partials, FoldSums, KEEP_AT_LEAST};
+use crate::generic::spans::{line_spans_with, BlockMasks, LineSpan};
+use crate::table::{bump, trigram_codes, BucketMask, BUCKETS, CLASSES, SPACE_CLASS};
 use std::arch::x86_64::*;
 
 /// The span kernel's block masks with AVX-512 BW: one 64-byte load, each class of byte
@@ -46,7 +46,7 @@ pub(crate) unsafe fn line_spans(
     max_lines: usize,
 ) -> Option<usize> {
     // SAFETY: this function's features are the block kernel's.
-    spans::line_spans(chunk, out, max_lines, |b| unsafe { block_masks(b) })
+    line_spans_with(chunk, out, max_lines, |b| unsafe { block_masks(b) })
 }
 
 /// Line breaks in `buf`: per 64 bytes, two compares into one mask and its popcount (the
@@ -421,7 +421,7 @@ pub(crate) unsafe fn fold<const TEND: bool>(
 mod tests {
     use super::*;
     use crate::generic;
-    use crate::trigram::bucket_mask;
+    use crate::table::bucket_mask;
     use trace_sentinel_testrand::xorshift64;
 
     fn bytes(x: &mut u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
@@ -445,8 +445,7 @@ mod tests {
                     let (mut got, mut want) = (Vec::new(), Vec::new());
                     // SAFETY: the features were checked above.
                     let ok = unsafe { line_spans(&b, &mut got, max) };
-                    let want_ok =
-                        spans::line_spans(&b, &mut want, max, generic::spans::block_masks);
+                    let want_ok = line_spans_with(&b, &mut want, max, generic::spans::block_masks);
                     assert_eq!(ok, want_ok, "len {len} max {max}");
                     if ok.is_some() {
                         assert_eq!(got, want);

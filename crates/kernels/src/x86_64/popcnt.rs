@@ -1,8 +1,8 @@
 //! Kernels compiled with hardware bit counts (POPCNT, BMI1): the baseline x86-64 build
 //! counts bits with shifts and masks, once per line and per block in the span kernel.
 
-use crate::spans::{self, LineSpan};
-use crate::trigram::BucketMask;
+use crate::generic::spans::{line_spans_with, LineSpan};
+use crate::table::BucketMask;
 
 /// The SSE2 line-span kernel with hardware popcount and trailing-zero count.
 ///
@@ -14,7 +14,7 @@ pub(crate) unsafe fn line_spans(
     out: &mut Vec<LineSpan>,
     max_lines: usize,
 ) -> Option<usize> {
-    spans::line_spans(chunk, out, max_lines, super::sse2::block_masks)
+    line_spans_with(chunk, out, max_lines, super::sse2::block_masks)
 }
 
 /// How many buckets `mask` touches, with POPCNT.
@@ -47,7 +47,7 @@ mod tests {
                 let (mut got, mut want) = (Vec::new(), Vec::new());
                 // SAFETY: the features were checked above.
                 let ok = unsafe { line_spans(&buf, &mut got, max) };
-                let want_ok = spans::line_spans(&buf, &mut want, max, generic::spans::block_masks);
+                let want_ok = line_spans_with(&buf, &mut want, max, generic::spans::block_masks);
                 assert_eq!((ok, got), (want_ok, want), "len {len} max {max}");
             }
             let mask: BucketMask = std::array::from_fn(|_| xorshift64(&mut x) as u32);

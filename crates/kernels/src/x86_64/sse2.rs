@@ -1,9 +1,9 @@
 //! SSE2 kernels (the x86-64 baseline): ASCII word masks, the line-span block masks,
 //! trigram classes 16 bytes at a time, and the non-zero bitmap of bucket counts.
 
-use crate::spans::{self, BlockMasks, LineSpan};
-use crate::trigram::{class_of_byte, BucketMask, BUCKETS, SPACE_CLASS};
-use crate::words::is_word_byte;
+use crate::generic::spans::{line_spans_with, BlockMasks, LineSpan};
+use crate::generic::words::is_word_byte;
+use crate::table::{class_of_byte, BucketMask, BUCKETS, SPACE_CLASS};
 use std::arch::x86_64::*;
 
 /// Lanes of `v` that are ASCII word bytes `[0-9A-Za-z_]` (0xFF) or not (0x00).
@@ -89,7 +89,7 @@ pub(crate) fn block_masks(b: &[u8; 64]) -> BlockMasks {
 /// The line-span kernel over [`block_masks`] (see [`crate::spans::ascii_line_spans`]).
 #[inline]
 pub(crate) fn line_spans(chunk: &[u8], out: &mut Vec<LineSpan>, max_lines: usize) -> Option<usize> {
-    spans::line_spans(chunk, out, max_lines, block_masks)
+    line_spans_with(chunk, out, max_lines, block_masks)
 }
 
 /// Classes of 16 bytes (see [`crate::trigram::Classes::of_ascii_body`]); returns
@@ -225,7 +225,7 @@ mod tests {
                 let (mut got, mut want) = (Vec::new(), Vec::new());
                 let ok = line_spans(&b, &mut got, usize::MAX);
                 let want_ok =
-                    spans::line_spans(&b, &mut want, usize::MAX, generic::spans::block_masks);
+                    line_spans_with(&b, &mut want, usize::MAX, generic::spans::block_masks);
                 assert_eq!(ok, want_ok);
                 if ok.is_some() {
                     assert_eq!(got, want);
