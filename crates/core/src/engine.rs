@@ -140,7 +140,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Prime baselines with `count` benign synthetic events (see [`crate::seed`]).
+    /// Prime baselines with `count` benign synthetic events (the CLI's `--seed`: our
+    /// own deterministic generator of ordinary log lines).
     pub fn prime_benign(&mut self, count: usize) -> u64 {
         let mut parser = LineParser::new(InputFormat::Text, self.shards.config().semantic);
         let mut records: Vec<(crate::seed::BenignEvent, f64, f64, SparseVec)> = Vec::new();

@@ -34,7 +34,8 @@ pub(crate) struct FrozenRecord {
 /// Parse + extract output for one chunk of lines: compact records in input order, with
 /// their strings (decoded messages, JSON sources, attribute keys) in one arena and their
 /// sparse semantic vectors in flat arrays. Built in parallel by workers, consumed in order
-/// by [`ShardSet::observe_chunk`]; reused across chunks.
+/// by [`ShardSet::observe_chunk`](crate::detect::ShardSet::observe_chunk); reused across
+/// chunks.
 #[derive(Debug, Default)]
 pub struct ChunkFeatures {
     pub(crate) records: Vec<FrozenRecord>,

@@ -9,7 +9,7 @@
 //! plain sequential loop and every extra thread adds one extractor. Detection — score
 //! before update, shard by shard — is exactly what the sequential `watch` path does,
 //! whatever the thread count. At most `in_flight` chunks exist at once, so memory stays
-//! flat; a chunk holds about [`MAX_CHUNK_LINES`] lines at most. For a mapped file the
+//! flat; a chunk holds about 65,536 lines at most. For a mapped file the
 //! extractor that takes a chunk enforces that cap (off the consuming thread; for ASCII
 //! text inside the span kernel's own pass): it extracts the first lines only and hands
 //! the rest back, and the consumer queues that rest as the next piece of the same chunk

@@ -2,8 +2,8 @@
 //! entries of a decayed centroid that writes the updated centroid into a second buffer
 //! and sums, on the way, the dot product of the message with the old centroid.
 //!
-//! Every kernel sums in the same fixed order (the [`Partials`] layout, fused
-//! multiply-adds, [`reduce_partials`]), so results are bit-identical on every CPU and
+//! Every kernel sums in the same fixed order (entry `j` into partial sum `j % 32`, fused
+//! multiply-adds, one reduction order), so results are bit-identical on every CPU and
 //! never depend on which kernel ran.
 
 use crate::table::{BucketMask, BUCKETS};
@@ -13,7 +13,7 @@ pub use crate::generic::fold::{fold_sumsq, FoldSums, KEEP_AT_LEAST};
 /// One fused pass: `next = keep · old + decay · x` entry by entry with two roundings,
 /// where `decay · x` (already rounded) holds `dval` at the buckets of `mask` (in bucket
 /// order, one value per set bit) and 0 elsewhere; returns `Σ (decay · x) · old` summed
-/// in the [`Partials`] order with fused multiply-adds. A *tending* pass (`TEND`) also
+/// in that fixed order with fused multiply-adds. A *tending* pass (`TEND`) also
 /// returns `Σ next²` in that order and flushes tiny entries: a rounded product
 /// `keep · c` below [`KEEP_AT_LEAST`] in magnitude is replaced by `+0.0` before the add
 /// (so no entry ever turns subnormal, where every multiplication costs a microcode

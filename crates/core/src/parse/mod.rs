@@ -268,7 +268,7 @@ impl LineParser {
     /// so the rest starts a line). An ASCII text chunk stops after `max_lines` spans
     /// (up to 64 more, see [`ascii_line_spans`]) in the same pass that makes them; any
     /// other stops after `max_lines` line breaks, counted first, or sooner, after the
-    /// line that takes its records past [`PIECE_FEATURE_BYTES`] (their semantic vectors
+    /// line that takes its records past 4 MiB (their semantic vectors
     /// are `f64` values, up to 9 bytes per input byte: the line cap alone would let a
     /// piece of short lines hold ~17 MB).
     pub fn extract_chunk_upto(
