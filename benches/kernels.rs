@@ -4,7 +4,8 @@
 //! Every bench checks its answer first, and reports `Throughput::Bytes`.
 //! Run: `cargo bench --bench kernels` (results in docs/benchmarks.md).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
 use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::{ChunkFeatures, Engine, InputFormat, LineParser};
 use trace_sentinel_core::sink::CallbackSink;
