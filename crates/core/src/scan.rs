@@ -349,11 +349,8 @@ fn dispatch(
 ///
 /// The calling thread is the only one that consumes chunks in order, and it also
 /// extracts whenever the next chunk is not ready; while it does, the pool workers keep
-/// busy only if enough later chunks are queued. With two per thread the one pool worker
-/// of `--threads 2` ran out of queued chunks for about 16 % of the run (perf samples per
-/// thread: the calling thread busy throughout, the worker 84 %); with four both stay
-/// busy (99 %), and `--semantic` on 1 GB took ~7 % less wall time. The cap keeps the
-/// worst-case memory of many threads where it was.
+/// busy only if enough later chunks are queued, so each thread gets several. The cap
+/// bounds the memory of many threads.
 pub fn default_in_flight(threads: usize) -> usize {
     (threads * 4).clamp(2, 16)
 }
@@ -471,9 +468,8 @@ impl Ordered<'_> {
 /// into the chunk anyway). Mapped chunks are cut by size alone and capped by the
 /// extractor that takes them ([`LineParser::extract_chunk_upto`]): an ASCII text chunk
 /// at this many spans (up to 64 more) in the span kernel's own pass, any other after
-/// this many line breaks, counted first. On the consuming thread, which runs the ordered
-/// detectors and was the busier of the two at `--threads 2`, a count was the first pass
-/// over every byte of the map; see `docs/benchmarks.md`, runs J and K.
+/// this many line breaks, counted first. Counting there, on a worker, keeps a pass over
+/// every byte of the map off the consuming thread, which runs the ordered detectors.
 const MAX_CHUNK_LINES: usize = 1 << 16;
 
 /// Produces the chunks of one input.

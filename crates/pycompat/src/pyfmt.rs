@@ -436,7 +436,7 @@ pub fn write_json_float(out: &mut String, x: f64) {
 
 #[cfg(test)]
 mod tests {
-    //! Expected values were produced by CPython 3.11.7 (`/tmp/ref/bin/python`).
+    //! Expected values were produced by CPython 3.11.7.
     use super::*;
 
     fn repr(x: f64) -> String {

@@ -28,7 +28,8 @@ pub(crate) struct MetricSlot {
 /// Metric slots by name without a second copy of the name: a keyed 64-bit hash of the
 /// name maps to a slot, and the slot's stored name (from byte `skip` on) confirms the
 /// match. A name whose hash another name already holds goes to a spill map. With
-/// millions of attribute baselines the copies were a third of the detect stage's memory.
+/// millions of attribute baselines, a second copy of every name would be a large part
+/// of the detect stage's memory.
 #[derive(Debug, Clone, Default)]
 struct SlotIndex {
     hasher: ahash::RandomState,
