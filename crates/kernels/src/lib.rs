@@ -27,6 +27,8 @@ mod dispatch;
 pub mod fold;
 pub mod generic;
 mod gram;
+#[cfg(test)]
+mod oracle;
 pub mod spans;
 pub mod split;
 mod table;

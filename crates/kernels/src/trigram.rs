@@ -252,19 +252,8 @@ mod tests {
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         for density in [0u64, 1, 3, 8, 16] {
             for _ in 0..50 {
-                let mut counts = [0i16; BUCKETS];
-                for c in counts.iter_mut() {
-                    xorshift64(&mut x);
-                    if x % 16 < density {
-                        *c = ((x >> 8) % 41) as i16 - 20;
-                    }
-                }
-                let mut split = [[0i16; BUCKETS]; 2];
-                for (b, &c) in counts.iter().enumerate() {
-                    let part = (xorshift64(&mut x) % 9) as i16 - 4;
-                    split[0][b] = c - part;
-                    split[1][b] = part;
-                }
+                let split = crate::oracle::split_counts(&mut x, density);
+                let counts: [i16; BUCKETS] = std::array::from_fn(|b| split[0][b] + split[1][b]);
                 let mut h = Histograms::from_parts(split);
                 let (mut idx, mut cnt) = (vec![9u8], vec![3i16]);
                 let (mask, norm) = h.take(Some(&mut idx), &mut cnt);

@@ -32,7 +32,6 @@ pub(crate) unsafe fn fold<const TEND: bool>(
 mod tests {
     use super::*;
     use crate::generic;
-    use crate::table::bucket_mask;
     use trace_sentinel_testrand::xorshift64;
 
     #[test]
@@ -49,34 +48,7 @@ mod tests {
             let n = unsafe { count_line_breaks(&buf) };
             assert_eq!(n, generic::breaks::count_line_breaks(&buf));
         }
-        for round in 0..100 {
-            let old: [f64; BUCKETS] =
-                std::array::from_fn(|_| (xorshift64(&mut x) % 2001) as f64 / 1e4 - 0.1);
-            let idx: Vec<u8> = (0..=255u8)
-                .filter(|_| xorshift64(&mut x).is_multiple_of(4))
-                .collect();
-            let val: Vec<f64> = idx
-                .iter()
-                .map(|_| (xorshift64(&mut x) % 999) as f64 / 3e3)
-                .collect();
-            let mask = bucket_mask(&idx).unwrap();
-            let (mut a, mut b) = ([0.0; BUCKETS], [0.0; BUCKETS]);
-            // SAFETY: the features were checked above.
-            let sa = unsafe { fold::<true>(&old, &mut a, &mask, &val, 0.99) };
-            let sb = generic::fold::fold::<true>(&old, &mut b, &mask, &val, 0.99);
-            assert_eq!(
-                (a.map(f64::to_bits), sa),
-                (b.map(f64::to_bits), sb),
-                "round {round}"
-            );
-            // SAFETY: as above.
-            let sa = unsafe { fold::<false>(&old, &mut a, &mask, &val, 0.99) };
-            let sb = generic::fold::fold::<false>(&old, &mut b, &mask, &val, 0.99);
-            assert_eq!(
-                (a.map(f64::to_bits), sa),
-                (b.map(f64::to_bits), sb),
-                "round {round}"
-            );
-        }
+        // SAFETY: the features were checked above.
+        unsafe { crate::oracle::check_fold_fns(fold::<true>, fold::<false>, 100) };
     }
 }

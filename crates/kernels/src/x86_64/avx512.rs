@@ -421,14 +421,8 @@ pub(crate) unsafe fn fold<const TEND: bool>(
 mod tests {
     use super::*;
     use crate::generic;
-    use crate::table::bucket_mask;
+    use crate::oracle::bytes;
     use trace_sentinel_testrand::xorshift64;
-
-    fn bytes(x: &mut u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
-        (0..len)
-            .map(|_| alphabet[(xorshift64(x) % alphabet.len() as u64) as usize])
-            .collect()
-    }
 
     #[test]
     fn byte_kernels_match_the_generic_ones() {
@@ -506,6 +500,8 @@ mod tests {
                 }
             }
         }
+        // SAFETY: features checked.
+        crate::oracle::check_compress(&|h, idx, cnt| unsafe { compress_counts(h, idx, cnt) });
         // Counts beyond the quotient table divide directly.
         let cnt: Vec<i16> = (-20..=20).collect();
         let (mut v1, mut v2) = (Vec::new(), Vec::new());
@@ -520,40 +516,7 @@ mod tests {
         if !crate::cpu::avx512() {
             return;
         }
-        let mut x = 0x853c_49e6_748f_ea9b_u64;
-        for round in 0..200 {
-            let old: [f64; BUCKETS] = std::array::from_fn(|j| match xorshift64(&mut x) % 6 {
-                0 => 0.0,
-                1 => -0.0,
-                2 => 3e-308 * ((j % 5) as f64 - 2.0),
-                3 => KEEP_AT_LEAST * (1.0 + (j % 3) as f64 * 0.005),
-                _ => ((xorshift64(&mut x) % 2001) as f64 - 1000.0) / 1e4,
-            });
-            let idx: Vec<u8> = (0..=255u8)
-                .filter(|_| xorshift64(&mut x) % 9 < round % 9)
-                .collect();
-            let val: Vec<f64> = idx
-                .iter()
-                .map(|_| ((xorshift64(&mut x) % 2001) as f64 - 1000.0) / 3e3)
-                .collect();
-            let mask = bucket_mask(&idx).unwrap();
-            let (mut a, mut b) = ([f64::NAN; BUCKETS], [f64::NAN; BUCKETS]);
-            // SAFETY: features checked; `val` holds one value per set bit.
-            let sa = unsafe { fold::<true>(&old, &mut a, &mask, &val, 0.99) };
-            let sb = generic::fold::fold::<true>(&old, &mut b, &mask, &val, 0.99);
-            assert_eq!(
-                (a.map(f64::to_bits), sa),
-                (b.map(f64::to_bits), sb),
-                "round {round}"
-            );
-            // SAFETY: as above.
-            let sa = unsafe { fold::<false>(&old, &mut a, &mask, &val, 0.99) };
-            let sb = generic::fold::fold::<false>(&old, &mut b, &mask, &val, 0.99);
-            assert_eq!(
-                (a.map(f64::to_bits), sa),
-                (b.map(f64::to_bits), sb),
-                "round {round}"
-            );
-        }
+        // SAFETY: the features were checked above.
+        unsafe { crate::oracle::check_fold_fns(fold::<true>, fold::<false>, 200) };
     }
 }

@@ -197,13 +197,7 @@ pub(crate) fn compress_counts(
 mod tests {
     use super::*;
     use crate::generic;
-    use trace_sentinel_testrand::xorshift64;
-
-    fn bytes(x: &mut u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
-        (0..len)
-            .map(|_| alphabet[(xorshift64(x) % alphabet.len() as u64) as usize])
-            .collect()
-    }
+    use crate::oracle::bytes;
 
     #[test]
     fn words_and_block_masks_match_the_generic_kernels() {
@@ -250,23 +244,6 @@ mod tests {
                 assert_eq!(a, b, "{body:?}");
             }
         }
-        for density in [0u64, 1, 4, 16] {
-            for _ in 0..50 {
-                let mut counts = [[0i16; BUCKETS]; 2];
-                for h in counts.iter_mut() {
-                    for c in h.iter_mut() {
-                        if xorshift64(&mut x) % 16 < density {
-                            *c = (xorshift64(&mut x) % 21) as i16 - 10;
-                        }
-                    }
-                }
-                let mut g = counts;
-                let (mut i1, mut c1, mut i2, mut c2) = (vec![1], vec![2], vec![1], vec![2]);
-                let got = compress_counts(&mut counts, Some(&mut i1), &mut c1);
-                let want = generic::counts::compress_counts(&mut g, Some(&mut i2), &mut c2);
-                assert_eq!((got.0, got.1.to_bits()), (want.0, want.1.to_bits()));
-                assert_eq!((i1, c1, counts), (i2, c2, g));
-            }
-        }
+        crate::oracle::check_compress(&compress_counts);
     }
 }
