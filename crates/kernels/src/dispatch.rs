@@ -147,9 +147,8 @@ pub(crate) fn fold<const TEND: bool>(
 ) -> FoldSums {
     #[cfg(target_arch = "x86_64")]
     {
-        // The expanding loads read one value per set bit: only with that many.
-        if cpu::avx512() && dval.len() >= generic::counts::touched_buckets(mask) {
-            // SAFETY: AVX-512 F and POPCNT were checked, and so was the length of `dval`.
+        if cpu::avx512() {
+            // SAFETY: AVX-512 F and POPCNT were checked.
             return unsafe { x86_64::avx512::fold::<TEND>(old, next, mask, dval, keep) };
         }
         if cpu::avx2_fma() {

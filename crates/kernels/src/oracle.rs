@@ -88,7 +88,7 @@ pub(crate) type FoldFn =
 /// The CPU must have the features `tend` and `plain` are compiled for.
 pub(crate) unsafe fn check_fold_fns(tend: FoldFn, plain: FoldFn, rounds: u64) {
     check_fold(
-        // SAFETY: the caller's promise; the oracle's values hold one per set mask bit.
+        // SAFETY: the caller's promise.
         &|t, old, next, mask, val| unsafe {
             if t {
                 tend(old, next, mask, val, 0.99)

@@ -344,11 +344,12 @@ pub(crate) unsafe fn values(cnt: &[i16], norm: f64, scale: Option<f64>, out: &mu
 /// The fused centroid pass: per block of eight entries, the message's decayed values
 /// are expanded from `dval` into the lanes the mask byte selects (no gathers, no
 /// scatters). A plain pass is then a multiply, an add and two fused multiply-adds per
-/// block; a tending pass adds the flush (a compare feeding a masked add).
+/// block; a tending pass adds the flush (a compare feeding a masked add). The expanding
+/// loads read one value per set bit of `mask`: with fewer values in `dval`, the generic
+/// fold runs instead.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F and POPCNT, and `dval` must hold at least one value per
-/// set bit of `mask` (the expanding loads read that many).
+/// The CPU must have AVX-512 F and POPCNT.
 #[target_feature(enable = "avx512f,popcnt")]
 pub(crate) unsafe fn fold<const TEND: bool>(
     old: &[f64; BUCKETS],
@@ -357,6 +358,10 @@ pub(crate) unsafe fn fold<const TEND: bool>(
     dval: &[f64],
     keep: f64,
 ) -> FoldSums {
+    let values: u32 = mask.iter().map(|w| w.count_ones()).sum();
+    if dval.len() < values as usize {
+        return crate::generic::fold::fold::<TEND>(old, next, mask, dval, keep);
+    }
     let keep = _mm512_set1_pd(keep);
     let keep_at_least = _mm512_set1_pd(KEEP_AT_LEAST);
     let zero = _mm512_setzero_pd();
@@ -371,8 +376,8 @@ pub(crate) unsafe fn fold<const TEND: bool>(
                 let m8 = (word >> (8 * $r)) as u8;
                 let at = 8 * (4 * w + $r);
                 // SAFETY: the expanding load reads only the `m8.count_ones()` values from
-                // `p` on, and `dval` holds one per set bit of the mask (the caller's
-                // promise); `at + 8 <= BUCKETS` for both centroid buffers.
+                // `p` on, and `dval` holds one per set bit of the mask (checked above);
+                // `at + 8 <= BUCKETS` for both centroid buffers.
                 let (dx, c) = unsafe {
                     (
                         _mm512_maskz_expandloadu_pd(m8, dval.as_ptr().add(p)),
