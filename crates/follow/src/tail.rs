@@ -1,0 +1,207 @@
+//! One followed path: the file at the path, the rotated-away files still drained until
+//! quiet, and the per-poll state machine that notices rotation, truncation, deletion and
+//! re-creation.
+
+use crate::checkpoint::PathCheckpoint;
+use crate::identity::{file_id, fingerprint_of, FileId};
+use crate::open_file::{drain, end_of_last_line, flush_pending, OpenFile};
+use crate::options::FollowOptions;
+use crate::rotation::{check_truncation, find_copy, parent_dir, reopen};
+use std::io;
+use std::path::PathBuf;
+use std::time::Instant;
+use trace_sentinel_core::input::Piece;
+
+/// One followed path.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    pub(crate) path: PathBuf,
+    pub(crate) key: String,
+    pub(crate) source: String,
+    pub(crate) current: Option<OpenFile>,
+    /// Rotated-away files, oldest first, drained until quiet.
+    pub(crate) retiring: Vec<OpenFile>,
+    pub(crate) dirs: Vec<PathBuf>,
+    pub(crate) watched: bool,
+}
+
+impl Tail {
+    /// Open the path for the first time without a checkpoint.
+    pub(crate) fn start(&mut self, from_start: bool) {
+        if let Ok(mut of) = OpenFile::open(&self.path) {
+            if !from_start {
+                let size = of.file.metadata().map(|m| m.len()).unwrap_or(0);
+                of.read_pos = end_of_last_line(&of.file, size);
+            }
+            self.current = Some(of);
+        }
+    }
+
+    pub(crate) fn ids(&self) -> Vec<FileId> {
+        self.retiring
+            .iter()
+            .chain(self.current.as_ref())
+            .map(|o| o.id)
+            .collect()
+    }
+
+    /// Resume from a checkpoint: the files it names are found by identity (at the path or
+    /// renamed next to it); a file at the path that the checkpoint does not know is new
+    /// and read from 0.
+    pub(crate) fn resume(&mut self, cp: &PathCheckpoint, notices: &mut Vec<String>) {
+        let dir = parent_dir(&self.path);
+        let at_path = OpenFile::open(&self.path).ok();
+        let mut at_path_known = false;
+        if let Some(c) = &cp.current {
+            match &at_path {
+                Some(of) if of.matches(c) => {
+                    at_path_known = true;
+                    let size = of.file.metadata().map(|m| m.len()).unwrap_or(0);
+                    if size < c.offset {
+                        at_path_known = false;
+                    }
+                }
+                _ => {}
+            }
+            if !at_path_known {
+                let skip: Vec<FileId> = at_path.iter().map(|o| o.id).collect();
+                match reopen(&dir, c, &skip) {
+                    Some(of) => self.retiring.push(of),
+                    None => {
+                        // Truncated while stopped: the copy may hold the rest.
+                        let copy = c
+                            .fingerprint()
+                            .and_then(|fp| find_copy(&dir, fp, c.offset, &skip));
+                        match copy.and_then(|file| {
+                            let meta = file.metadata().ok()?;
+                            Some(OpenFile {
+                                fp: fingerprint_of(&file).ok()?,
+                                id: file_id(&meta),
+                                file,
+                                read_pos: c.offset,
+                                pending: Vec::new(),
+                                long: None,
+                                last_data: Instant::now(),
+                            })
+                        }) {
+                            Some(of) => self.retiring.push(of),
+                            None => notices.push(format!(
+                                "{}: the file followed before the restart is gone; lines after \
+                                 its checkpoint may be lost",
+                                self.path.display()
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        for r in &cp.retiring {
+            let skip = self.ids();
+            let skip: Vec<FileId> = skip
+                .into_iter()
+                .chain(at_path.iter().map(|o| o.id))
+                .collect();
+            match reopen(&dir, r, &skip) {
+                Some(of) => self.retiring.push(of),
+                None => notices.push(format!(
+                    "{}: a rotated file being drained before the restart is gone",
+                    self.path.display()
+                )),
+            }
+        }
+        if let Some(mut of) = at_path {
+            if at_path_known {
+                of.read_pos = cp.current.as_ref().map_or(0, |c| c.offset);
+            }
+            self.current = Some(of);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn poll(
+        &mut self,
+        opts: &FollowOptions,
+        buf: &mut Vec<u8>,
+        bytes: &mut u64,
+        notices: &mut Vec<String>,
+        now: Instant,
+        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        let mut more = false;
+        let Tail {
+            path,
+            source,
+            current,
+            retiring,
+            ..
+        } = self;
+        // 1. Rotated-away files first: their lines are older.
+        for r in retiring.iter_mut() {
+            match drain(r, source, opts.max_line_bytes, buf, bytes, now, f)? {
+                Ok(m) => more |= m,
+                Err(e) => {
+                    notices.push(format!(
+                        "{}: read error on a rotated file: {e}",
+                        path.display()
+                    ));
+                    r.last_data = now - opts.rotate_wait;
+                }
+            }
+        }
+        // 2. The current file: truncated or replaced in place? Then read on.
+        if let Some(cur) = current.as_mut() {
+            check_truncation(
+                cur,
+                path,
+                source,
+                opts.max_line_bytes,
+                retiring,
+                buf,
+                bytes,
+                now,
+                f,
+            )?;
+            match drain(cur, source, opts.max_line_bytes, buf, bytes, now, f)? {
+                Ok(m) => more |= m,
+                Err(e) => notices.push(format!("{}: read error: {e}", path.display())),
+            }
+        }
+        // 3. Is the path still the same file?
+        let rotated = match std::fs::metadata(&*path) {
+            Ok(meta) if meta.is_dir() => false,
+            Ok(meta) => current.as_ref().is_none_or(|c| c.id != file_id(&meta)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(mut old) = current.take() {
+                    old.last_data = now;
+                    retiring.push(old);
+                }
+                false
+            }
+            Err(_) => false,
+        };
+        if rotated {
+            if let Ok(mut of) = OpenFile::open(path) {
+                if let Some(mut old) = current.take() {
+                    old.last_data = now;
+                    retiring.push(old);
+                }
+                match drain(&mut of, source, opts.max_line_bytes, buf, bytes, now, f)? {
+                    Ok(m) => more |= m,
+                    Err(e) => notices.push(format!("{}: read error: {e}", path.display())),
+                }
+                *current = Some(of);
+            }
+        }
+        // 4. Close rotated files that stayed quiet for the grace period.
+        let mut i = 0;
+        while i < retiring.len() {
+            if now.saturating_duration_since(retiring[i].last_data) >= opts.rotate_wait {
+                let mut old = retiring.remove(i);
+                flush_pending(&mut old, source, f)?;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(more)
+    }
+}
