@@ -86,7 +86,7 @@ pub mod hud {
     /// Refuse to run.
     pub fn run(_: HudArgs, _: &Signals) -> Result<Outcome, Error> {
         Err(Error::Config {
-            flag: "hud",
+            flag: "the hud command",
             reason: "this build of trace-sentinel has no dashboard (the `hud` feature is off)"
                 .into(),
         })
