@@ -14,7 +14,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use trace_sentinel_core::Timestamp;
 use trace_sentinel_core::{Anomaly, Severity, Sink};
-use trace_sentinel_webhook::{WebhookCounts, WebhookOptions, WebhookSink, BATCH_HEADER};
+use trace_sentinel_webhook::{
+    FailureReason, WebhookCounts, WebhookOptions, WebhookSink, BATCH_HEADER,
+};
 
 /// How the test server answers one request (by arrival index).
 #[derive(Debug, Clone, Copy)]
@@ -269,6 +271,9 @@ fn emit(sink: &mut WebhookSink, from: usize, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The counts compared by the tests (the failure reason is checked where it matters).
+type Numbers = (u64, u64, u64, u64, u64, u64);
+
 fn counts(
     queued: u64,
     delivered: u64,
@@ -276,15 +281,19 @@ fn counts(
     failed: u64,
     requests: u64,
     retries: u64,
-) -> WebhookCounts {
-    WebhookCounts {
-        queued,
-        delivered,
-        dropped,
-        failed,
-        requests,
-        retries,
-    }
+) -> Numbers {
+    (queued, delivered, dropped, failed, requests, retries)
+}
+
+fn numbers(c: WebhookCounts) -> Numbers {
+    (
+        c.queued,
+        c.delivered,
+        c.dropped,
+        c.failed,
+        c.requests,
+        c.retries,
+    )
 }
 
 #[test]
@@ -328,7 +337,7 @@ fn batch_delay_sends_a_partial_batch_without_waiting_for_more() {
     while sink.counts().delivered < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(sink.counts(), counts(3, 3, 0, 0, 1, 0));
+    assert_eq!(numbers(sink.counts()), counts(3, 3, 0, 0, 1, 0));
     drop(sink); // drop flushes too
     assert_eq!(server.delivered_raw(), sent.join(","));
 }
@@ -351,10 +360,10 @@ fn slow_server_never_stalls_detection_and_overflow_is_counted() {
         start.elapsed() < Duration::from_secs(2),
         "emit must not wait for the endpoint"
     );
-    assert_eq!(sink.counts(), counts(6, 0, 5, 0, 1, 0));
+    assert_eq!(numbers(sink.counts()), counts(6, 0, 5, 0, 1, 0));
     server.open_gate();
     let c = sink.finish();
-    assert_eq!(c, counts(6, 6, 5, 0, 3, 0));
+    assert_eq!(numbers(c), counts(6, 6, 5, 0, 3, 0));
     let expected: Vec<String> = first.into_iter().chain(queued).collect();
     assert_eq!(server.delivered_raw(), expected.join(","));
 }
@@ -370,9 +379,9 @@ fn byte_bound_on_the_queue_drops_oversized_backlog() {
     emit(&mut sink, 0, 1);
     server.wait_arrivals(1); // in flight, no longer queued
     emit(&mut sink, 1, 5);
-    assert_eq!(sink.counts(), counts(3, 0, 3, 0, 1, 0));
+    assert_eq!(numbers(sink.counts()), counts(3, 0, 3, 0, 1, 0));
     server.open_gate();
-    assert_eq!(sink.finish(), counts(3, 3, 3, 0, 3, 0));
+    assert_eq!(numbers(sink.finish()), counts(3, 3, 3, 0, 3, 0));
 }
 
 #[test]
@@ -386,7 +395,7 @@ fn server_errors_are_retried_until_recovery() {
     let mut sink = WebhookSink::new(opts(server.url())).unwrap();
     let sent = emit(&mut sink, 0, 5);
     let c = sink.finish();
-    assert_eq!(c, counts(5, 5, 0, 0, 4, 3));
+    assert_eq!(numbers(c), counts(5, 5, 0, 0, 4, 3));
     assert_eq!(server.delivered_objects().len(), 5);
     assert_eq!(server.delivered_raw(), sent.join(","));
     let seen = server.seen();
@@ -411,7 +420,8 @@ fn timeouts_are_retried() {
     let mut sink = WebhookSink::new(o).unwrap();
     let sent = emit(&mut sink, 0, 3);
     let c = sink.finish();
-    assert_eq!(c, counts(3, 3, 0, 0, 2, 1));
+    assert_eq!(numbers(c), counts(3, 3, 0, 0, 2, 1));
+    assert_eq!(c.last_failure, Some(FailureReason::Timeout));
     assert_eq!(server.delivered_raw(), sent.join(","));
 }
 
@@ -430,7 +440,7 @@ fn answers_without_length_do_not_stall_delivery() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(c, counts(6, 6, 0, 0, 3, 0));
+    assert_eq!(numbers(c), counts(6, 6, 0, 0, 3, 0));
     assert_eq!(server.delivered_raw(), sent.join(","));
 }
 
@@ -442,17 +452,17 @@ fn held_anomalies_leave_only_on_flush() {
     let mut sink = WebhookSink::new(o).unwrap();
     let first = emit(&mut sink, 0, 3);
     std::thread::sleep(Duration::from_millis(300)); // 6x the batch delay
-    assert_eq!(sink.counts(), counts(0, 0, 0, 0, 0, 0));
+    assert_eq!(numbers(sink.counts()), counts(0, 0, 0, 0, 0, 0));
     assert!(server.seen().is_empty());
     sink.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while sink.counts().delivered < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(sink.counts(), counts(3, 3, 0, 0, 1, 0));
+    assert_eq!(numbers(sink.counts()), counts(3, 3, 0, 0, 1, 0));
     // Held but never flushed: finish sends them too.
     let second = emit(&mut sink, 3, 2);
-    assert_eq!(sink.finish(), counts(5, 5, 0, 0, 2, 0));
+    assert_eq!(numbers(sink.finish()), counts(5, 5, 0, 0, 2, 0));
     let all: Vec<String> = first.into_iter().chain(second).collect();
     assert_eq!(server.delivered_raw(), all.join(","));
 }
@@ -462,7 +472,13 @@ fn client_errors_are_not_retried() {
     let server = Server::start(|_| Reply::Status(400));
     let mut sink = WebhookSink::new(opts(server.url())).unwrap();
     emit(&mut sink, 0, 4);
-    assert_eq!(sink.finish(), counts(4, 0, 0, 4, 1, 0));
+    let c = sink.finish();
+    assert_eq!(numbers(c), counts(4, 0, 0, 4, 1, 0));
+    assert!(
+        c.summary().contains("4 failed (HTTP 400)"),
+        "{}",
+        c.summary()
+    );
 }
 
 /// A loopback URL nothing listens on.
@@ -479,7 +495,14 @@ fn server_down_gives_up_after_retries() {
     o.max_retries = 2;
     let mut sink = WebhookSink::new(o).unwrap();
     emit(&mut sink, 0, 7);
-    assert_eq!(sink.finish(), counts(7, 0, 0, 7, 3, 2));
+    let c = sink.finish();
+    assert_eq!(numbers(c), counts(7, 0, 0, 7, 3, 2));
+    assert_eq!(c.last_failure, Some(FailureReason::Refused));
+    assert!(
+        c.summary().contains("7 failed (connection refused)"),
+        "{}",
+        c.summary()
+    );
 }
 
 #[test]
@@ -610,7 +633,7 @@ fn cli_reports_undeliverable_anomalies_on_stderr() {
     let n = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(
         stderr.contains(&format!(
-            "webhook: 0 delivered, 0 dropped (queue full), {n} failed"
+            "webhook: 0 delivered, 0 dropped (queue full), {n} failed (connection refused)"
         )),
         "{stderr}"
     );

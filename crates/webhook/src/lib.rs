@@ -173,6 +173,61 @@ fn check_url(url: &str) -> Result<bool, Error> {
     Ok(loopback)
 }
 
+/// Why a request did not deliver its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// The endpoint refused the connection (nothing listens there).
+    Refused,
+    /// No answer within [`WebhookOptions::timeout`].
+    Timeout,
+    /// The host name did not resolve.
+    HostNotFound,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The endpoint answered with this non-2xx HTTP status.
+    Status(u16),
+    /// Another transport failure (a reset connection, a malformed answer).
+    Transport,
+    /// The batch was still undelivered when the final flush gave up.
+    FlushTimeout,
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureReason::Refused => f.write_str("connection refused"),
+            FailureReason::Timeout => f.write_str("timeout"),
+            FailureReason::HostNotFound => f.write_str("host not found"),
+            FailureReason::Tls => f.write_str("TLS failure"),
+            FailureReason::Status(code) => write!(f, "HTTP {code}"),
+            FailureReason::Transport => f.write_str("transport error"),
+            FailureReason::FlushTimeout => {
+                f.write_str("still undelivered when the exit flush ended")
+            }
+        }
+    }
+}
+
+impl FailureReason {
+    /// The reason a transport error stands for.
+    fn of(e: &ureq::Error) -> Self {
+        match e {
+            ureq::Error::Timeout(_) => FailureReason::Timeout,
+            ureq::Error::HostNotFound => FailureReason::HostNotFound,
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::TlsRequired => {
+                FailureReason::Tls
+            }
+            ureq::Error::Io(io) => match io.kind() {
+                io::ErrorKind::ConnectionRefused => FailureReason::Refused,
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FailureReason::Timeout,
+                _ => FailureReason::Transport,
+            },
+            _ => FailureReason::Transport,
+        }
+    }
+}
+
 /// What a [`WebhookSink`] did, in anomalies (requests where named).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookCounts {
@@ -189,6 +244,9 @@ pub struct WebhookCounts {
     pub requests: u64,
     /// Of those, retries.
     pub retries: u64,
+    /// Why the most recent request that did not deliver failed (`None` while every
+    /// request delivered).
+    pub last_failure: Option<FailureReason>,
 }
 
 impl WebhookCounts {
@@ -197,10 +255,15 @@ impl WebhookCounts {
         self.queued.saturating_sub(self.delivered + self.failed)
     }
 
-    /// One-line human summary.
+    /// One-line human summary; failures name the last reason
+    /// (`2 failed (connection refused)`).
     pub fn summary(&self) -> String {
+        let reason = match (self.failed, self.last_failure) {
+            (1.., Some(why)) => format!(" ({why})"),
+            _ => String::new(),
+        };
         format!(
-            "webhook: {} delivered, {} dropped (queue full), {} failed, in {} requests ({} retries)",
+            "webhook: {} delivered, {} dropped (queue full), {} failed{reason}, in {} requests ({} retries)",
             self.delivered, self.dropped, self.failed, self.requests, self.retries
         )
     }
@@ -213,6 +276,7 @@ struct WorkerState {
     failed: u64,
     requests: u64,
     retries: u64,
+    last_failure: Option<FailureReason>,
     /// Set by `finish` when the flush deadline passed: the worker stops at once and
     /// updates nothing any more.
     aborted: bool,
@@ -369,6 +433,7 @@ impl WebhookSink {
             failed: s.failed,
             requests: s.requests,
             retries: s.retries,
+            last_failure: s.last_failure,
         }
     }
 
@@ -400,6 +465,9 @@ impl WebhookSink {
             let mut s = self.shared.lock();
             s.aborted = true;
             s.failed = queued.saturating_sub(s.delivered);
+            if s.last_failure.is_none() && s.failed > 0 {
+                s.last_failure = Some(FailureReason::FlushTimeout);
+            }
             drop(s);
             self.shared.wake.notify_all();
         }
@@ -450,8 +518,8 @@ fn run_id() -> String {
 /// How one request ended.
 enum Attempt {
     Delivered,
-    Retry,
-    GiveUp,
+    Retry(FailureReason),
+    GiveUp(FailureReason),
 }
 
 struct Worker {
@@ -547,15 +615,18 @@ impl Worker {
                     s.delivered += n;
                     return;
                 }
-                Attempt::GiveUp => {
+                Attempt::GiveUp(why) => {
+                    s.last_failure = Some(why);
                     s.failed += n;
                     return;
                 }
-                Attempt::Retry if attempt == self.opts.max_retries => {
+                Attempt::Retry(why) if attempt == self.opts.max_retries => {
+                    s.last_failure = Some(why);
                     s.failed += n;
                     return;
                 }
-                Attempt::Retry => {
+                Attempt::Retry(why) => {
+                    s.last_failure = Some(why);
                     // Sleep, waking early only to abort.
                     let (s, _) = self
                         .shared
@@ -588,8 +659,8 @@ impl Worker {
             Ok(mut resp) => {
                 let outcome = match resp.status().as_u16() {
                     200..=299 => Attempt::Delivered,
-                    408 | 429 | 500..=599 => Attempt::Retry,
-                    _ => Attempt::GiveUp,
+                    code @ (408 | 429 | 500..=599) => Attempt::Retry(FailureReason::Status(code)),
+                    code => Attempt::GiveUp(FailureReason::Status(code)),
                 };
                 // The status decides. Drain a small answer of known length so the
                 // connection can be reused; never wait for a body delimited by the
@@ -607,7 +678,7 @@ impl Worker {
             }
             // Transport errors, timeouts, refused connections, TLS failures: the
             // endpoint may come back.
-            Err(_) => Attempt::Retry,
+            Err(e) => Attempt::Retry(FailureReason::of(&e)),
         }
     }
 }
@@ -650,11 +721,17 @@ mod tests {
             failed: 1,
             requests: 3,
             retries: 1,
+            last_failure: Some(FailureReason::Status(503)),
         };
         assert_eq!(c.pending(), 3);
         assert_eq!(
             c.summary(),
-            "webhook: 6 delivered, 2 dropped (queue full), 1 failed, in 3 requests (1 retries)"
+            "webhook: 6 delivered, 2 dropped (queue full), 1 failed (HTTP 503), in 3 requests (1 retries)"
+        );
+        let none = WebhookCounts { failed: 0, ..c };
+        assert_eq!(
+            none.summary(),
+            "webhook: 6 delivered, 2 dropped (queue full), 0 failed, in 3 requests (1 retries)"
         );
     }
 }
