@@ -26,23 +26,24 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    return ExitCode::SUCCESS;
+                }
+                // No subcommand: the usage and the list of commands, on stderr.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                }
+                _ => say!(
+                    "trace-sentinel: error: {}",
+                    one_line(&e.render().to_string(), &typed_command())
+                ),
             }
-            // One line: clap's message (up to its blank line / usage block), joined.
-            let rendered = e.render().to_string();
-            let message: Vec<&str> = rendered
-                .lines()
-                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
-                .map(str::trim)
-                .collect();
-            let message = message.join(" ");
-            let message = message.strip_prefix("error: ").unwrap_or(&message);
-            say!("trace-sentinel: error: {message}");
             return ExitCode::from(2);
         }
     };
+    let command = cli.command.name();
     let signals = Signals::install();
     let result = match cli.command {
         cli::Command::Watch(args) => cmd::watch::run(args, &signals),
@@ -51,21 +52,140 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(Outcome::Done(n)) => {
-            say!("done — {n} anomalies surfaced");
+            say!("done — {}", surfaced(n));
             ExitCode::SUCCESS
         }
         Ok(Outcome::Interrupted(n)) => {
-            say!("\nstopped — {n} anomalies surfaced");
+            say!("\nstopped — {}", surfaced(n));
             ExitCode::from(130)
         }
         Ok(Outcome::Terminated(n)) => {
-            say!("\nstopped — {n} anomalies surfaced");
+            say!("\nstopped — {}", surfaced(n));
             ExitCode::SUCCESS
         }
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // A bad flag value gets the same hint as clap's own errors.
+        Err(e @ Error::Config { flag, .. }) if flag.starts_with('-') => {
+            say!(
+                "trace-sentinel: error: {e}; {}",
+                help_hint(&format!("trace-sentinel {command}"))
+            );
+            ExitCode::from(2)
+        }
         Err(e) => {
             say!("trace-sentinel: error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The end of the summary line: `1 anomaly surfaced`, `N anomalies surfaced`.
+fn surfaced(n: u64) -> String {
+    if n == 1 {
+        "1 anomaly surfaced".to_string()
+    } else {
+        format!("{n} anomalies surfaced")
+    }
+}
+
+/// The hint every flag error ends with.
+fn help_hint(command: &str) -> String {
+    format!("see '{command} --help'")
+}
+
+/// `trace-sentinel` and the subcommand typed first, if it is one.
+fn typed_command() -> String {
+    let sub = std::env::args().nth(1).filter(|a| {
+        use clap::CommandFactory;
+        cli::Cli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == a)
+    });
+    match sub {
+        Some(sub) => format!("trace-sentinel {sub}"),
+        None => "trace-sentinel".to_string(),
+    }
+}
+
+/// A clap error as one line: its message, its tips in parentheses, and where clap offers
+/// help, the hint to the `--help` of the command that failed — the one in clap's usage
+/// line, else `command` (`unexpected argument '--folow' found (tip: a similar argument
+/// exists: '--follow'); see 'trace-sentinel watch --help'`).
+fn one_line(rendered: &str, command: &str) -> String {
+    let mut message: Vec<&str> = Vec::new();
+    let mut tips: Vec<&str> = Vec::new();
+    let command_typed = command;
+    let mut command = None;
+    let mut hint = false;
+    let mut in_message = true;
+    for line in rendered.lines().map(str::trim) {
+        if line.is_empty() {
+            in_message = false;
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip);
+        } else if let Some(usage) = line.strip_prefix("Usage: ") {
+            // `trace-sentinel watch [OPTIONS] <PATH>...`: the words before the first
+            // argument or option.
+            let words: Vec<&str> = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect();
+            command = Some(words.join(" "));
+        } else if line.starts_with("For more information, try '--help'") {
+            hint = true;
+        } else if in_message {
+            message.push(line);
+        }
+    }
+    let message = message.join(" ");
+    let mut out = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_string();
+    for tip in tips {
+        out.push_str(&format!(" (tip: {tip})"));
+    }
+    if hint {
+        let command = command.unwrap_or_else(|| command_typed.to_string());
+        out.push_str(&format!("; {}", help_hint(&command)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{one_line, surfaced};
+
+    #[test]
+    fn one_anomaly_is_singular() {
+        assert_eq!(surfaced(0), "0 anomalies surfaced");
+        assert_eq!(surfaced(1), "1 anomaly surfaced");
+        assert_eq!(surfaced(2), "2 anomalies surfaced");
+    }
+
+    #[test]
+    fn clap_errors_become_one_line_with_the_help_hint() {
+        let cases = [
+            (
+                "error: unexpected argument '--folow' found\n\n  tip: a similar argument exists: '--follow'\n\nUsage: trace-sentinel watch --follow <PATH>...\n\nFor more information, try '--help'.\n",
+                "unexpected argument '--folow' found (tip: a similar argument exists: '--follow'); see 'trace-sentinel watch --help'",
+            ),
+            (
+                "error: unrecognized subcommand 'frob'\n\nUsage: trace-sentinel <COMMAND>\n\nFor more information, try '--help'.\n",
+                "unrecognized subcommand 'frob'; see 'trace-sentinel --help'",
+            ),
+            (
+                "error: invalid value 'x' for '--progress <PROGRESS>'\n  [possible values: auto, always, never]\n",
+                "invalid value 'x' for '--progress <PROGRESS>' [possible values: auto, always, never]",
+            ),
+            (
+                "error: invalid value 'x' for '--progress <PROGRESS>'\n  [possible values: auto, always, never]\n\nFor more information, try '--help'.\n",
+                "invalid value 'x' for '--progress <PROGRESS>' [possible values: auto, always, never]; see 'trace-sentinel --help'",
+            ),
+            ("", ""),
+        ];
+        for (rendered, want) in cases {
+            assert_eq!(one_line(rendered, "trace-sentinel"), want, "{rendered:?}");
         }
     }
 }

@@ -9,7 +9,13 @@ use trace_sentinel_core::{Config, DetectorKind, Error, InputFormat, ShardBy};
 
 /// trace-sentinel — passive anomaly detection for logs and events.
 #[derive(Debug, Parser)]
-#[command(name = "trace-sentinel", version, about, propagate_version = true)]
+#[command(
+    name = "trace-sentinel",
+    version,
+    about,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -23,6 +29,17 @@ pub enum Command {
     Scan(ScanArgs),
     /// Live web dashboard (threat gauge, sigma meters, anomaly feed) over files, stdin or journald.
     Hud(hud::HudArgs),
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Watch(_) => "watch",
+            Command::Scan(_) => "scan",
+            Command::Hud(_) => "hud",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,10 +57,12 @@ pub struct ScanArgs {
     /// Log files to scan, in order, as one stream (gzip decompressed — a `.gz` name or gzip's magic bytes, stdin included; `-` reads stdin).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Threads, the one that also detects in input order included [default: all cores].
+    /// Worker threads, 1 to 1024, the calling thread included: all of them extract
+    /// features, and the calling thread also runs detection in input order (results never
+    /// depend on it) [default: all cores].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub threads: Option<i64>,
-    /// Progress bar on stderr [default: auto].
+    /// Progress bar on stderr.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
     /// Write run statistics (counts, throughput, stage latencies) as JSON to FILE.
@@ -87,7 +106,7 @@ pub struct FollowArgs {
     /// and resume from them [default: none].
     #[arg(long, value_name = "DIR", requires = "follow")]
     pub state: Option<PathBuf>,
-    /// With --follow: re-check interval in ms when file events are unavailable [default: 250].
+    /// With --follow: re-check interval in ms (>= 1) when file events are unavailable.
     #[arg(
         long = "poll-interval",
         value_name = "MS",
@@ -95,7 +114,7 @@ pub struct FollowArgs {
         allow_negative_numbers = true
     )]
     pub poll_interval: i64,
-    /// With --follow: how often --state and --stats-json are rewritten, in ms [default: 1000].
+    /// With --follow: how often --state and --stats-json are rewritten, in ms (>= 1).
     #[arg(
         long = "checkpoint-interval",
         value_name = "MS",
@@ -104,7 +123,7 @@ pub struct FollowArgs {
     )]
     pub checkpoint_interval: i64,
     /// With --follow: how long a rotated-away file must stay quiet before it is closed, in
-    /// ms [default: 5000].
+    /// ms (>= 0).
     #[arg(
         long = "rotate-wait",
         value_name = "MS",
@@ -163,18 +182,18 @@ pub enum ShardArg {
 /// Detection and output flags shared by every command.
 #[derive(Debug, Args)]
 pub struct DetectArgs {
-    /// Output format [default: text].
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Sigma threshold for alerting, > 0 [default: 3.0].
+    /// Sigma threshold for alerting, > 0.
     #[arg(
         long,
-        default_value_t = 3.0,
+        default_value = "3.0",
         allow_negative_numbers = true,
         value_name = "F"
     )]
     pub threshold: f64,
-    /// Events each baseline learns before it may alert, >= 0 [default: 30].
+    /// Events each baseline learns before it may alert, >= 0.
     #[arg(
         long,
         default_value_t = 30,
@@ -185,7 +204,7 @@ pub struct DetectArgs {
     /// Enable semantic novelty detection (hashed character-3-gram vectors).
     #[arg(long)]
     pub semantic: bool,
-    /// Prime baselines with N benign synthetic events before reading [default: 0].
+    /// Prime baselines with N (>= 0) benign synthetic events before reading.
     #[arg(
         long,
         default_value_t = 0,
@@ -196,10 +215,10 @@ pub struct DetectArgs {
     /// Parse input as JSON lines instead of plain text.
     #[arg(long)]
     pub jsonl: bool,
-    /// Detector used for every metric [default: zscore].
+    /// Detector used for every metric.
     #[arg(long, value_enum, default_value_t = DetectorArg::Zscore)]
     pub detector: DetectorArg,
-    /// EWMA smoothing factor in (0, 1], for --detector ewma [default: 0.05].
+    /// EWMA smoothing factor in (0, 1], for --detector ewma.
     #[arg(
         long,
         default_value_t = 0.05,
@@ -207,7 +226,7 @@ pub struct DetectArgs {
         value_name = "F"
     )]
     pub alpha: f64,
-    /// Rolling window size (>= 2), for --detector mad [default: 256].
+    /// Rolling window size (>= 2), for --detector mad.
     #[arg(
         long,
         default_value_t = 256,
@@ -215,10 +234,10 @@ pub struct DetectArgs {
         value_name = "N"
     )]
     pub window: i64,
-    /// How baselines are sharded [default: source].
+    /// How baselines are sharded.
     #[arg(long = "shard-by", value_enum, default_value_t = ShardArg::Source)]
     pub shard_by: ShardArg,
-    /// Maximum per-source shards; later sources share one overflow shard [default: 10000].
+    /// Maximum per-source shards (>= 1); later sources share one overflow shard.
     #[arg(
         long = "max-sources",
         default_value_t = 10_000,
@@ -226,8 +245,8 @@ pub struct DetectArgs {
         value_name = "N"
     )]
     pub max_sources: i64,
-    /// Longest line kept whole, in bytes; longer lines are still measured (length and
-    /// tokens) but only this prefix is kept as the message [default: 1048576].
+    /// Longest line kept whole, in bytes (>= 1); longer lines are still measured (length
+    /// and tokens) but only this prefix is kept as the message.
     #[arg(long = "max-line-bytes", default_value_t = 1 << 20, allow_negative_numbers = true, value_name = "N")]
     pub max_line_bytes: i64,
     #[command(flatten)]

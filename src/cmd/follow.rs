@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
-use trace_sentinel_core::fsutil::{prepare_atomic, sync_dir};
+use trace_sentinel_core::fsutil::{check_writable, prepare_atomic, sync_dir};
 use trace_sentinel_core::input;
 use trace_sentinel_core::sink::{Sink, Tee};
 use trace_sentinel_core::snapshot::{self, Kind};
@@ -172,10 +172,13 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
                 path: dir.clone(),
                 source,
             })?;
-            Some(dir.join(STATE_FILE))
+            let file = dir.join(STATE_FILE);
+            check_writable(&file)?;
+            Some(file)
         }
         None => None,
     };
+    persist::check_outputs(args.stats_json.as_deref(), &args.persist)?;
     let mut engine = Engine::new(cfg.clone(), format);
     engine.set_max_line_bytes(args.detect.max_line_bytes as usize);
     let mut checkpoints: Vec<PathCheckpoint> = Vec::new();

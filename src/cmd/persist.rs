@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::Engine;
+use trace_sentinel_core::fsutil;
 use trace_sentinel_core::input;
 use trace_sentinel_core::snapshot;
 use trace_sentinel_core::stats::{RunStats, StatsSink};
@@ -18,6 +19,15 @@ pub fn validate(args: &PersistArgs) -> Result<(), Error> {
             flag: "--source",
             reason: "must not be empty".into(),
         });
+    }
+    Ok(())
+}
+
+/// Check every file the run will write (`--stats-json`, `--save-baseline`) before any
+/// input is read, so a bad path fails at once instead of after the whole input.
+pub fn check_outputs(stats_json: Option<&Path>, args: &PersistArgs) -> Result<(), Error> {
+    for path in stats_json.into_iter().chain(args.save_baseline.as_deref()) {
+        fsutil::check_writable(path)?;
     }
     Ok(())
 }

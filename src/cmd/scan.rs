@@ -108,6 +108,7 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         }
     };
     input::check_paths(&args.paths)?;
+    persist::check_outputs(args.stats_json.as_deref(), &args.persist)?;
     let start = Instant::now();
     let inputs: Vec<ScanInput> = args
         .paths

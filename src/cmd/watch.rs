@@ -22,6 +22,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     let (cfg, format) = args.detect.to_config(false)?;
     persist::validate(&args.persist)?;
     input::check_paths(&args.paths)?;
+    persist::check_outputs(args.stats_json.as_deref(), &args.persist)?;
     let start = Instant::now();
     let mut engine = Engine::new(cfg, format);
     engine.set_max_line_bytes(args.detect.max_line_bytes as usize);

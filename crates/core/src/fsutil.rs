@@ -25,8 +25,8 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Write `bytes` to a synced temporary file next to `path`.
-pub fn prepare_atomic(path: &Path, bytes: &[u8]) -> Result<PreparedWrite> {
+/// The directory of `path` and the temporary name a write of `path` goes through.
+fn temp_path(path: &Path) -> (PathBuf, PathBuf) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -36,6 +36,28 @@ pub fn prepare_atomic(path: &Path, bytes: &[u8]) -> Result<PreparedWrite> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    (dir, tmp)
+}
+
+/// Check, before any work starts, that `path` can be written the way [`write_atomic`]
+/// writes it: `path` is not a directory, and its directory exists and accepts a new
+/// file. The check creates the temporary file the write would use and removes it at
+/// once, so it leaves nothing behind.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() || path.file_name().is_none() {
+        return Err(write_err(path)(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let (_, tmp) = temp_path(path);
+    File::create(&tmp).map_err(write_err(path))?;
+    fs::remove_file(&tmp).map_err(write_err(path))
+}
+
+/// Write `bytes` to a synced temporary file next to `path`.
+pub fn prepare_atomic(path: &Path, bytes: &[u8]) -> Result<PreparedWrite> {
+    let (dir, tmp) = temp_path(path);
     let prepared = PreparedWrite {
         tmp,
         path: path.to_path_buf(),
@@ -87,4 +109,37 @@ impl Drop for PreparedWrite {
 /// Replace `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     prepare_atomic(path, bytes)?.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writability_is_checked_without_leaving_files() {
+        let dir = tempfile::Builder::new()
+            .prefix("ts-fsutil-")
+            .tempdir()
+            .expect("dir");
+        let d = dir.path();
+        fs::write(d.join("plain"), "x").expect("write");
+        assert!(check_writable(&d.join("new.json")).is_ok());
+        assert!(check_writable(&d.join("plain")).is_ok());
+        for bad in [
+            d.to_path_buf(),
+            d.join("missing").join("x.json"),
+            d.join("plain").join("x.json"),
+            PathBuf::from("/proc/nope/b.json"),
+        ] {
+            let e = check_writable(&bad).expect_err("not writable");
+            assert!(e.to_string().contains(&*bad.to_string_lossy()), "{e}");
+        }
+        let mut left: Vec<_> = fs::read_dir(d)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["plain"]);
+        assert_eq!(fs::read(d.join("plain")).expect("read"), b"x");
+    }
 }
