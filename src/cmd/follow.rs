@@ -219,7 +219,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         start,
         failing: None,
     };
-    let mut out = make_output_held(&args.detect, durable.state_file.is_some())?;
+    let mut out = make_output_held(&args.detect, durable.state_file.is_some(), None)?;
     let mut sink: Output<'_> = Tee(StatsSink::default(), &mut *out);
     let mut stage = StageHistogram::default();
     // Anomaly output waiting for the checkpoint that makes its lines durable.

@@ -9,7 +9,8 @@ pub mod scan;
 pub mod watch;
 
 use crate::cli;
-use std::io::{self, IsTerminal};
+use indicatif::ProgressBar;
+use std::io::{self, IsTerminal, Write};
 use trace_sentinel_core::sink::{ConsoleSink, JsonSink, Sink, Tee};
 use trace_sentinel_core::Error;
 
@@ -28,17 +29,68 @@ pub fn use_color() -> bool {
     io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Build the sink the flags ask for.
-pub fn make_sink(format: cli::Format) -> Box<dyn Sink> {
+/// Build the sink the flags ask for; with a visible progress `bar`, its lines are written
+/// with the bar hidden ([`AboveBar`]).
+pub fn make_sink(format: cli::Format, bar: Option<&ProgressBar>) -> Box<dyn Sink> {
+    let bar = bar.filter(|b| !b.is_hidden());
+    let out: Box<dyn Write> = match (format, bar) {
+        (cli::Format::Json, None) => Box::new(io::stdout()),
+        (cli::Format::Json, Some(bar)) => Box::new(AboveBar::new(bar.clone(), io::stdout())),
+        (cli::Format::Text, None) => Box::new(io::stderr()),
+        (cli::Format::Text, Some(bar)) => Box::new(AboveBar::new(bar.clone(), io::stderr())),
+    };
+    let out = io::BufWriter::with_capacity(1 << 16, out);
     match format {
-        cli::Format::Json => Box::new(JsonSink::new(io::BufWriter::with_capacity(
-            1 << 16,
-            io::stdout(),
-        ))),
-        cli::Format::Text => Box::new(ConsoleSink::new(
-            io::BufWriter::with_capacity(1 << 16, io::stderr()),
-            use_color(),
-        )),
+        cli::Format::Json => Box::new(JsonSink::new(out)),
+        cli::Format::Text => Box::new(ConsoleSink::new(out, use_color())),
+    }
+}
+
+/// A terminal writer shared with a progress bar: complete lines are written with the bar
+/// cleared and drawn again below them (indicatif's `suspend`), so output and bar never
+/// share a row; the start of an unfinished line waits for its end (or for `flush`).
+pub struct AboveBar<W: Write> {
+    bar: ProgressBar,
+    out: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> AboveBar<W> {
+    /// Write to `out` around `bar`.
+    pub fn new(bar: ProgressBar, out: W) -> Self {
+        AboveBar {
+            bar,
+            out,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Write the first `n` pending bytes with the bar hidden.
+    fn release(&mut self, n: usize) -> io::Result<()> {
+        let AboveBar { bar, out, pending } = self;
+        bar.suspend(|| {
+            out.write_all(&pending[..n])?;
+            out.flush()
+        })?;
+        pending.drain(..n);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for AboveBar<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.release(end + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            self.release(self.pending.len())?;
+        }
+        self.out.flush()
     }
 }
 
@@ -95,14 +147,19 @@ pub mod hud {
 
 /// The `--format` sink, teed into the webhook when `--webhook` is given.
 pub fn make_output(args: &cli::DetectArgs) -> Result<Box<dyn Sink>, Error> {
-    make_output_held(args, false)
+    make_output_held(args, false, None)
 }
 
 /// [`make_output`] whose webhook holds anomalies back until the sink is flushed when
 /// `hold` is set (follow mode with `--state` flushes after each durable checkpoint, so a
 /// crash cannot make the webhook receive an anomaly twice).
-pub fn make_output_held(args: &cli::DetectArgs, hold: bool) -> Result<Box<dyn Sink>, Error> {
-    let out = make_sink(args.format);
+/// A visible progress `bar` is hidden while lines are written (see [`make_sink`]).
+pub fn make_output_held(
+    args: &cli::DetectArgs,
+    hold: bool,
+    bar: Option<&ProgressBar>,
+) -> Result<Box<dyn Sink>, Error> {
+    let out = make_sink(args.format, bar);
     Ok(match webhook(&args.webhook, hold)? {
         Some(hook) => Box::new(Tee(out, hook)),
         None => out,

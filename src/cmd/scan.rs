@@ -1,6 +1,6 @@
 //! `scan`: the parallel batch driver — flags in, [`Scanner`] over the inputs, stats out.
 
-use super::{make_output, persist, Outcome};
+use super::{make_output_held, persist, Outcome};
 use crate::cli::{self, ProgressArg};
 use crate::signals::Signals;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -146,9 +146,9 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         max_line_bytes: args.detect.max_line_bytes as usize,
     };
     let scanner = Scanner::new(opts, format, semantic)?;
-    let mut out = make_output(&args.detect)?;
-    let mut sink = Tee(StatsSink::default(), &mut *out);
     let bar = progress_bar(args.progress, total);
+    let mut out = make_output_held(&args.detect, false, Some(&bar))?;
+    let mut sink = Tee(StatsSink::default(), &mut *out);
     // The first report draws at once (so even a short run shows the bar under
     // `--progress always`); later ones at most every 100 ms.
     let mut last_tick: Option<Instant> = None;
