@@ -710,3 +710,69 @@ fn an_over_long_line_is_measured_whole_and_kept_short() {
     assert_eq!(want[0]["value"], v["value"]);
     assert_eq!(want[0]["message"], v["message"]);
 }
+
+/// `watch -f` on a path that does not exist yet says so at once and again while it is
+/// missing, after one start line naming what is followed, from where, and the state.
+#[test]
+fn following_a_missing_path_says_so_and_keeps_saying_it() {
+    let dir = scratch("follow-missing");
+    let state = dir.path().join("st");
+    let mut child = Command::new(bin())
+        .current_dir(dir.path())
+        .args(["watch", "-f", "later.log", "--warmup", "5", "--state"])
+        .arg(&state)
+        .args(["--missing-notice-interval", "150", "--poll-interval", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn trace-sentinel");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = |what: &str| -> String {
+        rx.recv_timeout(TIMEOUT)
+            .unwrap_or_else(|_| panic!("no stderr line: waiting for {what}"))
+    };
+    let start = next("the start line");
+    assert_eq!(
+        start,
+        format!(
+            "trace-sentinel: following later.log (not there yet, read from its start once created); state in {}",
+            state.display()
+        )
+    );
+    for i in 0..3 {
+        let line = next("a missing-path notice");
+        assert_eq!(
+            line,
+            "trace-sentinel: note: later.log: does not exist (yet); waiting for it to be created",
+            "notice {i}"
+        );
+    }
+    append(&dir.path().join("later.log"), "first line\n");
+    loop {
+        let line = next("the path's appearance");
+        if line.contains("now exists") {
+            assert_eq!(
+                line,
+                "trace-sentinel: note: later.log: now exists; reading it"
+            );
+            break;
+        }
+        assert!(line.contains("does not exist"), "{line}");
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

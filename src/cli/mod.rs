@@ -134,6 +134,15 @@ pub struct FollowArgs {
     /// With --follow: poll only, without file events (e.g. on NFS) [default: events].
     #[arg(long = "no-events", requires = "follow")]
     pub no_events: bool,
+    /// With --follow: how often a path that does not exist is reported again, in ms
+    /// (testing).
+    #[arg(
+        long = "missing-notice-interval",
+        value_name = "MS",
+        default_value_t = 10_000,
+        hide = true
+    )]
+    pub missing_notice_interval: u64,
 }
 
 #[derive(Debug, Args)]

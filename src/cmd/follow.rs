@@ -153,6 +153,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         rotate_wait: millis("--rotate-wait", fa.rotate_wait, 0)?,
         use_events: !fa.no_events,
         max_line_bytes: args.detect.max_line_bytes as usize,
+        missing_notice_every: Duration::from_millis(fa.missing_notice_interval.max(1)),
     };
     let every = millis("--checkpoint-interval", fa.checkpoint_interval, 1)?;
     for p in &args.paths {
@@ -205,6 +206,10 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         })
         .collect();
     let mut follower = Follower::new(&specs, &checkpoints, opts);
+    say!(
+        "trace-sentinel: {}",
+        start_line(&follower, fa.state.as_deref())
+    );
     // Signals end the wait at once instead of at the next poll.
     let waker = follower.waker();
     signals.on_signal(move || waker.wake());
@@ -290,6 +295,21 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     } else {
         Outcome::Interrupted(n)
     })
+}
+
+/// The line a follow run starts with: what is followed, from where, and where the
+/// state is kept.
+fn start_line(follower: &Follower, state: Option<&Path>) -> String {
+    let files: Vec<String> = follower
+        .start_points()
+        .iter()
+        .map(|(path, from)| format!("{} ({from})", path.display()))
+        .collect();
+    let state = match state {
+        Some(dir) => format!("state in {}", dir.display()),
+        None => "no --state: positions are not kept across restarts".to_string(),
+    };
+    format!("following {}; {state}", files.join(", "))
 }
 
 /// A rotated file was closed (or picked up) without new bytes: positions changed, so a

@@ -30,7 +30,7 @@ mod tail;
 
 pub use checkpoint::{path_key, FileCheckpoint, PathCheckpoint};
 pub use identity::{FileId, FINGERPRINT_BYTES};
-pub use options::{FollowOptions, FollowSpec};
+pub use options::{FollowOptions, FollowSpec, StartPoint};
 
 use crate::open_file::{flush_pending, OpenFile};
 use crate::rotation::parent_dir;
@@ -115,11 +115,19 @@ impl Follower {
                     retiring: Vec::new(),
                     dirs,
                     watched: false,
+                    start: StartPoint::Missing,
+                    missing: None,
                 };
                 match cp {
                     Some(cp) => t.resume(cp, &mut notices),
                     None => t.start(opts.from_start),
                 }
+                t.start = match (&t.current, cp, opts.from_start) {
+                    (None, _, _) if t.retiring.is_empty() => StartPoint::Missing,
+                    (_, Some(_), _) => StartPoint::Checkpoint,
+                    (_, None, true) => StartPoint::Start,
+                    (_, None, false) => StartPoint::End,
+                };
                 t
             })
             .collect();
@@ -157,12 +165,23 @@ impl Follower {
         self.watcher.is_some()
     }
 
+    /// Where each followed path was read from when following started, in the order of
+    /// the specs.
+    pub fn start_points(&self) -> Vec<(&std::path::Path, StartPoint)> {
+        self.tails
+            .iter()
+            .map(|t| (t.path.as_path(), t.start))
+            .collect()
+    }
+
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
-    /// Things worth telling the operator (lost rotated files, no file events), drained.
+    /// Things worth telling the operator (lost rotated files, no file events, a path that
+    /// does not exist yet — again every [`FollowOptions::missing_notice_every`] while it is
+    /// missing), drained. The follower never prints: the caller shows them.
     pub fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
     }
@@ -233,8 +252,8 @@ impl Follower {
         Ok(more)
     }
 
-    /// How long [`Self::wait`] may sleep: until the next poll is due or a rotated file's
-    /// grace period ends.
+    /// How long [`Self::wait`] may sleep: until the next poll is due, a rotated file's
+    /// grace period ends or a missing path is due to be reported again.
     pub fn next_timeout(&self) -> Duration {
         let all_watched = self.watcher.is_some() && self.tails.iter().all(|t| t.watched);
         let mut d = if all_watched {
@@ -243,6 +262,9 @@ impl Follower {
             self.opts.poll_interval
         };
         for t in &self.tails {
+            if let Some(left) = t.next_missing_notice(self.opts.missing_notice_every) {
+                d = d.min(left + Duration::from_millis(1));
+            }
             if !t.retiring.is_empty() {
                 // Files rotated elsewhere get no events: poll while any is retiring.
                 d = d.min(self.opts.poll_interval);
@@ -313,6 +335,7 @@ mod tests {
             rotate_wait: Duration::from_millis(50),
             use_events: false,
             max_line_bytes: 1 << 20,
+            missing_notice_every: Duration::from_millis(30),
         }
     }
 
@@ -542,6 +565,63 @@ mod tests {
         assert_eq!(lines(&mut fw), vec!["a.log:a1"]);
         append(&b, "b1\nb2\n");
         assert_eq!(lines(&mut fw), vec!["b.log:b1", "b.log:b2"]);
+    }
+
+    #[test]
+    fn a_missing_path_is_reported_at_start_and_again_while_missing() {
+        let d = scratch("missing");
+        let a = d.path().join("a.log");
+        let b = d.path().join("b.log");
+        append(&a, "old\n");
+        let mut fw = follower(&[&a, &b], &[], opts());
+        assert_eq!(
+            fw.start_points(),
+            [
+                (a.as_path(), StartPoint::End),
+                (b.as_path(), StartPoint::Missing)
+            ]
+        );
+        let missing = |fw: &mut Follower| {
+            fw.take_notices()
+                .iter()
+                .filter(|n| n.contains("b.log") && n.contains("does not exist"))
+                .count()
+        };
+        assert!(lines(&mut fw).is_empty());
+        assert_eq!(missing(&mut fw), 1, "reported at the first poll");
+        assert!(lines(&mut fw).is_empty());
+        assert_eq!(missing(&mut fw), 0, "not again before the interval");
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(lines(&mut fw).is_empty());
+        assert_eq!(missing(&mut fw), 1, "again after the interval");
+        append(&b, "b1\n");
+        assert_eq!(lines(&mut fw), ["b.log:b1"]);
+        let notices = fw.take_notices();
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.contains("b.log") && n.contains("now exists")),
+            "{notices:?}"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(lines(&mut fw).is_empty());
+        assert_eq!(missing(&mut fw), 0);
+        let cps = fw.checkpoints();
+        let fw = follower(
+            &[&a, &b],
+            &cps,
+            FollowOptions {
+                from_start: true,
+                ..opts()
+            },
+        );
+        assert_eq!(
+            fw.start_points(),
+            [
+                (a.as_path(), StartPoint::Checkpoint),
+                (b.as_path(), StartPoint::Checkpoint)
+            ]
+        );
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct FollowOptions {
     pub use_events: bool,
     /// Line cap (`--max-line-bytes`): a longer line keeps only this prefix in memory.
     pub max_line_bytes: usize,
+    /// How often a path that does not exist is reported again as a notice
+    /// ([`crate::Follower::take_notices`]). Default 10 s.
+    pub missing_notice_every: Duration,
 }
 
 impl Default for FollowOptions {
@@ -26,6 +29,7 @@ impl Default for FollowOptions {
             rotate_wait: Duration::from_secs(5),
             use_events: true,
             max_line_bytes: trace_sentinel_core::input::DEFAULT_MAX_LINE_BYTES,
+            missing_notice_every: Duration::from_secs(10),
         }
     }
 }
@@ -37,4 +41,28 @@ pub struct FollowSpec {
     pub path: PathBuf,
     /// Source label of its lines.
     pub source: String,
+}
+
+/// Where a followed path is read from when following starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartPoint {
+    /// From its end (only lines written from now on).
+    End,
+    /// From its start (`from_start`).
+    Start,
+    /// From the position its checkpoint recorded.
+    Checkpoint,
+    /// The path does not exist yet: it is read from its start once created.
+    Missing,
+}
+
+impl std::fmt::Display for StartPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StartPoint::End => "from the end",
+            StartPoint::Start => "from the start",
+            StartPoint::Checkpoint => "from its checkpoint",
+            StartPoint::Missing => "not there yet, read from its start once created",
+        })
+    }
 }

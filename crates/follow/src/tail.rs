@@ -5,7 +5,7 @@
 use crate::checkpoint::PathCheckpoint;
 use crate::identity::{file_id, fingerprint_of, FileId};
 use crate::open_file::{drain, end_of_last_line, flush_pending, OpenFile};
-use crate::options::FollowOptions;
+use crate::options::{FollowOptions, StartPoint};
 use crate::rotation::{check_truncation, find_copy, parent_dir, reopen};
 use std::io;
 use std::path::PathBuf;
@@ -23,6 +23,18 @@ pub(crate) struct Tail {
     pub(crate) retiring: Vec<OpenFile>,
     pub(crate) dirs: Vec<PathBuf>,
     pub(crate) watched: bool,
+    /// Where reading started.
+    pub(crate) start: StartPoint,
+    /// While nothing is open at the path: when it went missing and when that was last
+    /// reported (`None` before the first notice).
+    pub(crate) missing: Option<Missing>,
+}
+
+/// A path found missing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Missing {
+    since: Instant,
+    reported: Option<Instant>,
 }
 
 impl Tail {
@@ -117,6 +129,17 @@ impl Tail {
         }
     }
 
+    /// How long until a missing path is due to be reported again (`None` when it is not
+    /// missing).
+    pub(crate) fn next_missing_notice(
+        &self,
+        every: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        let m = self.missing.as_ref()?;
+        let from = m.reported.unwrap_or(m.since);
+        Some((from + every).saturating_duration_since(Instant::now()))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn poll(
         &mut self,
@@ -192,7 +215,35 @@ impl Tail {
                 *current = Some(of);
             }
         }
-        // 4. Close rotated files that stayed quiet for the grace period.
+        // 4. Say when the path does not exist (at the first poll when it never did, after
+        // the notice interval when it went away), again every interval, and when it
+        // appears.
+        if current.is_none() && !path.exists() {
+            let never_existed = self.start == StartPoint::Missing;
+            let m = self.missing.get_or_insert(Missing {
+                since: now,
+                reported: None,
+            });
+            let due = match m.reported {
+                None => {
+                    never_existed
+                        || now.saturating_duration_since(m.since) >= opts.missing_notice_every
+                }
+                Some(at) => now.saturating_duration_since(at) >= opts.missing_notice_every,
+            };
+            if due {
+                m.reported = Some(now);
+                notices.push(format!(
+                    "{}: does not exist (yet); waiting for it to be created",
+                    path.display()
+                ));
+            }
+        } else if let Some(m) = self.missing.take() {
+            if m.reported.is_some() {
+                notices.push(format!("{}: now exists; reading it", path.display()));
+            }
+        }
+        // 5. Close rotated files that stayed quiet for the grace period.
         let mut i = 0;
         while i < retiring.len() {
             if now.saturating_duration_since(retiring[i].last_data) >= opts.rotate_wait {
