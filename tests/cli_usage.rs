@@ -259,3 +259,40 @@ fn quickstart_jq_example_matches_the_output() {
         .collect();
     assert_eq!(block, want);
 }
+
+/// Every counter of the `--stats-json` document is documented in docs/cli.md, and
+/// `oversized_lines` counts the lines over `--max-line-bytes` in `watch` as in `scan`.
+#[test]
+fn stats_counters_are_documented() {
+    let tmp = scratch("stats-counters");
+    let dir = tmp.path();
+    let text = format!("short\n{}\nshort again\n", "long ".repeat(40));
+    std::fs::write(dir.join("a.log"), text).expect("write");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md"))
+        .expect("cli.md");
+    for cmd in ["watch", "scan"] {
+        let out = run(
+            &[
+                cmd,
+                "a.log",
+                "--max-line-bytes",
+                "20",
+                "--stats-json",
+                "s.json",
+            ],
+            dir,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let stats: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("s.json")).expect("stats"))
+                .expect("json");
+        let counters = stats["counters"].as_object().expect("counters");
+        assert_eq!(counters["oversized_lines"], 1, "{cmd}: {stats}");
+        for key in counters.keys() {
+            assert!(
+                doc.contains(&format!("| `{key}` |")),
+                "docs/cli.md does not document counters.{key}"
+            );
+        }
+    }
+}

@@ -81,6 +81,8 @@ impl Hud {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Its own process group, so a test can signal it as a service manager does.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().expect("start hud");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
@@ -152,10 +154,14 @@ impl Hud {
     }
 
     /// Send `sig` (a `kill` option), then wait (killing after a timeout).
-    fn signal(mut self, sig: &str) -> (ExitStatus, String) {
-        let _ = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status();
+    fn signal(self, sig: &str) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        self.signal_as(&[sig, &pid])
+    }
+
+    /// Run `kill` with `args`, then wait (killing after a timeout).
+    fn signal_as(mut self, args: &[&str]) -> (ExitStatus, String) {
+        let _ = Command::new("kill").args(args).status();
         let end = Instant::now() + Duration::from_secs(10);
         let status = loop {
             if let Ok(Some(s)) = self.child.try_wait() {
@@ -207,6 +213,152 @@ fn start_on(name: &str, file: &str, text: &str, args: &[&str]) -> (PathBuf, Hud)
 
 fn done(st: &Value) -> bool {
     st["running"] == false && st["seeding"] == false
+}
+
+/// The anomalies of `watch --format json` on `path` with `args`, as comparable keys.
+fn watch_keys(path: &Path, args: &[&str]) -> Vec<String> {
+    let out = Command::new(BIN)
+        .arg("watch")
+        .arg(path)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| anomaly_key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn anomaly_key(v: &Value) -> String {
+    format!(
+        "{} {} {} {}",
+        v["metric"], v["score"], v["severity"], v["message"]
+    )
+}
+
+fn feed_keys(st: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = st["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(anomaly_key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// With no flags, a replay seeds nothing, reads the file once, scores exactly like
+/// `watch`, and then says it finished (not running, `finished`, badge FINISHED).
+#[test]
+fn default_replay_scores_like_watch_reads_once_and_finishes() {
+    let text = normal_lines(200, 0) + &spike("ONCE-A") + &normal_lines(40, 200) + &spike("ONCE-B");
+    let (log, hud) = start_on("defaults", "app.log", &text, &[]);
+    let st = hud.wait_for("replay end", |s| s["finished"] == true);
+    assert_eq!(st["running"], false, "{st}");
+    assert_eq!(st["seeded"], 0, "no synthetic seeding by default");
+    assert_eq!(st["events"], 242);
+    assert!(st["anomalies"].as_u64().unwrap() >= 2);
+    assert_eq!(feed_keys(&st), watch_keys(&log, &[]));
+    // Read once: nothing more arrives after the end.
+    std::thread::sleep(Duration::from_millis(1200));
+    let later = hud.state();
+    assert_eq!(later["events"], 242);
+    assert_eq!(later["finished"], true);
+    assert!(hud
+        .get("/metrics")
+        .text()
+        .contains("trace_sentinel_running 0"));
+    let page = include_str!("../crates/hud/src/page/app.js");
+    assert!(page.contains("data.finished") && page.contains("\"FINISHED\""));
+    let (status, log) = hud.stop();
+    assert_eq!(status.code(), Some(0), "{log}");
+}
+
+/// `--loop` replays again and again and is running throughout, pauses included.
+#[test]
+fn loop_replays_again_and_stays_running() {
+    let text = normal_lines(50, 0);
+    let (_, hud) = start_on("loop", "app.log", &text, &["--loop"]);
+    for _ in 0..3 {
+        let st = hud.state();
+        assert!(st["running"] == true || st["seeding"] == true, "{st}");
+        assert_eq!(st["finished"], false, "{st}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let st = hud.wait_for("a second pass", |s| s["events"].as_u64() > Some(50));
+    assert_eq!(st["running"], true, "{st}");
+}
+
+/// `hud FILE --follow` with its defaults: no seeding, and the backfill scored as `watch`
+/// scores those lines (inter-arrival aside: followed lines are timed as they are read).
+#[test]
+fn default_follow_backfill_agrees_with_watch() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo.log");
+    let text = std::fs::read_to_string(&demo).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len() - 600..].join("\n") + "\n";
+    let (log, hud) = start_on("follow-defaults", "demo.log", &text, &["--follow"]);
+    let st = hud.wait_for("backfill", |s| s["events"] == 600);
+    assert_eq!(st["seeded"], 0);
+    assert_eq!(st["running"], true);
+    let tail_path = log.with_file_name("tail.log");
+    std::fs::write(&tail_path, tail).unwrap();
+    let got: Vec<String> = feed_keys(&st)
+        .into_iter()
+        .filter(|k| !k.starts_with("\"event.interarrival_s\""))
+        .collect();
+    let want: Vec<String> = watch_keys(&tail_path, &[]);
+    assert_eq!(got, want, "{st}");
+}
+
+/// SIGTERM to the whole process group (what a service manager sends) stops the journald
+/// HUD cleanly: `journalctl` dying of it first is no source error.
+#[test]
+fn journald_group_stop_is_clean() {
+    let tmp = scratch_in_target("hud-journald-stop");
+    let dir = tmp.path();
+    let path = fake_journalctl(dir, &[journal_entry(0, "hello", 6)], 0);
+    // Stay in the follow like the real one, as the process itself (exec), and say who
+    // that is.
+    let script = dir.join("bin").join("journalctl");
+    let pid_file = dir.join("journalctl.pid");
+    let body = std::fs::read_to_string(&script).unwrap().replace(
+        "\nexit 0\n",
+        &format!("\necho $$ > '{}'\nexec sleep 60\n", pid_file.display()),
+    );
+    std::fs::write(&script, body).unwrap();
+    let hud = Hud::start_with(
+        &["--source", "journald", "--port", "0"],
+        Stdio::null(),
+        &[("PATH", path)],
+    );
+    hud.wait_for("the entry", |s| s["events"] == 1);
+    // The group's signal reaches `journalctl` first, the HUD a moment later.
+    let child = std::fs::read_to_string(&pid_file).unwrap();
+    let _ = Command::new("kill").args(["-TERM", child.trim()]).status();
+    std::thread::sleep(Duration::from_millis(300));
+    let pgid = format!("-{}", hud.child.id());
+    let (status, log) = hud.signal_as(&["-TERM", "--", &pgid]);
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(!log.contains("exited with"), "{log}");
+    assert!(log.contains("stopped — 0 anomalies surfaced"), "{log}");
+}
+
+/// `--bind 0.0.0.0` says where it really listens.
+#[test]
+fn unspecified_bind_prints_the_real_address() {
+    let tmp = scratch_in_target("hud-bind");
+    let log = tmp.path().join("a.log");
+    std::fs::write(&log, normal_lines(10, 0)).unwrap();
+    let hud = Hud::start(&[log.to_str().unwrap(), "--bind", "0.0.0.0", "--port", "0"]);
+    assert!(hud.addr.starts_with("0.0.0.0:"), "{}", hud.addr);
+    let text = hud.log.lock().unwrap().clone();
+    assert!(!text.contains("listening on http://127.0.0.1"), "{text}");
+    assert!(text.contains("anyone who can reach it"), "{text}");
 }
 
 #[test]
@@ -716,7 +868,7 @@ fn help_lists_the_issue_flags() {
         "--no-seed",
         "--backfill",
         "--pace",
-        "--once",
+        "--loop",
         "--bind",
         "--port",
         "--open",

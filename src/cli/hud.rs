@@ -39,19 +39,20 @@ pub struct HudArgs {
     /// Follow the files like `tail -F` (through rotation) instead of replaying them.
     #[arg(short = 'f', long)]
     pub follow: bool,
-    /// Benign signals to seed the baselines with before live data.
+    /// Benign synthetic events (>= 0) that prime the baselines before live data; 0 seeds
+    /// none, so scores are those of `watch` on the same input.
     #[arg(
         long = "seed-count",
         value_name = "N",
-        default_value_t = 3000,
+        default_value_t = 0,
         allow_negative_numbers = true
     )]
     pub seed_count: i64,
-    /// Skip benign-signal seeding.
+    /// Seed nothing (the default; the same as --seed-count 0).
     #[arg(long = "no-seed", conflicts_with = "seed_count")]
     pub no_seed: bool,
-    /// Recent history replayed through the feed before following (lines per file with
-    /// --follow, entries with journald).
+    /// Recent history (>= 0) replayed through the feed before following (lines per file
+    /// with --follow, entries with journald).
     #[arg(
         long,
         value_name = "N",
@@ -59,7 +60,8 @@ pub struct HudArgs {
         allow_negative_numbers = true
     )]
     pub backfill: i64,
-    /// Seconds to wait after each event when replaying files (0 = as fast as read).
+    /// Seconds to wait after each event when replaying files, 0 to 3600 (0 = as fast as
+    /// read).
     #[arg(
         long,
         value_name = "S",
@@ -67,14 +69,18 @@ pub struct HudArgs {
         allow_negative_numbers = true
     )]
     pub pace: f64,
-    /// Replay the files once instead of looping.
-    #[arg(long)]
+    /// Replay the files again and again (0.5 s apart) instead of once.
+    #[arg(long = "loop")]
+    pub repeat: bool,
+    /// Replay once: the default, kept for older command lines.
+    #[arg(long, hide = true, conflicts_with = "repeat")]
     pub once: bool,
     /// Address to listen on [default: 127.0.0.1]. The dashboard has no authentication:
     /// a non-loopback address (e.g. 0.0.0.0) exposes your logs to the network.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
-    /// Port to listen on; 0 picks a free one (the address is printed on stderr).
+    /// Port to listen on, 0 to 65535; 0 picks a free one (the address is printed on
+    /// stderr).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PORT)]
     pub port: u16,
     /// Open the dashboard in the default browser (xdg-open).
@@ -83,6 +89,8 @@ pub struct HudArgs {
     /// The reference's flag; not opening is already the default.
     #[arg(long = "no-open", hide = true, conflicts_with = "open")]
     pub no_open: bool,
+    #[command(flatten)]
+    pub input: super::InputArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
 }

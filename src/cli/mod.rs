@@ -54,7 +54,8 @@ pub enum ProgressArg {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Log files to scan, in order, as one stream (gzip decompressed — a `.gz` name or gzip's magic bytes, stdin included; `-` reads stdin).
+    /// Log files to scan, in order, as one stream (`-` reads stdin; gzip, xz, zstd and
+    /// bzip2 are decompressed, recognised by their magic bytes).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Worker threads, 1 to 1024, the calling thread included: all of them extract
@@ -72,9 +73,20 @@ pub struct ScanArgs {
     #[arg(long = "chunk-size", hide = true, default_value_t = 1 << 20, value_name = "BYTES")]
     pub chunk_size: usize,
     #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
     pub persist: PersistArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+/// How inputs are read, shared by every command that reads files.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct InputArgs {
+    /// Read inputs that look binary (a NUL byte in their first 32 KiB) as text instead of
+    /// skipping them with a note.
+    #[arg(long)]
+    pub binary: bool,
 }
 
 /// Source labels and persisted baselines, shared by `watch` and `scan`.
@@ -147,7 +159,8 @@ pub struct FollowArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// Log files to read, in order (`-` reads stdin; gzip — a `.gz` name or its magic bytes — is decompressed).
+    /// Log files to read, in order (`-` reads stdin; gzip, xz, zstd and bzip2 are
+    /// decompressed, recognised by their magic bytes).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Write run statistics as JSON to FILE at exit (with --follow also at every
@@ -156,6 +169,8 @@ pub struct WatchArgs {
     pub stats_json: Option<PathBuf>,
     #[command(flatten)]
     pub follow: FollowArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub persist: PersistArgs,
     #[command(flatten)]

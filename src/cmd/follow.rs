@@ -92,6 +92,7 @@ impl Durability {
                     sink.0.clone(),
                     self.start.elapsed(),
                     1,
+                    engine.oversized_lines(),
                 );
                 stats.stages.insert("read_detect", stage.clone());
                 let text = serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default();

@@ -70,7 +70,8 @@ impl HudArgs {
                 } else {
                     Source::Replay {
                         files,
-                        once: self.once,
+                        repeat: self.repeat,
+                        binary: self.input.binary,
                     }
                 })
             }
@@ -120,14 +121,29 @@ impl HudArgs {
     }
 }
 
-/// The URL a browser should open for `addr`.
+/// The URL of `addr` as bound (`0.0.0.0` stays `0.0.0.0`).
 fn url(addr: SocketAddr) -> String {
     let host = match addr.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
         ip => ip.to_string(),
     };
     format!("http://{host}:{}/", addr.port())
+}
+
+/// The URL a browser on this machine opens for `addr`: an unspecified address
+/// (`0.0.0.0`, `::`) is reached through loopback.
+fn local_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => url(SocketAddr::new(
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            addr.port(),
+        )),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => url(SocketAddr::new(
+            std::net::Ipv6Addr::LOCALHOST.into(),
+            addr.port(),
+        )),
+        _ => url(addr),
+    }
 }
 
 /// The library error a HUD failure is reported as (exit 2), naming the flag to fix.
@@ -159,8 +175,8 @@ pub fn run(args: HudArgs, signals: &Signals) -> Result<Outcome, Error> {
         hud = hud.with_sink(hook);
     }
     let addr = hud.local_addr().map_err(hud_error)?;
-    let link = url(addr);
-    say!("trace-sentinel HUD :: listening on {link}");
+    let link = local_url(addr);
+    say!("trace-sentinel HUD :: listening on {}", url(addr));
     say!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
     if exposed {
         say!(
@@ -207,6 +223,19 @@ fn open_browser(link: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_listening_line_shows_the_bound_address() {
+        let at = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(super::url(at("0.0.0.0:8787")), "http://0.0.0.0:8787/");
+        assert_eq!(
+            super::local_url(at("0.0.0.0:8787")),
+            "http://127.0.0.1:8787/"
+        );
+        assert_eq!(super::url(at("[::]:80")), "http://[::]:80/");
+        assert_eq!(super::local_url(at("[::]:80")), "http://[::1]:80/");
+        assert_eq!(super::local_url(at("127.0.0.1:1")), "http://127.0.0.1:1/");
+    }
+
     #[test]
     fn the_flag_default_is_the_dashboard_default() {
         assert_eq!(

@@ -57,13 +57,15 @@ pub fn save_baseline(engine: &Engine, args: &PersistArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// The `--stats-json` document of a run: counts from the shard set's counters.
+/// The `--stats-json` document of a run: counts from the shard set's counters, and the
+/// lines longer than `--max-line-bytes` (`oversized`).
 pub fn run_stats(
     shards: &ShardSet,
     bytes: u64,
     anomalies: StatsSink,
     elapsed: Duration,
     threads: usize,
+    oversized: u64,
 ) -> RunStats {
     let c = shards.counters();
     let mut stats = RunStats {
@@ -79,5 +81,6 @@ pub fn run_stats(
     stats
         .counters
         .insert("interarrival_untracked", c.interarrival_untracked);
+    stats.counters.insert("oversized_lines", oversized);
     stats
 }

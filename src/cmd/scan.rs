@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input;
-use trace_sentinel_core::scan::{ScanInput, ScanOptions, Scanner};
+use trace_sentinel_core::scan::{ScanEvent, ScanInput, ScanOptions, Scanner};
 use trace_sentinel_core::sink::Tee;
 use trace_sentinel_core::stats::StatsSink;
 use trace_sentinel_core::Error;
@@ -119,12 +119,12 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         })
         .collect();
     // Total size for the bar: regular uncompressed files only (each is opened to sniff
-    // for gzip, so only when a bar is drawn).
+    // for compression, so only when a bar is drawn).
     let total = || -> Option<u64> {
         args.paths
             .iter()
             .map(|p| {
-                if input::is_stdin(p) || input::is_gzip_input(p) {
+                if input::is_stdin(p) || input::is_compressed_input(p) {
                     None
                 } else {
                     std::fs::metadata(p).ok().map(|m| m.len())
@@ -144,6 +144,7 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         chunk_size: args.chunk_size.max(1),
         in_flight: 0,
         max_line_bytes: args.detect.max_line_bytes as usize,
+        binary: args.input.binary,
     };
     let scanner = Scanner::new(opts, format, semantic)?;
     let bar = progress_bar(args.progress, total);
@@ -152,13 +153,16 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
     // The first report draws at once (so even a short run shows the bar under
     // `--progress always`); later ones at most every 100 ms.
     let mut last_tick: Option<Instant> = None;
-    let mut progress = |bytes: u64, events: u64| {
-        if last_tick.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
-            last_tick = Some(Instant::now());
-            bar.set_position(bytes);
-            let secs = start.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{:.0} lines/s", events as f64 / secs));
+    let mut progress = |event: ScanEvent<'_>| match event {
+        ScanEvent::Progress { bytes, events } => {
+            if last_tick.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
+                last_tick = Some(Instant::now());
+                bar.set_position(bytes);
+                let secs = start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("{:.0} lines/s", events as f64 / secs));
+            }
         }
+        ScanEvent::Skipped(e) => bar.suspend(|| say!("trace-sentinel: note: {e}")),
     };
     let report = scanner.run(
         &inputs,
@@ -182,13 +186,11 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
             stats_sink,
             start.elapsed(),
             threads,
+            scanner.oversized_lines(),
         );
         stats.stages.insert("read", report.read);
         stats.stages.insert("parse_extract", report.extract);
         stats.stages.insert("detect", report.detect);
-        stats
-            .counters
-            .insert("oversized_lines", scanner.oversized_lines());
         stats.write_to(path)?;
     }
     let n = engine.shards().counters().anomalies;

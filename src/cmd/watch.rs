@@ -38,7 +38,14 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     let mut bytes = 0u64;
     for path in &args.paths {
         let source = persist::source_for(path, &args.persist);
-        let mut stream = input::open_stream(path)?;
+        let mut stream = match input::open_stream(path, args.input.binary) {
+            Ok(stream) => stream,
+            Err(e @ Error::Binary(_)) => {
+                say!("trace-sentinel: note: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         reader
             .for_each_piece(&mut stream, |piece| {
                 if interrupted.load(Ordering::Relaxed) {
@@ -66,8 +73,15 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
         let Tee(stats_sink, _) = sink;
-        persist::run_stats(engine.shards(), bytes, stats_sink, start.elapsed(), 1)
-            .write_to(path)?;
+        persist::run_stats(
+            engine.shards(),
+            bytes,
+            stats_sink,
+            start.elapsed(),
+            1,
+            engine.oversized_lines(),
+        )
+        .write_to(path)?;
     }
     let n = engine.shards().counters().anomalies;
     Ok(if stopped {

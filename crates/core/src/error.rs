@@ -18,6 +18,20 @@ pub enum Error {
     /// An input path is a directory.
     #[error("'{0}' is a directory")]
     IsDirectory(PathBuf),
+    /// An input looks binary (a NUL byte in its first 32 KiB) and binary input was not
+    /// asked for. Drivers skip such an input with a note.
+    #[error(
+        "skipping binary file '{0}' (a NUL byte in its first 32 KiB; --binary reads it as text)"
+    )]
+    Binary(PathBuf),
+    /// An input's name claims a compression format its content does not have.
+    #[error("'{path}' is not {format} data, though its name says so")]
+    NotCompressed {
+        /// The input path.
+        path: PathBuf,
+        /// The format the name claims (`gzip`, `xz`, `zstd`, `bzip2`).
+        format: &'static str,
+    },
     /// A configuration value is out of range.
     #[error("invalid value for {flag}: {reason}")]
     Config {

@@ -1,7 +1,9 @@
-//! Input stage: where bytes come from — files, `.gz` files (streamed), stdin — and the
-//! rolling-buffer block reader every non-mmap path shares. It hands out blocks that hold
-//! only complete lines (plus the unterminated tail at EOF) and knows nothing of what a
-//! line means.
+//! Input stage: where bytes come from — files, compressed files (gzip, xz, zstd, bzip2;
+//! streamed), stdin — and the rolling-buffer block reader every non-mmap path shares. It
+//! recognises compression by magic bytes (a name that claims a compression the content
+//! does not have is an error) and binary content by a NUL byte in the first
+//! [`BINARY_SNIFF_BYTES`] (as grep does). It hands out blocks that hold only complete
+//! lines (plus the unterminated tail at EOF) and knows nothing of what a line means.
 
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -21,30 +23,97 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Whether `path` is gzip-compressed by its name (a `.gz` extension).
-pub fn is_gzip(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+/// A compression format the input stage decompresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip (RFC 1952), `.gz`; concatenated members are read in turn.
+    Gzip,
+    /// xz, `.xz`; concatenated streams are read in turn.
+    Xz,
+    /// Zstandard, `.zst`; concatenated frames are read in turn.
+    Zstd,
+    /// bzip2, `.bz2`; concatenated streams are read in turn.
+    Bzip2,
 }
 
-/// The two bytes every gzip member starts with (RFC 1952).
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Bytes of an input's start that decide its compression.
+const MAGIC_LEN: usize = 6;
 
-/// Whether `head` (the first bytes of an input) starts a gzip stream. No text log does:
-/// 0x8b cannot begin a UTF-8 character.
-pub fn starts_gzip(head: &[u8]) -> bool {
-    head.starts_with(&GZIP_MAGIC)
+impl Compression {
+    const ALL: [Compression; 4] = [
+        Compression::Gzip,
+        Compression::Xz,
+        Compression::Zstd,
+        Compression::Bzip2,
+    ];
+
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+        }
+    }
+
+    /// The file-name extension that claims the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gz",
+            Compression::Xz => "xz",
+            Compression::Zstd => "zst",
+            Compression::Bzip2 => "bz2",
+        }
+    }
+
+    /// The format `head` (an input's first bytes) starts with, if any. No text log
+    /// starts like one: every magic holds a byte that cannot begin a line of UTF-8 text
+    /// (0x8b, 0xfd, 0xb5) or, for bzip2, `BZh` and a block-size digit.
+    pub fn of_magic(head: &[u8]) -> Option<Compression> {
+        match head {
+            [0x1f, 0x8b, ..] => Some(Compression::Gzip),
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Compression::Xz),
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
+            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Compression::Bzip2),
+            _ => None,
+        }
+    }
+
+    /// The format `path`'s extension claims, if any.
+    pub fn of_name(path: &Path) -> Option<Compression> {
+        let ext = path.extension()?;
+        Self::ALL
+            .into_iter()
+            .find(|c| ext.eq_ignore_ascii_case(c.extension()))
+    }
+
+    /// A reader decompressing `raw`.
+    fn decoder(self, raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+        let buffered = io::BufReader::with_capacity(1 << 16, raw);
+        Ok(match self {
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+            Compression::Xz => Box::new(lzma_rust2::XzReader::new(buffered, true)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(buffered)),
+        })
+    }
 }
 
-/// Whether the input at `path` is read through gzip: a `.gz` name, or a regular file of
-/// another name (a rotated `app.log.1`, say) that starts with the gzip magic bytes.
-/// Stdin and FIFOs are sniffed as they are read ([`open_stream`]); an unreadable file is
-/// left to the open that reports it.
-pub fn is_gzip_input(path: &Path) -> bool {
+/// Whether `path` names a compressed file (`.gz`, `.xz`, `.zst`, `.bz2`).
+pub fn is_compressed_name(path: &Path) -> bool {
+    Compression::of_name(path).is_some()
+}
+
+/// Whether the input at `path` is read through a decompressor: a compressed file's name,
+/// or a regular file of another name (a rotated `app.log.1`, say) that starts with a
+/// compression format's magic bytes. Stdin and FIFOs are sniffed as they are read
+/// ([`open_stream`]); an unreadable file is left to the open that reports it.
+pub fn is_compressed_input(path: &Path) -> bool {
     if is_stdin(path) {
         return false;
     }
-    if is_gzip(path) {
+    if is_compressed_name(path) {
         return true;
     }
     // Only a regular file is sniffed ahead, and that is checked before opening: opening
@@ -56,22 +125,33 @@ pub fn is_gzip_input(path: &Path) -> bool {
     let Ok(file) = open_file(path) else {
         return false;
     };
-    matches!(read_head(file), Ok((head, _)) if starts_gzip(&head))
+    matches!(read_head(file, MAGIC_LEN), Ok((head, _)) if Compression::of_magic(&head).is_some())
 }
 
-/// Read up to two bytes from `r` (fewer only at its end) and return them with the reader.
-fn read_head<R: Read>(mut r: R) -> io::Result<(Vec<u8>, R)> {
-    let mut head = [0u8; GZIP_MAGIC.len()];
-    let mut n = 0;
-    while n < head.len() {
-        match r.read(&mut head[n..]) {
+/// Bytes of an input's (decompressed) start searched for a NUL byte: one there marks the
+/// input as binary, as grep decides.
+pub const BINARY_SNIFF_BYTES: usize = 32 << 10;
+
+/// Whether `head`, an input's first bytes, looks binary: a NUL byte among its first
+/// [`BINARY_SNIFF_BYTES`].
+pub fn looks_binary(head: &[u8]) -> bool {
+    head[..head.len().min(BINARY_SNIFF_BYTES)].contains(&0)
+}
+
+/// Read up to `n` bytes from `r` (fewer only at its end) and return them with the reader.
+fn read_head<R: Read>(mut r: R, n: usize) -> io::Result<(Vec<u8>, R)> {
+    let mut head = vec![0u8; n];
+    let mut got = 0;
+    while got < head.len() {
+        match r.read(&mut head[got..]) {
             Ok(0) => break,
-            Ok(k) => n += k,
+            Ok(k) => got += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((head[..n].to_vec(), r))
+    head.truncate(got);
+    Ok((head, r))
 }
 
 /// The default source label of an input: its file name (`<stdin>` for stdin).
@@ -120,31 +200,57 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// A streaming reader for `path` (stdin or a file), decompressing when the name ends in
-/// `.gz` or the first bytes are gzip's magic, so `zcat`-less pipes and rotated archives
-/// without the extension read as text too.
-pub fn open_stream(path: &Path) -> Result<Box<dyn Read + Send>> {
+/// A streaming reader for `path` (stdin or a file), decompressed when its first bytes are
+/// a compression format's magic (see [`decoded_stream`]). With `binary` false, an input
+/// whose decompressed start holds a NUL byte is refused with [`Error::Binary`].
+pub fn open_stream(path: &Path, binary: bool) -> Result<Box<dyn Read + Send>> {
     let raw: Box<dyn Read + Send> = if is_stdin(path) {
         Box::new(io::stdin())
     } else {
         Box::new(open_file(path)?)
     };
-    decoded_stream(path, raw)
+    checked_stream(path, raw, binary)
 }
 
-/// `raw`, the opened input `path` (a file, FIFO or stdin), decompressed when it is gzip
-/// (see [`open_stream`]).
+/// `raw`, the opened input `path`, decompressed ([`decoded_stream`]) and, unless
+/// `binary`, refused with [`Error::Binary`] when its decompressed start holds a NUL byte.
+pub fn checked_stream(
+    path: &Path,
+    raw: Box<dyn Read + Send>,
+    binary: bool,
+) -> Result<Box<dyn Read + Send>> {
+    let stream = decoded_stream(path, raw)?;
+    if binary {
+        return Ok(stream);
+    }
+    let (head, rest) = read_head(stream, BINARY_SNIFF_BYTES).map_err(|e| input_err(path, e))?;
+    if looks_binary(&head) {
+        return Err(Error::Binary(path.to_path_buf()));
+    }
+    Ok(Box::new(io::Cursor::new(head).chain(rest)))
+}
+
+/// `raw`, the opened input `path` (a file, FIFO or stdin), decompressed when its first
+/// bytes are a compression format's magic — whatever its name, so `zcat`-less pipes and
+/// rotated archives without the extension read as text too. A name that claims a
+/// format (`.gz`, `.xz`, `.zst`, `.bz2`) the content does not have is
+/// [`Error::NotCompressed`]; an empty input is empty whatever its name.
 pub fn decoded_stream(path: &Path, raw: Box<dyn Read + Send>) -> Result<Box<dyn Read + Send>> {
     // The first bytes decide, then are read again as the stream's start.
-    let (head, raw) = read_head(raw).map_err(|e| input_err(path, e))?;
-    let gzip = is_gzip(path) || starts_gzip(&head);
-    let whole = io::Cursor::new(head).chain(raw);
-    if gzip {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(1 << 16, whole),
-        )))
-    } else {
-        Ok(Box::new(whole))
+    let (head, raw) = read_head(raw, MAGIC_LEN).map_err(|e| input_err(path, e))?;
+    let found = Compression::of_magic(&head);
+    if let Some(claimed) = Compression::of_name(path) {
+        if found != Some(claimed) && !head.is_empty() {
+            return Err(Error::NotCompressed {
+                path: path.to_path_buf(),
+                format: claimed.name(),
+            });
+        }
+    }
+    let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(raw));
+    match found {
+        Some(c) => c.decoder(whole).map_err(|e| input_err(path, e)),
+        None => Ok(whole),
     }
 }
 
@@ -330,7 +436,7 @@ impl BlockReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
+    use flate2::write::GzEncoder;
     use std::io::Write;
 
     /// A reader that returns at most `step` bytes per call.
@@ -403,7 +509,7 @@ mod tests {
     // gzip detection and streaming.
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
-        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).expect("gzip");
         e.finish().expect("gzip")
     }
@@ -426,13 +532,16 @@ mod tests {
 
     #[test]
     fn the_head_is_read_whole_across_short_and_interrupted_reads() {
-        let (head, mut rest) = read_head(Stutter(b"\x1f\x8bxyz", false)).expect("read");
+        let (head, mut rest) = read_head(Stutter(b"\x1f\x8bxyz", false), 2).expect("read");
         assert_eq!(head, b"\x1f\x8b");
         let mut tail = Vec::new();
         rest.read_to_end(&mut tail).expect("read");
         assert_eq!(tail, b"xyz");
-        assert_eq!(read_head(Stutter(b"a", false)).expect("read").0, b"a");
-        assert!(read_head(Stutter(b"", false)).expect("read").0.is_empty());
+        assert_eq!(read_head(Stutter(b"a", false), 2).expect("read").0, b"a");
+        assert!(read_head(Stutter(b"", false), 2)
+            .expect("read")
+            .0
+            .is_empty());
     }
 
     #[test]
@@ -452,9 +561,9 @@ mod tests {
         for (name, bytes, is_gz) in &cases {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).expect("write");
-            assert_eq!(is_gzip_input(&path), *is_gz, "{name}");
+            assert_eq!(is_compressed_input(&path), *is_gz, "{name}");
             let mut got = Vec::new();
-            open_stream(&path)
+            open_stream(&path, false)
                 .expect("open")
                 .read_to_end(&mut got)
                 .expect("read");
@@ -465,7 +574,79 @@ mod tests {
             };
             assert_eq!(got, want, "{name}");
         }
-        assert!(!is_gzip_input(Path::new("-")));
-        assert!(!is_gzip_input(&dir.path().join("missing.log")));
+        assert!(!is_compressed_input(Path::new("-")));
+        assert!(!is_compressed_input(&dir.path().join("missing.log")));
+    }
+
+    #[test]
+    fn magic_bytes_name_the_format() {
+        let cases: [(&[u8], Option<Compression>); 9] = [
+            (b"\x1f\x8b\x08", Some(Compression::Gzip)),
+            (b"\xfd7zXZ\x00\x00", Some(Compression::Xz)),
+            (b"\x28\xb5\x2f\xfd\x00", Some(Compression::Zstd)),
+            (b"BZh91AY&SY", Some(Compression::Bzip2)),
+            (b"BZh0", None),
+            (b"BZhello", None),
+            (b"\xfd7zXZ", None),
+            (b"plain text\n", None),
+            (b"", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(Compression::of_magic(head), want, "{head:?}");
+        }
+        assert_eq!(
+            Compression::of_name(Path::new("a.log.ZST")),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(
+            Compression::of_name(Path::new("a.bz2")),
+            Some(Compression::Bzip2)
+        );
+        assert_eq!(Compression::of_name(Path::new("a.log")), None);
+    }
+
+    #[test]
+    fn binary_is_a_nul_in_the_first_block_and_named_formats_must_match() {
+        let dir = tempfile::Builder::new()
+            .prefix("ts-binary-sniff-")
+            .tempdir()
+            .expect("dir");
+        let mut late_nul = vec![b'a'; BINARY_SNIFF_BYTES];
+        late_nul.extend_from_slice(b"\x00 after the first block\n");
+        let cases: [(&str, Vec<u8>, &str); 6] = [
+            ("text.log", b"just text\n".to_vec(), "ok"),
+            ("nul.log", b"text\x00more\n".to_vec(), "binary"),
+            ("nul.log.gz", gz(b"text\x00more\n"), "binary"),
+            ("late.log", late_nul, "ok"),
+            ("fake.gz", b"not gzip at all\n".to_vec(), "not gzip"),
+            ("empty.gz", Vec::new(), "ok"),
+        ];
+        for (name, bytes, want) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).expect("write");
+            let got = match open_stream(&path, false) {
+                Ok(_) => "ok".to_string(),
+                Err(Error::Binary(p)) => {
+                    assert_eq!(p, path);
+                    "binary".to_string()
+                }
+                Err(e @ Error::NotCompressed { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(name), "{text}");
+                    "not gzip".to_string()
+                }
+                Err(e) => e.to_string(),
+            };
+            assert_eq!(got, want, "{name}");
+            // --binary reads it as it is.
+            if want == "binary" {
+                let mut all = Vec::new();
+                open_stream(&path, true)
+                    .expect("open")
+                    .read_to_end(&mut all)
+                    .expect("read");
+                assert_eq!(all, b"text\x00more\n");
+            }
+        }
     }
 }

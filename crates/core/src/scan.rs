@@ -1,7 +1,8 @@
 //! The parallel batch driver behind `scan`.
 //!
-//! Input is cut into chunks at line breaks (memory-mapped regular files; `.gz` and stdin
-//! are streamed into owned chunks). Extraction — the shared [`LineParser`]: decode, parse,
+//! Input is cut into chunks at line breaks (memory-mapped regular files; compressed files
+//! and stdin are streamed into owned chunks; inputs that look binary are skipped unless
+//! [`ScanOptions::binary`]). Extraction — the shared [`LineParser`]: decode, parse,
 //! measure, trigram hashing — runs on `threads - 1` rayon workers *and* on the calling
 //! thread, which also consumes the finished chunks strictly in input order and feeds them
 //! to the [`ShardSet`]. Whenever the next chunk in order is not ready, the calling thread
@@ -43,6 +44,9 @@ pub struct ScanOptions {
     pub in_flight: usize,
     /// Line cap (`--max-line-bytes`): longer lines keep only this prefix as the message.
     pub max_line_bytes: usize,
+    /// Read inputs that look binary (a NUL byte in their first block) as text instead of
+    /// skipping them (`--binary`).
+    pub binary: bool,
 }
 
 impl Default for ScanOptions {
@@ -53,6 +57,7 @@ impl Default for ScanOptions {
             chunk_size: 1 << 20,
             in_flight: 0,
             max_line_bytes: crate::input::DEFAULT_MAX_LINE_BYTES,
+            binary: false,
         }
     }
 }
@@ -122,8 +127,23 @@ struct ChunkDone {
     extract_us: u64,
 }
 
-/// Progress report: bytes done so far, events so far.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+/// What a scan reports while it runs.
+#[derive(Debug)]
+pub enum ScanEvent<'a> {
+    /// Bytes and events done so far.
+    Progress {
+        /// Input bytes consumed.
+        bytes: u64,
+        /// Events observed.
+        events: u64,
+    },
+    /// An input was skipped ([`Error::Binary`]: it looks binary); the scan goes on with
+    /// the next one.
+    Skipped(&'a Error),
+}
+
+/// Where a scan reports [`ScanEvent`]s.
+pub type Progress<'a> = &'a mut dyn FnMut(ScanEvent<'_>);
 
 /// What the scan measured.
 #[derive(Debug, Default)]
@@ -260,8 +280,14 @@ impl Scanner {
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
-            let mut chunks =
-                ChunkSource::open(inp, self.opts.chunk_size, self.opts.max_line_bytes)?;
+            let mut chunks = match ChunkSource::open(inp, &self.opts) {
+                Ok(chunks) => chunks,
+                Err(e @ Error::Binary(_)) => {
+                    progress(ScanEvent::Skipped(&e));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             loop {
                 if stop.load(Ordering::Relaxed) {
                     st.report.interrupted = true;
@@ -454,7 +480,10 @@ impl Ordered<'_> {
             lock(&self.shared.frozen_pool).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
-            progress(self.report.bytes, shards.counters().events);
+            progress(ScanEvent::Progress {
+                bytes: self.report.bytes,
+                events: shards.counters().events,
+            });
         }
         Ok(())
     }
@@ -501,10 +530,11 @@ impl ChunkSource {
         }
     }
 
-    fn open(inp: &ScanInput, chunk: usize, max_line: usize) -> Result<Self> {
-        if input::is_stdin(&inp.path) || input::is_gzip(&inp.path) {
+    fn open(inp: &ScanInput, opts: &ScanOptions) -> Result<Self> {
+        let (chunk, max_line, binary) = (opts.chunk_size, opts.max_line_bytes, opts.binary);
+        if input::is_stdin(&inp.path) || input::is_compressed_name(&inp.path) {
             return Ok(Self::stream(
-                input::open_stream(&inp.path)?,
+                input::open_stream(&inp.path, binary)?,
                 chunk,
                 max_line,
             ));
@@ -515,8 +545,8 @@ impl ChunkSource {
             source: e,
         })?;
         if !meta.is_file() {
-            // FIFOs, character devices: stream them (decompressed when gzip).
-            let reader = input::decoded_stream(&inp.path, Box::new(file))?;
+            // FIFOs, character devices: stream them (decompressed when compressed).
+            let reader = input::checked_stream(&inp.path, Box::new(file), binary)?;
             return Ok(Self::stream(reader, chunk, max_line));
         }
         if meta.len() == 0 {
@@ -530,12 +560,16 @@ impl ChunkSource {
             path: inp.path.clone(),
             source: e,
         })?;
-        if input::starts_gzip(&map) {
-            // gzip under another name (a rotated `app.log.1`): streamed and decompressed
-            // from the file already open (mapping it did not move its position).
+        if input::Compression::of_magic(&map).is_some() {
+            // Compressed under another name (a rotated `app.log.1`): streamed and
+            // decompressed from the file already open (mapping it did not move its
+            // position).
             drop(map);
-            let reader = input::decoded_stream(&inp.path, Box::new(file))?;
+            let reader = input::checked_stream(&inp.path, Box::new(file), binary)?;
             return Ok(Self::stream(reader, chunk, max_line));
+        }
+        if !binary && input::looks_binary(&map) {
+            return Err(Error::Binary(inp.path.clone()));
         }
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);

@@ -50,6 +50,7 @@ pub fn journalctl_args(backfill: usize) -> Vec<String> {
 #[derive(Debug)]
 pub struct Journal {
     child: Child,
+    status: Option<std::process::ExitStatus>,
 }
 
 impl Journal {
@@ -67,7 +68,10 @@ impl Journal {
                 io::ErrorKind::NotFound => HudError::JournalctlMissing,
                 _ => HudError::Journalctl(e.to_string()),
             })?;
-        Ok(Journal { child })
+        Ok(Journal {
+            child,
+            status: None,
+        })
     }
 
     /// Take the child's stdout (once).
@@ -88,6 +92,7 @@ impl Journal {
             .child
             .wait()
             .map_err(|e| HudError::Journalctl(e.to_string()))?;
+        self.status = Some(status);
         if status.success() {
             return Ok(());
         }
@@ -101,6 +106,19 @@ impl Journal {
         } else {
             format!("journalctl exited with {status}: {}", first.trim())
         }))
+    }
+}
+
+impl Journal {
+    /// Whether `journalctl` ended by a signal that stops a whole service (SIGHUP,
+    /// SIGINT, SIGTERM): sent to the process group, it reaches the child before the
+    /// HUD's own stop request does.
+    pub fn stopped_by_signal(&self) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        const STOP_SIGNALS: [i32; 3] = [1, 2, 15];
+        self.status
+            .and_then(|s| s.signal())
+            .is_some_and(|sig| STOP_SIGNALS.contains(&sig))
     }
 }
 

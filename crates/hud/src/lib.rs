@@ -196,6 +196,7 @@ impl Hud {
                     }
                     monitor.seed(cfg.seed_count);
                     match cfg.source.run(&mut monitor) {
+                        // A finite source marked itself finished; a stop ends the rest.
                         Ok(()) => monitor.set_running(false),
                         Err(e) => {
                             let reason = e.to_string();

@@ -399,9 +399,17 @@ impl Monitor {
         true
     }
 
-    /// Mark the source as read (or not) and publish.
+    /// Mark the source as being read and publish.
     pub fn set_running(&self, running: bool) {
         self.shared.update(|st| st.running = running);
+    }
+
+    /// Mark a finite source as read to its end (not running, finished) and publish.
+    pub fn set_finished(&self) {
+        self.shared.update(|st| {
+            st.running = false;
+            st.finished = true;
+        });
     }
 
     /// Record why the source stopped and publish.

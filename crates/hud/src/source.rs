@@ -1,5 +1,6 @@
-//! Where the HUD's events come from and how each source is driven: file replay (looped
-//! unless `once`, optionally paced), stdin, journald, and followed files. Every source
+//! Where the HUD's events come from and how each source is driven: file replay (once, or
+//! looped with `repeat`, optionally paced; inputs that look binary skipped unless
+//! `binary`), stdin, journald, and followed files. Every source
 //! hands blocks of complete lines to the [`Monitor`]; this module owns the reading loops,
 //! the `running` flag and the source's label, not the detection.
 
@@ -14,18 +15,23 @@ use trace_sentinel_core::input::{self, BlockReader};
 
 /// Pause between two passes of a looped replay (the reference's 0.5 s).
 pub const LOOP_PAUSE: Duration = Duration::from_millis(500);
+/// How long a source whose child process was stopped by a signal waits for the HUD's
+/// own stop request before reporting the child's end as a failure.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 pub use crate::file_input::FileInput;
 
 /// What the HUD reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    /// Replay files in order; again and again unless `once`.
+    /// Replay files in order, once; again and again with `repeat`.
     Replay {
         /// The files.
         files: Vec<FileInput>,
-        /// Stop after one pass.
-        once: bool,
+        /// Start over after each pass (`--loop`).
+        repeat: bool,
+        /// Read files that look binary as text instead of skipping them (`--binary`).
+        binary: bool,
     },
     /// Read standard input to its end.
     Stdin {
@@ -97,14 +103,25 @@ impl Source {
     /// Drive `monitor` with this source until it ends or a stop is requested.
     pub fn run(&self, monitor: &mut Monitor) -> Result<(), HudError> {
         match self {
-            Source::Replay { files, once } => replay(monitor, files, *once),
+            Source::Replay {
+                files,
+                repeat,
+                binary,
+            } => replay(monitor, files, *repeat, *binary),
             Source::Stdin { format } => {
                 monitor.set_running(true);
                 let r = pump(monitor, &mut io::stdin().lock(), "<stdin>", *format);
-                r.map(|_| ()).map_err(|e| HudError::Read {
-                    path: PathBuf::from("-"),
-                    source: e,
-                })
+                match r {
+                    Ok(true) => monitor.set_finished(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        return Err(HudError::Read {
+                            path: PathBuf::from("-"),
+                            source: e,
+                        })
+                    }
+                }
+                Ok(())
             }
             Source::Journald { backfill } => run_journal(monitor, *backfill),
             Source::Follow { files, backfill } => crate::follow::run(monitor, files, *backfill),
@@ -128,11 +145,29 @@ pub fn pump<R: Read + ?Sized>(
     Ok(more)
 }
 
-fn replay(monitor: &mut Monitor, files: &[FileInput], once: bool) -> Result<(), HudError> {
+/// Replay `files` once (the source is then finished), or with `repeat` again and again,
+/// running throughout. A file that looks binary is skipped with a notice (once).
+fn replay(
+    monitor: &mut Monitor,
+    files: &[FileInput],
+    repeat: bool,
+    binary: bool,
+) -> Result<(), HudError> {
+    let mut skipped: Vec<&std::path::Path> = Vec::new();
+    monitor.set_running(true);
     loop {
-        monitor.set_running(true);
         for f in files {
-            let mut stream = input::open_stream(&f.path).map_err(HudError::Input)?;
+            let mut stream = match input::open_stream(&f.path, binary) {
+                Ok(stream) => stream,
+                Err(e @ trace_sentinel_core::Error::Binary(_)) => {
+                    if !skipped.contains(&f.path.as_path()) {
+                        skipped.push(&f.path);
+                        monitor.notice(&e.to_string());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(HudError::Input(e)),
+            };
             let name = input::source_name(&f.path);
             let more = pump(monitor, &mut stream, &name, f.format).map_err(|e| HudError::Read {
                 path: f.path.clone(),
@@ -142,8 +177,11 @@ fn replay(monitor: &mut Monitor, files: &[FileInput], once: bool) -> Result<(), 
                 return Ok(());
             }
         }
-        monitor.set_running(false);
-        if once || !monitor.sleep(LOOP_PAUSE) {
+        if !repeat {
+            monitor.set_finished();
+            return Ok(());
+        }
+        if !monitor.sleep(LOOP_PAUSE) {
             return Ok(());
         }
     }
@@ -195,6 +233,11 @@ fn run_journal(monitor: &mut Monitor, backfill: usize) -> Result<(), HudError> {
         source: e,
     })?;
     let finished = lock(&journal).finish();
+    // A stop signal sent to the whole process group ends `journalctl` first: that is the
+    // HUD being stopped, not the source failing, once the stop request follows.
+    if finished.is_err() && lock(&journal).stopped_by_signal() && !monitor.sleep(STOP_GRACE) {
+        return Ok(());
+    }
     finished
 }
 

@@ -128,6 +128,8 @@ pub struct HudState {
     info: RunInfo,
     /// Whether the source is being read (false when a finite source ended).
     pub running: bool,
+    /// Whether a finite source (a replay without `--loop`, stdin) was read to its end.
+    pub finished: bool,
     /// Whether benign seeding is in progress.
     pub seeding: bool,
     /// Benign events the baselines were primed with.
@@ -160,6 +162,7 @@ impl HudState {
         HudState {
             info,
             running: true,
+            finished: false,
             seeding: true,
             seeded: 0,
             error: None,
@@ -363,6 +366,7 @@ struct StateView<'a> {
     running: bool,
     seeding: bool,
     seeded: u64,
+    finished: bool,
     events: u64,
     anomalies: u64,
     peak_sigma: f64,
@@ -392,6 +396,7 @@ impl Serialize for HudState {
             running: self.running,
             seeding: self.seeding,
             seeded: self.seeded,
+            finished: self.finished,
             events: self.events,
             anomalies: self.anomalies,
             peak_sigma: r(self.peak, 3),
@@ -481,6 +486,7 @@ mod tests {
         assert_eq!(v["wave"].as_array().unwrap().len(), WAVE_LEN);
         assert_eq!(v["series"].as_array().unwrap().len(), SERIES_LEN);
         assert_eq!(v["running"], true);
+        assert_eq!(v["finished"], false);
         assert_eq!(v["seeding"], true);
         assert_eq!(v["threshold"], 3.0);
     }

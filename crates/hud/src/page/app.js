@@ -166,6 +166,9 @@
     } else if (data && data.running) {
       text = "LIVE";
       cls = "live";
+    } else if (data && data.finished) {
+      text = "FINISHED";
+      cls = "done";
     } else {
       text = "IDLE";
       cls = "warn";
