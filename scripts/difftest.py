@@ -389,7 +389,9 @@ def run_one(seed: int, mode: str, args, py: str, workdir: Path) -> dict:
             return res
     ref = subprocess.run([py, str(REF_RUNNER)] + cmd_tail, cwd=workdir, capture_output=True, timeout=600)
     try:
-        ours = subprocess.run([args.bin] + cmd_tail, cwd=workdir, capture_output=True, timeout=args.timeout)
+        # --binary: the reference reads every input as text, NUL bytes included.
+        ours = subprocess.run([args.bin] + cmd_tail + ["--binary"], cwd=workdir, capture_output=True,
+                              timeout=args.timeout)
     except subprocess.TimeoutExpired:
         res.update(status="error", detail=f"our binary timed out after {args.timeout}s")
         return res

@@ -181,6 +181,7 @@ def main() -> int:
             paths, stdin_path = ["-"], d / files[0]
         if paths != files and "--source" not in flags:
             flags += ["--source", "x"]  # the default label is the path's file name
+        flags += ["--binary"]  # awkward variants may hold NUL bytes: read them all
         expected = run([binary, "watch", watched, *flags], d)
         for threads in rng.sample(["1", "2", "3", "7"], 2):
             chunk = rng.choice(["64", "4093", "65536", "1048576"])

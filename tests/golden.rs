@@ -4,7 +4,8 @@
 //! Every case in `tests/golden/` is `NAME.log` or `NAME.jsonl` (input), `NAME.args` (one
 //! line of flags) and `NAME.expected.jsonl` (the reference's `--format json` output, with
 //! `"timestamp": "<now>"` where the event's timestamp defaulted to the clock). We run
-//! `trace-sentinel watch NAME.EXT --format json ARGS` with cwd = `tests/golden` and
+//! `trace-sentinel watch NAME.EXT --format json --binary ARGS` with cwd = `tests/golden`
+//! (`--binary`: the reference reads every input as text, NUL bytes included) and
 //! compare line by line, field by field (serde_json), then byte for byte after
 //! substituting `<now>` timestamps. Needs no Python.
 //!
@@ -87,14 +88,14 @@ fn run_in_golden(args: &[&str]) -> Output {
 }
 
 fn run_case(case: &Case, format: &str) -> Output {
-    let mut argv: Vec<&str> = vec!["watch", &case.input, "--format", format];
+    let mut argv: Vec<&str> = vec!["watch", &case.input, "--format", format, "--binary"];
     argv.extend(case.args.iter().map(String::as_str));
     run_in_golden(&argv)
 }
 
 fn command_line(case: &Case, format: &str) -> String {
     format!(
-        "(cd tests/golden && trace-sentinel watch {} --format {format} {})",
+        "(cd tests/golden && trace-sentinel watch {} --format {format} --binary {})",
         case.input,
         case.args.join(" ")
     )
