@@ -356,7 +356,15 @@ fn unspecified_bind_prints_the_real_address() {
     std::fs::write(&log, normal_lines(10, 0)).unwrap();
     let hud = Hud::start(&[log.to_str().unwrap(), "--bind", "0.0.0.0", "--port", "0"]);
     assert!(hud.addr.starts_with("0.0.0.0:"), "{}", hud.addr);
-    let text = hud.log.lock().unwrap().clone();
+    // The exposure warning follows the listening line.
+    let end = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = hud.log.lock().unwrap().clone();
+        if text.contains("anyone who can reach it") || Instant::now() > end {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(!text.contains("listening on http://127.0.0.1"), "{text}");
     assert!(text.contains("anyone who can reach it"), "{text}");
 }

@@ -114,6 +114,7 @@ fn the_terminal_model_wraps_and_erases_like_a_terminal() {
 fn under_tty(command: &str) -> Option<Vec<u8>> {
     let ok = Command::new("script")
         .arg("--version")
+        .stdin(std::process::Stdio::null())
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
@@ -127,6 +128,10 @@ fn under_tty(command: &str) -> Option<Vec<u8>> {
             "/dev/null",
         ])
         .env_remove("NO_COLOR")
+        // A terminal session names its terminal; without TERM nothing is drawn.
+        .env("TERM", "xterm")
+        // `script` copies its input to the terminal and stops early when it is closed.
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("script");
     assert!(out.status.success(), "{command}: {out:?}");
