@@ -6,6 +6,7 @@
 
 use crate::generic;
 use crate::generic::fold::FoldSums;
+use crate::generic::shape::ShapeMasks;
 use crate::generic::spans::LineSpan;
 use crate::table::{BucketMask, BUCKETS};
 
@@ -157,4 +158,14 @@ pub(crate) fn fold<const TEND: bool>(
         }
     }
     generic::fold::fold::<TEND>(old, next, mask, dval, keep)
+}
+
+/// See [`crate::generic::shape::shape_masks`].
+#[inline]
+pub(crate) fn shape_masks(bytes: &[u8]) -> ShapeMasks {
+    #[cfg(target_arch = "x86_64")]
+    if cpu::sse2() {
+        return x86_64::sse2::shape_masks(bytes);
+    }
+    generic::shape::shape_masks(bytes)
 }

@@ -6,7 +6,9 @@
 //! * [`words`]: `\w+` run counting in ASCII bytes;
 //! * [`trigram`]: byte classes, trigram counting into hashed buckets, compaction of the
 //!   counts and their values (the semantic layer's vectorizer kernels);
-//! * [`fold`]: the novelty detector's fused centroid update.
+//! * [`fold`]: the novelty detector's fused centroid update;
+//! * [`shape`]: template shapes of lines (tokens with their variable parts masked,
+//!   hashed) and the log level a line names.
 //!
 //! Layout, after the memchr crate: [`generic`] holds a plain-Rust implementation of
 //! every kernel (and the byte rules and types they share), compiled on every target;
@@ -29,6 +31,7 @@ pub mod generic;
 mod gram;
 #[cfg(test)]
 mod oracle;
+pub mod shape;
 pub mod spans;
 pub mod split;
 mod table;

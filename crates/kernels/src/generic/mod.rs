@@ -10,5 +10,6 @@ pub mod breaks;
 pub mod classes;
 pub mod counts;
 pub mod fold;
+pub mod shape;
 pub mod spans;
 pub mod words;

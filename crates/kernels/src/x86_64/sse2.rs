@@ -1,6 +1,7 @@
 //! SSE2 kernels (the x86-64 baseline): ASCII word masks, the line-span block masks,
 //! trigram classes 16 bytes at a time, and the non-zero bitmap of bucket counts.
 
+use crate::generic::shape::ShapeMasks;
 use crate::generic::spans::{line_spans_with, BlockMasks, LineSpan};
 use crate::generic::words::is_word_byte;
 use crate::table::{class_of_byte, BucketMask, BUCKETS, SPACE_CLASS};
@@ -193,6 +194,55 @@ pub(crate) fn compress_counts(
     crate::generic::counts::compress_counts_with(counts, idx, cnt, nonzero_bitmap)
 }
 
+/// The whitespace, digit and `\w` masks of up to 64 bytes, 16 at a time (see
+/// [`crate::generic::shape::shape_masks`]).
+#[inline]
+pub(crate) fn shape_masks(bytes: &[u8]) -> ShapeMasks {
+    let mut padded = [b' '; 64];
+    let block: &[u8; 64] = match <&[u8; 64]>::try_from(bytes) {
+        Ok(full) => full,
+        Err(_) => {
+            let n = bytes.len().min(64);
+            padded[..n].copy_from_slice(&bytes[..n]);
+            &padded
+        }
+    };
+    let mut m = ShapeMasks::default();
+    for (q, piece) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of the x86-64 baseline; the load reads the 16 bytes of
+        // `piece`.
+        let (sp, dg, wd) = unsafe {
+            let v = _mm_loadu_si128(piece.as_ptr().cast());
+            let in_range = |lo: u8, span: u8, x: __m128i| {
+                let off = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
+                _mm_cmpeq_epi8(_mm_min_epu8(off, _mm_set1_epi8(span as i8)), off)
+            };
+            let space = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                in_range(9, 4, v),
+            );
+            let digit = in_range(b'0', 9, v);
+            let alpha = in_range(b'a', 25, _mm_or_si128(v, _mm_set1_epi8(0x20)));
+            let under = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+            let word = _mm_or_si128(_mm_or_si128(digit, alpha), under);
+            (
+                _mm_movemask_epi8(space) as u16,
+                _mm_movemask_epi8(digit) as u16,
+                _mm_movemask_epi8(word) as u16,
+            )
+        };
+        m.space |= u64::from(sp) << (q * 16);
+        m.digit |= u64::from(dg) << (q * 16);
+        m.word |= u64::from(wd) << (q * 16);
+    }
+    if bytes.len() < 64 {
+        m.space |= !0u64 << bytes.len();
+        m.digit &= (1u64 << bytes.len()) - 1;
+        m.word &= (1u64 << bytes.len()) - 1;
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +295,30 @@ mod tests {
             }
         }
         crate::oracle::check_compress(&compress_counts);
+    }
+    #[test]
+    fn shape_masks_equal_the_generic_kernel() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..=64usize {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        (seed >> 24) as u8
+                    })
+                    .collect();
+                assert_eq!(
+                    super::shape_masks(&bytes),
+                    crate::generic::shape::shape_masks(&bytes),
+                    "{bytes:?}"
+                );
+            }
+        }
+        let all: Vec<u8> = (0..=255u8).collect();
+        for c in all.chunks(64) {
+            assert_eq!(super::shape_masks(c), crate::generic::shape::shape_masks(c));
+        }
     }
 }
