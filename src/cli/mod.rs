@@ -228,6 +228,20 @@ pub struct DetectArgs {
     /// Enable semantic novelty detection (hashed character-3-gram vectors).
     #[arg(long)]
     pub semantic: bool,
+    /// Learn log templates: report lines whose template is new or rare in their source
+    /// (template.novelty, level-aware) and measure length, tokens and attributes per
+    /// template.
+    #[arg(long)]
+    pub templates: bool,
+    /// With --templates: templates kept per source, >= 1; the least recently used one
+    /// is evicted past it.
+    #[arg(
+        long = "max-templates",
+        default_value_t = 1000,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub max_templates: i64,
     /// Prime baselines with N (>= 0) benign synthetic events before reading.
     #[arg(
         long,
@@ -353,6 +367,12 @@ impl DetectArgs {
         if self.seed < 0 {
             return Err(invalid("--seed", format!("{} (must be >= 0)", self.seed)));
         }
+        if self.max_templates < 1 {
+            return Err(invalid(
+                "--max-templates",
+                format!("{} (must be >= 1)", self.max_templates),
+            ));
+        }
         let detector = match self.detector {
             DetectorArg::Zscore => DetectorKind::Zscore,
             DetectorArg::Ewma => DetectorKind::Ewma { alpha: self.alpha },
@@ -377,6 +397,9 @@ impl DetectArgs {
             },
             max_sources: self.max_sources as usize,
             max_metrics: 4096,
+            templates: self.templates,
+            max_templates: self.max_templates as usize,
+            ..Config::default()
         };
         Ok((cfg, format))
     }

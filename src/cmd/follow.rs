@@ -241,7 +241,8 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         let bytes = follower.bytes();
         let t0 = Instant::now();
         let more = follower
-            .poll(&mut |piece, source| {
+            .poll(&mut |piece, source, line| {
+                engine.set_line_cursor(line);
                 engine
                     .feed_piece(piece, source, &mut sink)
                     .map_err(output_error)

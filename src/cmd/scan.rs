@@ -132,7 +132,6 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
             })
             .sum()
     };
-    let semantic = cfg.semantic;
     let mut engine = Engine::new(cfg, format);
     persist::load_baseline(&mut engine, &args.persist)?;
     if args.detect.seed > 0 {
@@ -146,7 +145,7 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         max_line_bytes: args.detect.max_line_bytes as usize,
         binary: args.input.binary,
     };
-    let scanner = Scanner::new(opts, format, semantic)?;
+    let scanner = Scanner::new(opts, format, engine.shards().config())?;
     let bar = progress_bar(args.progress, total);
     let mut out = make_output_held(&args.detect, false, Some(&bar))?;
     let mut sink = Tee(StatsSink::default(), &mut *out);

@@ -46,6 +46,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
             }
             Err(e) => return Err(e),
         };
+        engine.begin_input();
         reader
             .for_each_piece(&mut stream, |piece| {
                 if interrupted.load(Ordering::Relaxed) {

@@ -1,6 +1,8 @@
 //! What the engine reports: [`Severity`], the borrowed [`Anomaly`] view, and its two
 //! renderings — the reference's explanation text and its `as_dict()` JSON object.
 
+use std::fmt::Write as _;
+use trace_sentinel_kernels::shape::Level;
 use trace_sentinel_pycompat::pyfmt;
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
@@ -52,6 +54,39 @@ impl Severity {
     pub const ALL: [Severity; 3] = [Severity::Warning, Severity::High, Severity::Critical];
 }
 
+/// A line's template, as an anomaly names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateRef<'a> {
+    /// The template's id, unique within its source's shard.
+    pub id: u64,
+    /// The template as text, `<*>` for its variable parts.
+    pub text: &'a str,
+}
+
+/// How rare a value (or a template) was when it was scored by rarity: seen `seen` times
+/// in `out_of` observations before this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rarity {
+    /// Times seen before.
+    pub seen: u64,
+    /// Observations before.
+    pub out_of: u64,
+}
+
+/// What is known of an anomaly's line beyond the reference's fields; every part is
+/// optional, and empty without line numbers or the template layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LineContext<'a> {
+    /// The line's 1-based number in its input.
+    pub line: Option<u64>,
+    /// The line's template (with the template layer).
+    pub template: Option<TemplateRef<'a>>,
+    /// The level the line names (with the template layer).
+    pub level: Option<Level>,
+    /// For scores by rarity (template novelty, categorical attributes).
+    pub rarity: Option<Rarity>,
+}
+
 /// A surfaced deviation, borrowing the event it came from.
 ///
 /// ```
@@ -69,6 +104,7 @@ impl Severity {
 ///     source: "web",
 ///     message: "GET /search?q=...",
 ///     message_wtf8: None,
+///     context: Default::default(),
 /// };
 /// assert_eq!(
 ///     a.explanation(),
@@ -100,13 +136,40 @@ pub struct Anomaly<'a> {
     pub message: &'a str,
     /// The message as WTF-8 when it holds lone surrogates, for exact JSON output.
     pub message_wtf8: Option<&'a [u8]>,
+    /// Line number, template, level and rarity, where known.
+    pub context: LineContext<'a>,
 }
 
 impl Anomaly<'_> {
-    /// Append the human explanation (the reference's wording).
+    /// Append the human explanation (the reference's wording; scores by rarity say how
+    /// rare).
     pub fn write_explanation(&self, out: &mut String) {
         let direction = if self.score > 0.0 { "above" } else { "below" };
-        if self.semantic {
+        if let Some(r) = self.context.rarity {
+            if self.metric == crate::metric::TEMPLATE_NOVELTY {
+                if r.seen == 0 {
+                    out.push_str("new template");
+                } else {
+                    out.push_str("template seen ");
+                    push_count(out, r.seen, "time");
+                    out.push_str(" in ");
+                    push_count(out, r.out_of, "line");
+                }
+            } else {
+                out.push_str(self.metric);
+                out.push_str(" = ");
+                pyfmt::write_general(out, self.value, 3);
+                out.push_str(" seen ");
+                push_count(out, r.seen, "time");
+                out.push_str(" in ");
+                push_count(out, r.out_of, "value");
+            }
+            out.push_str(": ");
+            pyfmt::write_fixed(out, self.score.abs(), 1);
+            out.push_str("σ rare in this source (threshold ");
+            pyfmt::write_fixed(out, self.threshold, 1);
+            out.push_str("σ)");
+        } else if self.semantic {
             out.push_str("message is semantically novel: ");
             pyfmt::write_fixed(out, self.score.abs(), 1);
             out.push_str("σ ");
@@ -159,7 +222,37 @@ impl Anomaly<'_> {
             Some(raw) => pyfmt::write_json_wtf8(out, raw),
             None => pyfmt::write_json_str(out, self.message),
         }
+        let c = &self.context;
+        if let Some(line) = c.line {
+            out.push_str(", \"line\": ");
+            let _ = write!(out, "{line}");
+        }
+        if let Some(t) = c.template {
+            out.push_str(", \"template_id\": ");
+            let _ = write!(out, "{}", t.id);
+            out.push_str(", \"template\": ");
+            pyfmt::write_json_str(out, t.text);
+            out.push_str(", \"level\": ");
+            match c.level {
+                Some(l) => {
+                    out.push('"');
+                    out.push_str(l.name());
+                    out.push('"');
+                }
+                None => out.push_str("null"),
+            }
+        }
         out.push('}');
+    }
+}
+
+/// `n` and its noun, `s` after the noun unless `n` is 1.
+fn push_count(out: &mut String, n: u64, noun: &str) {
+    let _ = write!(out, "{n}");
+    out.push(' ');
+    out.push_str(noun);
+    if n != 1 {
+        out.push('s');
     }
 }
 

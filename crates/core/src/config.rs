@@ -34,6 +34,29 @@ pub struct Config {
     pub max_sources: usize,
     /// Bound on distinct metrics per shard.
     pub max_metrics: usize,
+    /// Whether the template layer runs: template novelty, and the reference metrics
+    /// measured per template (`--templates`; see `docs/detection.md`).
+    #[serde(default)]
+    pub templates: bool,
+    /// Templates kept per shard; past it the least recently used one is evicted.
+    #[serde(default = "default_max_templates")]
+    pub max_templates: usize,
+    /// Templates kept across all shards together.
+    #[serde(default = "default_max_templates_total")]
+    pub max_templates_total: usize,
+}
+
+/// Templates kept per shard by default.
+pub const DEFAULT_MAX_TEMPLATES: usize = 1000;
+/// Templates kept across all shards by default.
+pub const DEFAULT_MAX_TEMPLATES_TOTAL: usize = 50_000;
+
+fn default_max_templates() -> usize {
+    DEFAULT_MAX_TEMPLATES
+}
+
+fn default_max_templates_total() -> usize {
+    DEFAULT_MAX_TEMPLATES_TOTAL
 }
 
 impl Default for Config {
@@ -47,6 +70,9 @@ impl Default for Config {
             shard_by: ShardBy::Source,
             max_sources: 10_000,
             max_metrics: 4096,
+            templates: false,
+            max_templates: DEFAULT_MAX_TEMPLATES,
+            max_templates_total: DEFAULT_MAX_TEMPLATES_TOTAL,
         }
     }
 }
@@ -74,6 +100,12 @@ impl Config {
         if cfg.max_sources == 0 || cfg.max_metrics == 0 {
             return Err(invalid(
                 "max_sources/max_metrics",
+                "must be >= 1".to_string(),
+            ));
+        }
+        if cfg.max_templates == 0 || cfg.max_templates_total == 0 {
+            return Err(invalid(
+                "max_templates/max_templates_total",
                 "must be >= 1".to_string(),
             ));
         }

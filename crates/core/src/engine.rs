@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::detect::shard_set::ShardSet;
 use crate::input::Piece;
-use crate::record::{Attrs, EventRecord};
+use crate::record::{Attrs, EventRecord, LineCursor};
 use crate::semantic::{SemInput, SparseVec};
 use crate::sink::Sink;
 use std::io;
@@ -20,17 +20,36 @@ pub struct Engine {
     shards: ShardSet,
     parser: LineParser,
     features: ChunkFeatures,
+    /// Where the current input stands (line numbers).
+    cursor: LineCursor,
 }
 
 impl Engine {
     /// An engine for `cfg` reading `format`.
     pub fn new(cfg: Config, format: InputFormat) -> Self {
-        let parser = LineParser::new(format, cfg.semantic);
+        let parser = LineParser::for_config(format, &cfg);
         Engine {
             shards: ShardSet::new(cfg),
             parser,
             features: ChunkFeatures::default(),
+            cursor: LineCursor::default(),
         }
+    }
+
+    /// Start numbering lines from 1: the next bytes fed begin a new input.
+    pub fn begin_input(&mut self) {
+        self.cursor = LineCursor::default();
+    }
+
+    /// Where the current input stands (its next line number), to resume it later with
+    /// [`Self::set_line_cursor`] (follow mode keeps one per file).
+    pub fn line_cursor(&self) -> LineCursor {
+        self.cursor
+    }
+
+    /// Continue an input from `cursor`.
+    pub fn set_line_cursor(&mut self, cursor: LineCursor) {
+        self.cursor = cursor;
     }
 
     /// The detect stage (shards, counters).
@@ -44,12 +63,12 @@ impl Engine {
     }
 
     /// Replace the detect stage (a restored snapshot). The parser follows its
-    /// configuration: it vectorizes messages exactly when the new stage's semantic layer
-    /// is on.
+    /// configuration: it vectorizes messages and shapes them exactly when the new
+    /// stage's semantic and template layers are on.
     pub fn set_shards(&mut self, shards: ShardSet) {
-        let semantic = shards.config().semantic;
-        if semantic != self.shards.config().semantic {
-            let mut parser = LineParser::new(self.parser.format(), semantic);
+        let (new, old) = (shards.config(), self.shards.config());
+        if (new.semantic, new.templates) != (old.semantic, old.templates) {
+            let mut parser = LineParser::for_config(self.parser.format(), new);
             parser.set_max_line_bytes(self.parser.max_line_bytes());
             self.parser = parser;
         }
@@ -64,9 +83,18 @@ impl Engine {
         source: &str,
         sink: &mut S,
     ) -> io::Result<()> {
-        let Engine { shards, parser, .. } = self;
+        let Engine {
+            shards,
+            parser,
+            cursor,
+            ..
+        } = self;
+        let n = cursor.next_line();
+        cursor.advance_line();
         parser
-            .parse(line, source, |ev| shards.observe(ev, sink))
+            .parse(line, source, |ev| {
+                shards.observe(&EventRecord { line: n, ..*ev }, sink)
+            })
             .unwrap_or(Ok(()))
     }
 
@@ -90,8 +118,17 @@ impl Engine {
         source: &str,
         sink: &mut S,
     ) -> io::Result<()> {
-        let Engine { shards, parser, .. } = self;
-        parser.parse_oversized(prefix, chars, words, source, |ev| shards.observe(ev, sink))
+        let Engine {
+            shards,
+            parser,
+            cursor,
+            ..
+        } = self;
+        let n = cursor.next_line();
+        cursor.advance_line();
+        parser.parse_oversized(prefix, chars, words, source, |ev| {
+            shards.observe(&EventRecord { line: n, ..*ev }, sink)
+        })
     }
 
     /// Observe what a streaming reader handed out: a block of lines
@@ -125,6 +162,7 @@ impl Engine {
             shards,
             parser,
             features,
+            cursor,
         } = self;
         let mut rest = block;
         while !rest.is_empty() {
@@ -134,7 +172,7 @@ impl Engine {
                 debug_assert!(false, "the extractor took nothing of {} bytes", rest.len());
                 break;
             }
-            shards.observe_chunk(features, &rest[..taken], source, sink)?;
+            shards.observe_chunk(features, &rest[..taken], source, cursor, sink)?;
             rest = &rest[taken..];
         }
         Ok(())
@@ -143,7 +181,7 @@ impl Engine {
     /// Prime baselines with `count` benign synthetic events (the CLI's `--seed`: our
     /// own deterministic generator of ordinary log lines).
     pub fn prime_benign(&mut self, count: usize) -> u64 {
-        let mut parser = LineParser::new(InputFormat::Text, self.shards.config().semantic);
+        let mut parser = LineParser::for_config(InputFormat::Text, self.shards.config());
         let mut records: Vec<(crate::seed::BenignEvent, f64, f64, SparseVec)> = Vec::new();
         for ev in crate::seed::benign_events(count) {
             let (length, tokens, semvec) = parser
@@ -161,6 +199,7 @@ impl Engine {
             records.push((ev, length, tokens, semvec.unwrap_or_default()));
         }
         let semantic = self.shards.config().semantic;
+        let shapes = self.shards.config().templates;
         self.shards.prime(
             records
                 .iter()
@@ -173,6 +212,9 @@ impl Engine {
                     tokens: *tokens,
                     semvec: semantic.then_some(SemInput::Sparse(semvec.view())),
                     extra: Attrs::EMPTY,
+                    shape: shapes
+                        .then(|| trace_sentinel_kernels::shape::shape_of(ev.message.as_bytes())),
+                    line: None,
                 }),
         )
     }

@@ -8,6 +8,7 @@
 use crate::record::EventRecord;
 use crate::semantic::{BucketMask, SemInput, SparseVec};
 use std::ops::Range;
+use trace_sentinel_kernels::shape::Shape;
 use trace_sentinel_kernels::spans::LineSpan;
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
@@ -58,6 +59,13 @@ pub struct ChunkFeatures {
     pub(crate) sem_norms: Vec<f64>,
     /// The line cap the spans were cut with (a longer line keeps this prefix).
     pub(crate) max_line: usize,
+    /// Each record's (or span's) template shape, with the template layer.
+    pub(crate) shapes: Vec<Shape>,
+    /// Each record's (or span's) line: line terminators between the piece's start and
+    /// the line's start.
+    pub(crate) lines: Vec<u32>,
+    /// Line terminators in the whole piece.
+    pub(crate) breaks: u64,
 }
 
 impl ChunkFeatures {
@@ -87,6 +95,9 @@ impl ChunkFeatures {
         self.messages.clear();
         self.attrs.clear();
         self.sem.clear();
+        self.shapes.clear();
+        self.lines.clear();
+        self.breaks = 0;
     }
 
     /// Bytes the records of a piece off the span path hold (their stores' lengths).
@@ -97,6 +108,8 @@ impl ChunkFeatures {
             + self.messages.len()
             + self.attrs.len() * size_of::<(Range<usize>, f64)>()
             + self.sem.idx.len() * (size_of::<u8>() + size_of::<f64>())
+            + self.shapes.len() * size_of::<Shape>()
+            + self.lines.len() * size_of::<u32>()
     }
 
     fn push_arena(&mut self, s: &str) -> (usize, usize) {
@@ -145,6 +158,9 @@ impl ChunkFeatures {
             if let Some(SemInput::Sparse(v)) = ev.semvec {
                 out.sem.idx.extend_from_slice(v.idx);
                 out.sem.val.extend_from_slice(v.val);
+            }
+            if let Some(shape) = ev.shape {
+                out.shapes.push(shape);
             }
             out.records.push(FrozenRecord {
                 message,

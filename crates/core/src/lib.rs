@@ -45,15 +45,16 @@ pub mod sink;
 pub mod snapshot;
 pub mod stats;
 
-pub use anomaly::{Anomaly, Severity};
+pub use anomaly::{Anomaly, LineContext, Rarity, Severity, TemplateRef};
 pub use config::{Config, ShardBy};
 pub use detect::{Detector, DetectorKind, Scorer};
 pub use engine::{Engine, InputFormat};
 pub use error::{Error, Result};
-pub use record::{Attrs, EventRecord};
+pub use record::{Attrs, EventRecord, LineCursor};
 pub use sentinel::{
     AnomalyRecord, Embedder, Event, Extractor, HashingEmbedder, MessageLength, MetricState,
     Metrics, Sentinel, SentinelBuilder, TokenCount, Watch, DEFAULT_SOURCE,
 };
 pub use sink::Sink;
+pub use trace_sentinel_kernels::shape::Level;
 pub use trace_sentinel_pycompat::timestamp::Timestamp;

@@ -12,3 +12,7 @@ pub const ATTR_PREFIX: &str = "attr.";
 
 /// Metric name of semantic anomalies.
 pub const SEMANTIC: &str = "message.semantic_novelty";
+
+/// Metric name of template novelty (with the template layer): how surprising a line's
+/// template is in its source.
+pub const TEMPLATE_NOVELTY: &str = "template.novelty";

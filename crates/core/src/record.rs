@@ -3,6 +3,8 @@
 //! (or the `Sentinel` facade) and consumed, in input order, by the detect stage.
 
 use crate::semantic::SemInput;
+use serde::{Deserialize, Serialize};
+use trace_sentinel_kernels::shape::Shape;
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
 /// Numeric attributes of one event: `(key range in keys, value)` pairs in dict order.
@@ -52,6 +54,88 @@ pub struct EventRecord<'a> {
     /// Extra metrics from user extractors, `(metric name, value)`, scored after the
     /// built-in ones in this order.
     pub(crate) extra: Attrs<'a>,
+    /// The message's template shape (when the template layer is on).
+    pub(crate) shape: Option<Shape>,
+    /// The line's 1-based number in its input, where the driver keeps count.
+    pub(crate) line: Option<u64>,
+}
+
+/// Where an input stands between pieces: the number of the next line (1-based, counting
+/// every line Python's universal newlines would, empty ones included), and whether the
+/// last byte read was a `\r` (then a `\n` that starts the next piece completes it and
+/// ends no new line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineCursor {
+    next: u64,
+    after_cr: bool,
+}
+
+impl Default for LineCursor {
+    fn default() -> Self {
+        LineCursor {
+            next: 1,
+            after_cr: false,
+        }
+    }
+}
+
+impl LineCursor {
+    /// A cursor whose next line is number `line`.
+    pub fn at(line: u64) -> Self {
+        LineCursor {
+            next: line.max(1),
+            after_cr: false,
+        }
+    }
+
+    /// A cursor that does not know where the input stands (its lines get no numbers).
+    pub const UNKNOWN: LineCursor = LineCursor {
+        next: 0,
+        after_cr: false,
+    };
+
+    /// The number of the next line, if known.
+    pub fn next_line(&self) -> Option<u64> {
+        (self.next > 0).then_some(self.next)
+    }
+
+    /// The number of the piece's first line start, given its bytes (0 if unknown).
+    pub(crate) fn base(&self, piece: &[u8]) -> u64 {
+        if self.next == 0 {
+            return 0;
+        }
+        self.next - u64::from(self.after_cr && piece.first() == Some(&b'\n'))
+    }
+
+    /// The number of a line `rel` terminators into a piece whose base is `base`.
+    pub(crate) fn number(base: u64, rel: u32) -> Option<u64> {
+        (base > 0).then(|| base + u64::from(rel))
+    }
+
+    /// Move past a piece holding `breaks` line terminators.
+    pub(crate) fn advance(&mut self, piece: &[u8], breaks: u64) {
+        if self.next > 0 {
+            self.next = self.base(piece) + breaks;
+        }
+        self.after_cr = piece.last() == Some(&b'\r');
+    }
+
+    /// Move past `piece`, counting its terminators (for drivers that hand out bytes
+    /// without extracting them).
+    pub fn advance_over(&mut self, piece: &[u8]) {
+        self.advance(
+            piece,
+            trace_sentinel_kernels::split::count_terminators(piece),
+        );
+    }
+
+    /// Move past one line handed out whole (an over-long line cut at its terminator).
+    pub fn advance_line(&mut self) {
+        if self.next > 0 {
+            self.next += 1;
+        }
+        self.after_cr = false;
+    }
 }
 
 impl<'a> EventRecord<'a> {

@@ -16,11 +16,13 @@
 //! the rest back, and the consumer queues that rest as the next piece of the same chunk
 //! once it has consumed the first.
 
+use crate::config::Config;
 use crate::detect::shard_set::ShardSet;
 use crate::error::{Error, Result};
 use crate::features::ChunkFeatures;
 use crate::input;
 use crate::parse::{InputFormat, LineParser};
+use crate::record::LineCursor;
 use crate::sink::Sink;
 use crate::stats::StageHistogram;
 use memmap2::Mmap;
@@ -168,6 +170,7 @@ struct Shared {
     frozen_pool: Mutex<Vec<ChunkFeatures>>,
     format: InputFormat,
     semantic: bool,
+    templates: bool,
     max_line: usize,
 }
 
@@ -176,7 +179,7 @@ impl Shared {
     fn run(&self, job: ChunkJob) -> ChunkDone {
         let t0 = Instant::now();
         let mut parser = lock(&self.parsers).pop().unwrap_or_else(|| {
-            let mut p = LineParser::new(self.format, self.semantic);
+            let mut p = LineParser::new(self.format, self.semantic).with_templates(self.templates);
             p.set_max_line_bytes(self.max_line);
             p
         });
@@ -227,8 +230,9 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    /// A scanner for `format`; `semantic` enables the vectorizer in workers.
-    pub fn new(mut opts: ScanOptions, format: InputFormat, semantic: bool) -> Result<Self> {
+    /// A scanner for `format` whose workers extract what `cfg` needs (the semantic
+    /// vector, template shapes).
+    pub fn new(mut opts: ScanOptions, format: InputFormat, cfg: &Config) -> Result<Self> {
         opts.threads = opts.threads.max(1);
         opts.chunk_size = opts.chunk_size.max(1);
         if opts.in_flight == 0 {
@@ -250,7 +254,8 @@ impl Scanner {
             parsers: Mutex::default(),
             frozen_pool: Mutex::default(),
             format,
-            semantic,
+            semantic: cfg.semantic,
+            templates: cfg.templates,
             max_line: opts.max_line_bytes,
         });
         Ok(Scanner { pool, opts, shared })
@@ -277,6 +282,7 @@ impl Scanner {
             report: ScanReport::default(),
             inputs,
             shared: Arc::clone(&self.shared),
+            cursor: (0, LineCursor::default()),
         };
         let mut seq = 0u64;
         'inputs: for (i, inp) in inputs.iter().enumerate() {
@@ -399,6 +405,8 @@ struct Ordered<'a> {
     report: ScanReport,
     inputs: &'a [ScanInput],
     shared: Arc<Shared>,
+    /// The input being consumed and where it stands (line numbers).
+    cursor: (usize, LineCursor),
 }
 
 impl Ordered<'_> {
@@ -474,8 +482,17 @@ impl Ordered<'_> {
             self.report.extract.record_us(done.extract_us);
             let t0 = Instant::now();
             let source = self.inputs[done.input].source.as_str();
+            if self.cursor.0 != done.input {
+                self.cursor = (done.input, LineCursor::default());
+            }
             shards
-                .observe_chunk(&done.features, &done.bytes, source, sink)
+                .observe_chunk(
+                    &done.features,
+                    &done.bytes,
+                    source,
+                    &mut self.cursor.1,
+                    sink,
+                )
                 .map_err(Error::Output)?;
             lock(&self.shared.frozen_pool).push(done.features);
             self.report.detect.record(t0.elapsed());

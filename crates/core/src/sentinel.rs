@@ -38,6 +38,7 @@
 //! ```
 
 use crate::anomaly::{Anomaly, Severity};
+use crate::anomaly::{LineContext, Rarity, TemplateRef};
 use crate::config::{Config, ShardBy};
 use crate::detect::detector::{DetectorKind, Scorer, ScorerFactory};
 use crate::detect::shard::Counters;
@@ -53,6 +54,7 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use trace_sentinel_kernels::shape::{Level, Shape, ShapeMemo};
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
 /// Source label of events that do not name one (the reference's default).
@@ -178,6 +180,14 @@ pub struct AnomalyRecord {
     /// The message as WTF-8 when it holds lone surrogates (JSON-lines input through the
     /// engine), so [`Self::to_json`] escapes them exactly like `--format json`.
     pub message_wtf8: Option<Vec<u8>>,
+    /// The line's 1-based number in its input, where known.
+    pub line: Option<u64>,
+    /// The line's template `(id, text)` (with the template layer).
+    pub template: Option<(u64, String)>,
+    /// The level the line names (with the template layer).
+    pub level: Option<Level>,
+    /// For scores by rarity: seen how often before, out of how many.
+    pub rarity: Option<Rarity>,
 }
 
 impl AnomalyRecord {
@@ -194,6 +204,10 @@ impl AnomalyRecord {
             source: a.source.to_string(),
             message: a.message.to_string(),
             message_wtf8: a.message_wtf8.map(<[u8]>::to_vec),
+            line: a.context.line,
+            template: a.context.template.map(|t| (t.id, t.text.to_string())),
+            level: a.context.level,
+            rarity: a.context.rarity,
         }
     }
 
@@ -210,6 +224,15 @@ impl AnomalyRecord {
             source: &self.source,
             message: &self.message,
             message_wtf8: self.message_wtf8.as_deref(),
+            context: LineContext {
+                line: self.line,
+                template: self
+                    .template
+                    .as_ref()
+                    .map(|(id, text)| TemplateRef { id: *id, text }),
+                level: self.level,
+                rarity: self.rarity,
+            },
         }
     }
 
@@ -435,6 +458,20 @@ impl SentinelBuilder {
         self
     }
 
+    /// Learn log templates: report events whose template is new or rare in their source
+    /// (`template.novelty`, level-aware), and measure length, tokens and attributes per
+    /// template (see `docs/detection.md`).
+    pub fn templates(mut self, on: bool) -> Self {
+        self.cfg.templates = on;
+        self
+    }
+
+    /// Templates kept per source (the least recently used one is evicted past it).
+    pub fn max_templates(mut self, n: usize) -> Self {
+        self.cfg.max_templates = n;
+        self
+    }
+
     /// Score `event.interarrival_s` (meaningful when events carry real timestamps).
     pub fn interarrival(mut self, on: bool) -> Self {
         self.cfg.timed = on;
@@ -513,6 +550,7 @@ impl SentinelBuilder {
         let builtin_semantic = self.cfg.semantic && self.embedder.is_none();
         let mut shards = ShardSet::new(self.cfg);
         shards.set_scorer_factory(self.scorers.clone());
+        let templates = shards.config().templates;
         Ok(Sentinel {
             features: BuiltinFeatures::new(builtin_semantic),
             shards,
@@ -520,6 +558,7 @@ impl SentinelBuilder {
             embedder: self.embedder,
             scorers: self.scorers,
             scratch: Scratch::default(),
+            shapes: templates.then(Box::default),
         })
     }
 }
@@ -531,6 +570,7 @@ struct Scratch {
     extra: Metrics,
     semvec: SparseVec,
     dense: Vec<f64>,
+    shape: Option<Shape>,
 }
 
 /// Features of one event, owned (for priming in batches).
@@ -572,6 +612,8 @@ pub struct Sentinel {
     embedder: Option<Box<dyn Embedder + Send>>,
     scorers: Option<ScorerFactory>,
     scratch: Scratch,
+    /// Template shapes of messages (with the template layer).
+    shapes: Option<Box<ShapeMemo>>,
 }
 
 impl std::fmt::Debug for Sentinel {
@@ -759,6 +801,10 @@ impl Sentinel {
             s.dense.clear();
             e.embed(&event.message, &mut s.dense);
         }
+        s.shape = self
+            .shapes
+            .as_mut()
+            .map(|m| m.shape(event.message.as_bytes()));
         (f.length, f.tokens)
     }
 }
@@ -793,6 +839,8 @@ fn record<'a>(
         tokens,
         semvec,
         extra: s.extra.as_attrs(),
+        shape: s.shape,
+        line: None,
     }
 }
 

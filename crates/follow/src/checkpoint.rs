@@ -19,6 +19,10 @@ pub struct FileCheckpoint {
     pub fingerprint_len: u32,
     /// Hash (BLAKE2b-64, hex) of the first `fingerprint_len` bytes.
     pub fingerprint: String,
+    /// The number of the line at `offset` (absent when not known: a checkpoint from
+    /// before line numbers, or a file first followed from a far-away end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 /// Durable state of one followed path.

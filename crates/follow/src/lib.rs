@@ -42,6 +42,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::LineCursor;
 
 /// Safety re-poll while filesystem events are being delivered.
 const EVENT_SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -231,7 +232,7 @@ impl Follower {
     /// `f`'s errors are returned.
     pub fn poll(
         &mut self,
-        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+        f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
     ) -> io::Result<bool> {
         if self.watcher.is_some() && self.tails.iter().any(|t| !t.watched) {
             self.watch_dirs();
@@ -291,7 +292,7 @@ impl Follower {
     /// tests and one-shot readers; a follower that stops keeps them for its checkpoint.
     pub fn finish(
         &mut self,
-        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+        f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
     ) -> io::Result<()> {
         for t in &mut self.tails {
             for r in t.retiring.iter_mut().chain(t.current.as_mut()) {

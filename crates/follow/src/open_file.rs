@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 use trace_sentinel_core::extract::LineMeter;
 use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::LineCursor;
 use trace_sentinel_kernels::split;
 
 /// Smallest read into the shared buffer.
@@ -36,6 +37,8 @@ pub(crate) struct OpenFile {
     pub(crate) long: Option<LongLine>,
     /// When data last arrived (or the file was retired).
     pub(crate) last_data: Instant,
+    /// Where the lines handed out so far end: the next line's number.
+    pub(crate) cursor: LineCursor,
 }
 
 impl OpenFile {
@@ -54,6 +57,7 @@ impl OpenFile {
             pending: Vec::new(),
             long: None,
             last_data: Instant::now(),
+            cursor: LineCursor::default(),
         })
     }
 
@@ -71,6 +75,7 @@ impl OpenFile {
             offset: self.committed(),
             fingerprint_len: self.fp.len,
             fingerprint: format!("{:016x}", self.fp.hash),
+            line: self.cursor.next_line(),
         }
     }
 
@@ -101,6 +106,32 @@ pub(crate) fn end_of_last_line(f: &File, size: u64) -> u64 {
     }
 }
 
+/// Counting lines before a start position further than this into a file would delay
+/// following it: such a file's lines get no numbers.
+pub(crate) const COUNT_LINES_UP_TO: u64 = 1 << 30;
+
+/// Where a file followed from `pos` stands: the lines before `pos` counted, when `pos`
+/// is near enough to the start to read them at once.
+pub(crate) fn lines_before(f: &File, pos: u64) -> LineCursor {
+    if pos > COUNT_LINES_UP_TO {
+        return LineCursor::UNKNOWN;
+    }
+    let mut cursor = LineCursor::default();
+    let mut buf = vec![0u8; MIN_READ.max(1 << 20)];
+    let mut at = 0u64;
+    while at < pos {
+        let want = ((pos - at) as usize).min(buf.len());
+        match read_at(f, &mut buf[..want], at) {
+            Ok(0) | Err(_) => return LineCursor::UNKNOWN,
+            Ok(n) => {
+                cursor.advance_over(&buf[..n]);
+                at += n as u64;
+            }
+        }
+    }
+    cursor
+}
+
 /// An unfinished line longer than the line cap: its first `max_line_bytes` bytes, the
 /// measure of all its bytes so far, and how many that is.
 #[derive(Debug)]
@@ -115,9 +146,12 @@ impl LongLine {
     pub(crate) fn hand_out(
         &mut self,
         source: &str,
-        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+        cursor: &mut LineCursor,
+        f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
     ) -> io::Result<()> {
         let (chars, words) = self.meter.finish();
+        let at = *cursor;
+        cursor.advance_line();
         f(
             Piece::Long {
                 prefix: &self.prefix,
@@ -125,20 +159,33 @@ impl LongLine {
                 words,
             },
             source,
+            at,
         )
     }
+}
+
+/// Hand out a block of complete lines, moving the file's line cursor past it.
+fn hand_out_block(
+    block: &[u8],
+    source: &str,
+    cursor: &mut LineCursor,
+    f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
+) -> io::Result<()> {
+    let at = *cursor;
+    cursor.advance_over(block);
+    f(Piece::Block(block), source, at)
 }
 
 pub(crate) fn flush_pending(
     of: &mut OpenFile,
     source: &str,
-    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
 ) -> io::Result<()> {
     if let Some(mut long) = of.long.take() {
-        long.hand_out(source, f)?;
+        long.hand_out(source, &mut of.cursor, f)?;
     }
     if !of.pending.is_empty() {
-        f(Piece::Block(&of.pending), source)?;
+        hand_out_block(&of.pending, source, &mut of.cursor, f)?;
         of.pending.clear();
     }
     Ok(())
@@ -155,7 +202,7 @@ pub(crate) fn drain(
     buf: &mut Vec<u8>,
     bytes: &mut u64,
     now: Instant,
-    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
 ) -> io::Result<Result<bool, io::Error>> {
     let max_line = max_line.max(1);
     let mut budget = ROUND_BUDGET;
@@ -188,7 +235,7 @@ pub(crate) fn drain(
                 }
                 Some(i) => {
                     long.meter.feed(&buf[..i]);
-                    long.hand_out(source, f)?;
+                    long.hand_out(source, &mut of.cursor, f)?;
                     of.long = None;
                     start = i + 1;
                 }
@@ -201,7 +248,7 @@ pub(crate) fn drain(
                 d => p.max(start) + d,
             };
             if done > start {
-                f(Piece::Block(&buf[start..done]), source)?;
+                hand_out_block(&buf[start..done], source, &mut of.cursor, f)?;
             }
             of.pending.clear();
             if filled - done > max_line {

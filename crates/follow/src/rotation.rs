@@ -12,6 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::LineCursor;
 
 pub(crate) fn is_compressed(name: &str) -> bool {
     [".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"]
@@ -77,6 +78,7 @@ pub(crate) fn reopen(dir: &Path, cp: &FileCheckpoint, skip: &[FileId]) -> Option
         pending: Vec::new(),
         long: None,
         last_data: Instant::now(),
+        cursor: cp.line.map_or(LineCursor::UNKNOWN, LineCursor::at),
     })
 }
 
@@ -106,7 +108,7 @@ pub(crate) fn check_truncation(
     buf: &mut Vec<u8>,
     bytes: &mut u64,
     now: Instant,
-    f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+    f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
 ) -> io::Result<()> {
     let Ok(meta) = cur.file.metadata() else {
         return Ok(());
@@ -140,6 +142,7 @@ pub(crate) fn check_truncation(
             pending: std::mem::take(&mut cur.pending),
             long: cur.long.take(),
             last_data: now,
+            cursor: cur.cursor,
         };
         // The copy is complete (it was made before the truncation): read it to its end.
         while let Ok(true) = drain(&mut from_copy, source, max_line, buf, bytes, now, f)? {}
@@ -147,6 +150,7 @@ pub(crate) fn check_truncation(
         cur.long = from_copy.long;
     }
     cur.read_pos = 0;
+    cur.cursor = LineCursor::default();
     cur.fp = fingerprint_of(&cur.file).unwrap_or_default();
     Ok(())
 }

@@ -4,13 +4,14 @@
 
 use crate::checkpoint::PathCheckpoint;
 use crate::identity::{file_id, fingerprint_of, FileId};
-use crate::open_file::{drain, end_of_last_line, flush_pending, OpenFile};
+use crate::open_file::{drain, end_of_last_line, flush_pending, lines_before, OpenFile};
 use crate::options::{FollowOptions, StartPoint};
 use crate::rotation::{check_truncation, find_copy, parent_dir, reopen};
 use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::LineCursor;
 
 /// One followed path.
 #[derive(Debug)]
@@ -44,6 +45,7 @@ impl Tail {
             if !from_start {
                 let size = of.file.metadata().map(|m| m.len()).unwrap_or(0);
                 of.read_pos = end_of_last_line(&of.file, size);
+                of.cursor = lines_before(&of.file, of.read_pos);
             }
             self.current = Some(of);
         }
@@ -94,6 +96,7 @@ impl Tail {
                                 pending: Vec::new(),
                                 long: None,
                                 last_data: Instant::now(),
+                                cursor: c.line.map_or(LineCursor::UNKNOWN, LineCursor::at),
                             })
                         }) {
                             Some(of) => self.retiring.push(of),
@@ -124,6 +127,11 @@ impl Tail {
         if let Some(mut of) = at_path {
             if at_path_known {
                 of.read_pos = cp.current.as_ref().map_or(0, |c| c.offset);
+                of.cursor = cp
+                    .current
+                    .as_ref()
+                    .and_then(|c| c.line)
+                    .map_or(LineCursor::UNKNOWN, LineCursor::at);
             }
             self.current = Some(of);
         }
@@ -148,7 +156,7 @@ impl Tail {
         bytes: &mut u64,
         notices: &mut Vec<String>,
         now: Instant,
-        f: &mut dyn FnMut(Piece<'_>, &str) -> io::Result<()>,
+        f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
     ) -> io::Result<bool> {
         let mut more = false;
         let Tail {

@@ -132,7 +132,7 @@ pub fn run(monitor: &mut Monitor, files: &[FileInput], backfill: usize) -> Resul
             return Ok(());
         }
         let more = follower
-            .poll(&mut |piece, source| {
+            .poll(&mut |piece, source, _line| {
                 let format = formats.get(source).copied().unwrap_or(InputFormat::Text);
                 if monitor.feed_piece(piece, source, format) {
                     Ok(())

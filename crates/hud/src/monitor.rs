@@ -219,11 +219,10 @@ impl std::fmt::Debug for Monitor {
 impl Monitor {
     /// A monitor for `cfg` publishing into `shared`; `pace` is slept after every event.
     pub fn new(cfg: Config, shared: Arc<Shared>, pace: Duration) -> Self {
-        let semantic = cfg.semantic;
         Monitor {
+            text: LineParser::for_config(InputFormat::Text, &cfg),
+            jsonl: LineParser::for_config(InputFormat::JsonLines, &cfg),
             engine: Engine::new(cfg, InputFormat::Text),
-            text: LineParser::new(InputFormat::Text, semantic),
-            jsonl: LineParser::new(InputFormat::JsonLines, semantic),
             key: String::new(),
             shared,
             pace,

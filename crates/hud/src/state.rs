@@ -458,6 +458,7 @@ mod tests {
             source: "app.log",
             message,
             message_wtf8: None,
+            context: Default::default(),
         }
     }
 

@@ -489,6 +489,12 @@ fn mix_key(key: u64, token: u32) -> u64 {
     (key ^ u64::from(token)).wrapping_mul(K1).rotate_left(27)
 }
 
+/// The shape of one line, with scratch of its own (for occasional lines; a loop over
+/// many lines keeps a [`Shaper`] or a [`ShapeMemo`]).
+pub fn shape_of(line: &[u8]) -> Shape {
+    Shaper::default().shape(line, &mut Vec::with_capacity(MAX_TOKENS))
+}
+
 /// `w` (eight bytes) with every ASCII digit read as `0`.
 #[inline(always)]
 fn zero_digits(w: u64) -> u64 {

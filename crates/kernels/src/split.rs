@@ -99,6 +99,24 @@ pub fn count_line_breaks(buf: &[u8]) -> usize {
     crate::dispatch::count_line_breaks(buf)
 }
 
+/// Line terminators in `bytes` as Python's universal newlines count them: each `\n`,
+/// each `\r\n` pair once, each other `\r`. Meant for the short runs of break bytes
+/// between lines, which is how line numbers are kept without a second pass.
+#[inline]
+pub fn count_terminators(bytes: &[u8]) -> u64 {
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => n += 1,
+            b'\r' => n += u64::from(bytes.get(i + 1) != Some(&b'\n')),
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +217,20 @@ mod tests {
         assert_eq!(cut_after_lines(b"a\r\nb", 1), Some(2));
         assert_eq!(cut_after_lines(b"a\r\nb", 2), Some(3));
         assert_eq!(cut_after_lines(b"a\r\nb", 3), None);
+    }
+
+    #[test]
+    fn terminators_count_like_universal_newlines() {
+        for (bytes, n) in [
+            (&b""[..], 0),
+            (b"\n", 1),
+            (b"\r", 1),
+            (b"\r\n", 1),
+            (b"\n\r", 2),
+            (b"\r\r\n\n", 3),
+            (b"a\nb\r\nc\rd", 3),
+        ] {
+            assert_eq!(count_terminators(bytes), n, "{bytes:?}");
+        }
     }
 }

@@ -557,6 +557,64 @@ impl Detector {
     }
 }
 
+/// The noise floor of a baseline kept per template: its spread is taken as at least
+/// `sqrt((rel·centre)² + abs²)`, so deviations of about the width of a number do not
+/// alert against lines that are otherwise alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NoiseFloor {
+    /// Share of the centre (mean or median).
+    pub(crate) rel: f64,
+    /// Absolute amount, in the metric's unit.
+    pub(crate) abs: f64,
+}
+
+impl Detector {
+    /// [`Self::observe`] with a noise floor under the spread (a variance for every
+    /// baseline; a MAD counts as its normal-equivalent sigma, `MAD / 0.6745`). User
+    /// scorers do not apply.
+    pub(crate) fn observe_floored(
+        &mut self,
+        value: f64,
+        threshold: f64,
+        floor: NoiseFloor,
+    ) -> Option<f64> {
+        if !value.is_finite() {
+            self.last = LastScore::default();
+            return None;
+        }
+        let ready = self.count() >= self.warmup;
+        let (centre, var) = match &mut self.baseline {
+            Baseline::Zscore(s) => {
+                let cv = (s.mean, s.variance());
+                s.update(value);
+                cv
+            }
+            Baseline::Ewma(e) => {
+                let cv = (e.mean, e.var);
+                e.update(value);
+                cv
+            }
+            Baseline::Mad(w) => {
+                let (med, mad) = (w.median(), w.mad());
+                w.update(value);
+                (med, (mad / MAD_SCALE).powi(2))
+            }
+        };
+        if !ready {
+            self.last = LastScore::default();
+            return None;
+        }
+        let scale = var + (floor.rel * centre).powi(2) + floor.abs * floor.abs;
+        self.last = LastScore {
+            dev: value - centre,
+            scale,
+            robust: false,
+        };
+        let score = self.last.score();
+        (scale > 0.0 && score.abs() >= threshold).then_some(score)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

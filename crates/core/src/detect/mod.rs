@@ -17,6 +17,7 @@
 pub(crate) mod detector;
 pub(crate) mod shard;
 pub(crate) mod shard_set;
+pub(crate) mod template;
 
 pub use detector::{
     Detector, DetectorKind, Ewma, RollingWindow, RunningStats, Scorer, ScorerClone,

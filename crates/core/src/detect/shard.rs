@@ -3,10 +3,13 @@
 //! inter-arrival clock per source. Within a shard everything is strictly sequential in
 //! input order and every value is scored before it updates its baseline.
 
-use crate::anomaly::{Anomaly, Severity};
+use crate::anomaly::{Anomaly, LineContext, Rarity, Severity, TemplateRef};
 use crate::config::Config;
 use crate::detect::detector::{Custom, Detector, ScorerFactory};
-use crate::metric::{ATTR_PREFIX, INTERARRIVAL, LENGTH, SEMANTIC, TOKENS};
+use crate::detect::template::baselines::FLOOR;
+use crate::detect::template::category::Verdict;
+use crate::detect::template::{tail, Budget, Scratch, Seen, TemplateLayer};
+use crate::metric::{ATTR_PREFIX, INTERARRIVAL, LENGTH, SEMANTIC, TEMPLATE_NOVELTY, TOKENS};
 use crate::record::EventRecord;
 use crate::semantic::{SemInput, SemanticDetector};
 use crate::sink::Sink;
@@ -98,6 +101,27 @@ pub struct Shard {
     /// Builds user scorers for new metrics (the `Sentinel` facade's `detector_for`).
     #[serde(skip)]
     pub(crate) factory: Option<ScorerFactory>,
+    /// The template layer (with `--templates`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) templates: Option<Box<TemplateLayer>>,
+}
+
+/// The detect stage's shared state for the template layer: scratch for shaping lines,
+/// and what all shards together may still hold.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateContext {
+    pub(crate) scratch: Scratch,
+    pub(crate) budget: Budget,
+}
+
+impl TemplateContext {
+    /// The context of `cfg`.
+    pub(crate) fn new(cfg: &Config) -> Self {
+        TemplateContext {
+            scratch: Scratch::default(),
+            budget: Budget::of(cfg),
+        }
+    }
 }
 
 /// The live score of one metric in one shard.
@@ -140,6 +164,7 @@ impl Shard {
             source_name: None,
             events: 0,
             factory: None,
+            templates: cfg.templates.then(|| Box::new(TemplateLayer::new(cfg))),
         }
     }
 
@@ -244,6 +269,7 @@ impl Shard {
     /// Observe one event: score every metric before updating it; emit what crosses the
     /// threshold. With `emit == false` this is the reference's `prime` (baselines learn,
     /// nothing is reported).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn observe<S: Sink + ?Sized>(
         &mut self,
         cfg: &Config,
@@ -252,8 +278,13 @@ impl Shard {
         counters: &mut Counters,
         sink: &mut S,
         emit: bool,
+        tctx: &mut TemplateContext,
     ) -> io::Result<()> {
         self.events += emit as u64;
+        if let (Some(_), Some(shape)) = (&self.templates, ev.shape) {
+            self.observe_templated(cfg, ev, &shape, ts, counters, sink, emit, tctx)?;
+            return self.observe_shared(cfg, ev, ts, counters, sink, emit);
+        }
         let length = self.fixed_slot(cfg, 0, counters);
         let tokens = self.fixed_slot(cfg, 1, counters);
         for (slot, value) in [(length, ev.length), (tokens, ev.tokens)] {
@@ -266,6 +297,20 @@ impl Shard {
                 self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
             }
         }
+        self.observe_shared(cfg, ev, ts, counters, sink, emit)
+    }
+
+    /// The metrics scored the same way with or without the template layer:
+    /// inter-arrival, user metrics and semantic novelty.
+    fn observe_shared<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        ev: &EventRecord<'_>,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+        emit: bool,
+    ) -> io::Result<()> {
         if cfg.timed {
             let t = *ts.get_or_insert_with(Timestamp::now_utc);
             if let Some(d) = self.interarrival(cfg, ev.source, t.epoch_seconds(), counters) {
@@ -293,8 +338,153 @@ impl Shard {
             self.semantic_last = score;
             if ready && score.abs() >= cfg.threshold {
                 let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                report(cfg, SEMANTIC, score, score, true, t, ev, counters, sink)?;
+                let context = LineContext::default();
+                report(
+                    cfg, SEMANTIC, score, score, true, t, ev, context, counters, sink,
+                )?;
             }
+        }
+        Ok(())
+    }
+
+    /// The template layer's part of an event: its template's novelty, then length,
+    /// tokens and attributes against lines of the same template (categorical attributes
+    /// by the rarity of their value).
+    #[allow(clippy::too_many_arguments)]
+    fn observe_templated<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        ev: &EventRecord<'_>,
+        shape: &trace_sentinel_kernels::shape::Shape,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+        emit: bool,
+        tctx: &mut TemplateContext,
+    ) -> io::Result<()> {
+        let Some(layer) = self.templates.as_deref_mut() else {
+            return Ok(());
+        };
+        let seen: Seen = layer.observe(cfg, shape, ev.message, &mut tctx.scratch, &mut tctx.budget);
+        let level = shape.level();
+        // Scores first (they update baselines), reports after, each with the template.
+        let mut found: [Option<(&str, f64, f64, Option<Rarity>)>; 3] = [None; 3];
+        if let Some(sigma) = seen.alert {
+            let rarity = Rarity {
+                seen: seen.count_before,
+                out_of: seen.lines_before,
+            };
+            found[0] = Some((
+                TEMPLATE_NOVELTY,
+                seen.count_before as f64,
+                sigma,
+                Some(rarity),
+            ));
+        }
+        let t = layer.template_mut(seen.slot);
+        for (i, (name, value)) in [(LENGTH, ev.length), (TOKENS, ev.tokens)]
+            .into_iter()
+            .enumerate()
+        {
+            let d = if i == 0 {
+                &mut t.baselines.length
+            } else {
+                &mut t.baselines.tokens
+            };
+            if let Some(score) = d
+                .as_mut()
+                .and_then(|d| d.observe_floored(value, cfg.threshold, FLOOR))
+            {
+                found[i + 1] = Some((name, value, score, None));
+            }
+        }
+        let mut reported = 0u64;
+        if emit {
+            for (metric, value, score, rarity) in found.into_iter().flatten() {
+                let template = layer.template(seen.slot);
+                let context = LineContext {
+                    line: None,
+                    template: Some(TemplateRef {
+                        id: template.id,
+                        text: &template.text,
+                    }),
+                    level,
+                    rarity,
+                };
+                let t = *ts.get_or_insert_with(Timestamp::now_utc);
+                report(
+                    cfg, metric, value, score, false, t, ev, context, counters, sink,
+                )?;
+                reported += 1;
+            }
+        }
+        let mut name = String::new();
+        for (key, value) in ev.attrs.iter() {
+            let layer = self.templates.as_deref_mut().expect("the layer is on");
+            let verdict = layer.categories.observe(key, value, cfg.warmup);
+            let t = layer.template_mut(seen.slot);
+            let kind = cfg.detector;
+            let scored = match verdict {
+                Verdict::Category {
+                    p,
+                    seen: times,
+                    total,
+                } => {
+                    let sigma = tail::sigma_of_tail(p);
+                    (sigma >= cfg.threshold).then_some((
+                        sigma,
+                        Some(Rarity {
+                            seen: times,
+                            out_of: total,
+                        }),
+                    ))
+                }
+                Verdict::Learning => {
+                    if let Some(d) = t.baselines.attr(key, || Detector::new(kind, cfg.warmup)) {
+                        let _ = d.observe_floored(value, f64::INFINITY, FLOOR);
+                    }
+                    None
+                }
+                Verdict::Continuous => {
+                    match t.baselines.attr(key, || Detector::new(kind, cfg.warmup)) {
+                        Some(d) => d
+                            .observe_floored(value, cfg.threshold, FLOOR)
+                            .map(|score| (score, None)),
+                        None => {
+                            // No room in the template: the source's own baseline.
+                            if let Some(slot) = self.attr_slot(cfg, key, counters) {
+                                self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
+                            }
+                            None
+                        }
+                    }
+                }
+            };
+            if let (true, Some((score, rarity))) = (emit, scored) {
+                let layer = self.templates.as_deref().expect("the layer is on");
+                let template = layer.template(seen.slot);
+                name.clear();
+                name.push_str(ATTR_PREFIX);
+                name.push_str(key);
+                let context = LineContext {
+                    line: None,
+                    template: Some(TemplateRef {
+                        id: template.id,
+                        text: &template.text,
+                    }),
+                    level,
+                    rarity,
+                };
+                let t = *ts.get_or_insert_with(Timestamp::now_utc);
+                report(
+                    cfg, &name, value, score, false, t, ev, context, counters, sink,
+                )?;
+                reported += 1;
+            }
+        }
+        if reported > 0 {
+            let layer = self.templates.as_deref_mut().expect("the layer is on");
+            layer.template_mut(seen.slot).anomalies += reported;
         }
         Ok(())
     }
@@ -316,7 +506,10 @@ impl Shard {
         if let Some(score) = m.detector.observe(value, cfg.threshold) {
             if emit {
                 let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                report(cfg, &m.name, value, score, false, t, ev, counters, sink)?;
+                let context = LineContext::default();
+                report(
+                    cfg, &m.name, value, score, false, t, ev, context, counters, sink,
+                )?;
             }
         }
         Ok(())
@@ -330,6 +523,12 @@ impl Shard {
     /// The live score of `metric` (a full name: `message.length`, `attr.<key>`,
     /// `message.semantic_novelty`, a user metric), if this shard has seen it.
     pub fn reading(&self, metric: &str) -> Option<MetricReading> {
+        if metric == TEMPLATE_NOVELTY {
+            return self.templates.as_deref().map(|t| MetricReading {
+                sigma: t.last_sigma,
+                ready: t.store.lines > 0,
+            });
+        }
         if metric == SEMANTIC {
             return self.semantic.as_ref().map(|sem| MetricReading {
                 sigma: self.semantic_last,
@@ -362,6 +561,13 @@ impl Shard {
         if let Some(sem) = &self.semantic {
             out.push((SEMANTIC.to_string(), self.semantic_last, sem.ready()));
         }
+        if let Some(t) = &self.templates {
+            out.push((
+                TEMPLATE_NOVELTY.to_string(),
+                t.last_sigma,
+                t.store.lines > 0,
+            ));
+        }
         out
     }
 }
@@ -375,10 +581,15 @@ fn report<S: Sink + ?Sized>(
     semantic: bool,
     timestamp: Timestamp,
     ev: &EventRecord<'_>,
+    context: LineContext<'_>,
     counters: &mut Counters,
     sink: &mut S,
 ) -> io::Result<()> {
     let severity = Severity::from_score(score, cfg.threshold);
+    let context = LineContext {
+        line: ev.line,
+        ..context
+    };
     let mut scratch = String::new();
     let message = trace_sentinel_pycompat::decode::decode_lossy(ev.message, &mut scratch);
     // Bytes that are not UTF-8 here are WTF-8 from JSON lone-surrogate escapes (or a
@@ -398,6 +609,7 @@ fn report<S: Sink + ?Sized>(
         source: ev.source,
         message,
         message_wtf8,
+        context,
     })
 }
 

@@ -9,10 +9,10 @@
 use crate::anomaly::Anomaly;
 use crate::config::{Config, ShardBy};
 use crate::detect::detector::ScorerFactory;
-use crate::detect::shard::{Counters, Shard};
+use crate::detect::shard::{Counters, Shard, TemplateContext};
 use crate::features::{ChunkFeatures, TextAt};
 use crate::record::Attrs;
-use crate::record::EventRecord;
+use crate::record::{EventRecord, LineCursor};
 use crate::semantic::{BucketMask, CountsRef, SemInput, SparseRef};
 use crate::sink::Sink;
 use ahash::AHashMap;
@@ -35,6 +35,8 @@ pub struct ShardSet {
     factory: Option<ScorerFactory>,
     /// What happened so far.
     counters: Counters,
+    /// The template layer's scratch and shared budget.
+    tctx: TemplateContext,
 }
 
 /// Which shard of a [`ShardSet`] observed an event (see [`ShardSet::observe_routed`]).
@@ -51,6 +53,7 @@ impl ShardSet {
     /// `Sentinel` builder and the CLI validate it first).
     pub fn new(cfg: Config) -> Self {
         ShardSet {
+            tctx: TemplateContext::new(&cfg),
             cfg,
             shards: Vec::new(),
             names: Vec::new(),
@@ -139,18 +142,24 @@ impl ShardSet {
 
     fn push_restored(&mut self, name: &str, mut shard: Shard, own_source: bool) -> u32 {
         shard.reindex();
+        if let Some(layer) = shard.templates.as_deref_mut() {
+            layer.fit(&self.cfg, &mut self.tctx.budget);
+        }
         shard.factory = self.factory.clone();
         self.last_route = None;
         self.push_named(name, shard, own_source)
     }
 
-    fn fresh_shard(&self) -> Shard {
+    fn fresh_shard(&mut self) -> Shard {
         match &self.template {
             Some(t) => {
                 let mut s = t.clone();
                 s.events = 0;
                 s.reindex();
                 s.factory = self.factory.clone();
+                if let Some(layer) = s.templates.as_deref_mut() {
+                    layer.fit(&self.cfg, &mut self.tctx.budget);
+                }
                 s
             }
             None => self.empty_shard(),
@@ -188,7 +197,8 @@ impl ShardSet {
                 match self.overflow {
                     Some(i) => i,
                     None => {
-                        let i = self.push_named(OVERFLOW_SHARD, self.fresh_shard(), false);
+                        let shard = self.fresh_shard();
+                        let i = self.push_named(OVERFLOW_SHARD, shard, false);
                         self.overflow = Some(i);
                         i
                     }
@@ -196,7 +206,8 @@ impl ShardSet {
             }
             None => {
                 let own_source = self.cfg.shard_by == ShardBy::Source;
-                let i = self.push_named(key, self.fresh_shard(), own_source);
+                let shard = self.fresh_shard();
+                let i = self.push_named(key, shard, own_source);
                 self.by_source
                     .insert(Arc::clone(&self.names[i as usize]), i);
                 i
@@ -235,23 +246,29 @@ impl ShardSet {
             cfg,
             shards,
             counters,
+            tctx,
             ..
         } = self;
-        shards[idx as usize].observe(cfg, ev, &mut ts, counters, sink, true)?;
+        shards[idx as usize].observe(cfg, ev, &mut ts, counters, sink, true, tctx)?;
         Ok(ShardId(idx))
     }
 
-    /// Observe every record of a chunk in order; `bytes` are the chunk's bytes and
-    /// `source` the input's default source label.
+    /// Observe every record of a chunk in order; `bytes` are the chunk's bytes, `source`
+    /// the input's default source label and `cursor` where the input stands (its line
+    /// numbers), moved past the chunk.
     pub fn observe_chunk<S: Sink + ?Sized>(
         &mut self,
         features: &ChunkFeatures,
         bytes: &[u8],
         source: &str,
+        cursor: &mut LineCursor,
         sink: &mut S,
     ) -> io::Result<()> {
+        let base = cursor.base(bytes);
+        cursor.advance(bytes, features.breaks);
         let semantic = self.config().semantic;
         let f = features;
+        let shape = |k: usize| f.shapes.get(k).copied();
         if f.ascii_text {
             let mut sem_start = 0usize;
             let no_mask: BucketMask = Default::default();
@@ -283,13 +300,15 @@ impl ShardSet {
                         tokens: f64::from(s.tokens),
                         semvec,
                         extra: Attrs::EMPTY,
+                        shape: shape(k),
+                        line: LineCursor::number(base, f.lines.get(k).copied().unwrap_or(0)),
                     },
                     sink,
                 )?;
             }
             return Ok(());
         }
-        for r in &f.records {
+        for (k, r) in f.records.iter().enumerate() {
             let message: &[u8] = match r.message {
                 TextAt::Chunk(s, e) => bytes.get(s..e).unwrap_or_default(),
                 TextAt::Arena(s, e) => f.messages.get(s..e).unwrap_or_default(),
@@ -316,6 +335,8 @@ impl ShardSet {
                         })
                     }),
                     extra: Attrs::EMPTY,
+                    shape: shape(k),
+                    line: LineCursor::number(base, f.lines.get(k).copied().unwrap_or(0)),
                 },
                 sink,
             )?;
@@ -339,7 +360,15 @@ impl ShardSet {
         for ev in events {
             let mut ts = ev.timestamp;
             // The sink never fails.
-            let _ = target.observe(&self.cfg, &ev, &mut ts, &mut counters, &mut sink, false);
+            let _ = target.observe(
+                &self.cfg,
+                &ev,
+                &mut ts,
+                &mut counters,
+                &mut sink,
+                false,
+                &mut self.tctx,
+            );
             n += 1;
         }
         match self.cfg.shard_by {
@@ -382,6 +411,8 @@ mod tests {
             tokens: 1.0,
             semvec: None,
             extra: Attrs::EMPTY,
+            shape: None,
+            line: None,
         }
     }
 

@@ -8,13 +8,15 @@
 
 pub(crate) mod jsonl;
 
+use crate::config::Config;
 use crate::extract::{BuiltinFeatures, LineMeter};
 use crate::features::{ChunkFeatures, PIECE_FEATURE_BYTES, SOURCE_PLACEHOLDER};
 use crate::record::{Attrs, EventRecord};
 use crate::semantic::{SemInput, SparseVec};
 use jsonl::{parse_jsonl_line, JsonFields};
+use trace_sentinel_kernels::shape::ShapeMemo;
 use trace_sentinel_kernels::spans::ascii_line_spans;
-use trace_sentinel_kernels::split::Lines;
+use trace_sentinel_kernels::split::{count_terminators, Lines};
 use trace_sentinel_pycompat::decode::decode_lossy;
 
 /// How lines are parsed.
@@ -38,6 +40,8 @@ pub struct LineParser {
     meter: LineMeter,
     /// Lines longer than the line cap seen so far (measured whole, kept as a prefix).
     oversized_lines: u64,
+    /// Template shapes of messages (with the template layer), memoised per worker.
+    shapes: Option<Box<ShapeMemo>>,
 }
 
 /// Length of `b` without a UTF-8 sequence cut off at its end (so a kept prefix ends at a
@@ -72,7 +76,19 @@ impl LineParser {
             max_line: crate::input::DEFAULT_MAX_LINE_BYTES,
             meter: LineMeter::new(),
             oversized_lines: 0,
+            shapes: None,
         }
+    }
+
+    /// Also take each message's template shape (the template layer's input).
+    pub fn with_templates(mut self, on: bool) -> Self {
+        self.shapes = on.then(Box::default);
+        self
+    }
+
+    /// A parser for `format` that extracts what `cfg`'s layers need.
+    pub fn for_config(format: InputFormat, cfg: &Config) -> Self {
+        LineParser::new(format, cfg.semantic).with_templates(cfg.templates)
     }
 
     /// Set the line cap (`--max-line-bytes`, at least 1).
@@ -113,6 +129,7 @@ impl LineParser {
             decoded,
             extractor,
             semvec,
+            shapes,
             ..
         } = self;
         let text = decode_lossy(prefix, decoded);
@@ -129,6 +146,8 @@ impl LineParser {
             tokens: words as f64,
             semvec,
             extra: Attrs::EMPTY,
+            shape: shapes.as_mut().map(|m| m.shape(text.as_bytes())),
+            line: None,
         })
     }
 
@@ -191,6 +210,7 @@ impl LineParser {
             json,
             extractor,
             semvec,
+            shapes,
             ..
         } = self;
         let text = decode_lossy(line, decoded);
@@ -236,6 +256,8 @@ impl LineParser {
             tokens: features.tokens,
             semvec,
             extra: Attrs::EMPTY,
+            shape: shapes.as_mut().map(|m| m.shape(message_bytes)),
+            line: None,
         }))
     }
 }
@@ -254,6 +276,9 @@ impl LineParser {
         self.parse_oversized(prefix, chars, words, SOURCE_PLACEHOLDER, |ev| {
             out.freeze(prefix, ev)
         });
+        // One line, and the terminator the reader cut it at.
+        out.lines.push(0);
+        out.breaks = 1;
     }
 
     /// Parse and extract the lines of `bytes` into `out` (cleared first), up to the
@@ -298,13 +323,28 @@ impl LineParser {
                 sem_masks,
                 sem_norms,
                 sem_ends,
+                shapes,
+                lines,
+                breaks,
                 ..
             } = out;
+            let mut terms = 0u64;
+            let mut prev_end = 0usize;
+            lines.extend(spans.iter().map(|s| {
+                let start = s.start as usize;
+                terms += count_terminators(&bytes[prev_end.min(start)..start]);
+                prev_end = start + s.len as usize;
+                terms as u32
+            }));
+            *breaks = terms + count_terminators(&bytes[prev_end.min(bytes.len())..]);
             let line = |k: usize| {
                 let s = spans[k];
                 let start = s.start as usize;
                 &bytes[start..start + (s.len as usize).min(max_line)]
             };
+            if let Some(memo) = self.shapes.as_mut() {
+                shapes.extend((0..spans.len()).map(|k| memo.shape(line(k))));
+            }
             self.extractor.embed_ascii_counts_each(
                 spans.len(),
                 line,
@@ -323,18 +363,28 @@ impl LineParser {
             trace_sentinel_kernels::split::cut_after_lines(bytes, max_lines).unwrap_or(bytes.len());
         let bytes = &bytes[..taken];
         let mut lines = Lines::new(bytes);
+        let mut terms = 0u64;
+        let mut prev_end = 0usize;
         while let Some(line) = lines.next() {
+            let start = line.as_ptr() as usize - bytes.as_ptr() as usize;
+            terms += count_terminators(&bytes[prev_end..start]);
+            prev_end = start + line.len();
+            let rel = terms as u32;
             let _ = self.parse_any(line, SOURCE_PLACEHOLDER, &mut |ev| -> Result<
                 (),
                 std::convert::Infallible,
             > {
                 out.freeze(bytes, ev);
+                out.lines.push(rel);
                 Ok(())
             });
             if out.held_bytes() >= PIECE_FEATURE_BYTES && !lines.rest().is_empty() {
-                return taken - lines.rest().len();
+                let end = taken - lines.rest().len();
+                out.breaks = terms + count_terminators(&bytes[prev_end..end]);
+                return end;
             }
         }
+        out.breaks = terms + count_terminators(&bytes[prev_end..]);
         taken
     }
 }

@@ -1,0 +1,387 @@
+//! The template layer of a shard (`--templates`): which kind of line this is, how
+//! surprising that kind is in this source now (`template.novelty`, in sigma), and the
+//! reference metrics measured against lines of the same kind. See `docs/detection.md`
+//! for the model.
+//!
+//! * `store`: templates, the exact-key cache, the similarity step, eviction, counts;
+//! * `baselines`: per-template baselines with a noise floor;
+//! * `category`: numeric attributes scored by the rarity of their value;
+//! * `tail`: probabilities into sigma.
+//!
+//! Everything here runs in the ordered detect stage, one shard at a time; the line's
+//! [`Shape`] comes from the parallel extract stage.
+
+pub(crate) mod baselines;
+pub(crate) mod category;
+pub(crate) mod store;
+pub(crate) mod tail;
+
+use crate::config::Config;
+use ahash::AHashMap;
+use baselines::TemplateBaselines;
+use category::Categories;
+use serde::{Deserialize, Serialize};
+use store::{Store, Template};
+use trace_sentinel_kernels::shape::{masked_tokens, Level, Shape, Shaper};
+
+/// Templates younger than this (in lines of their own) teach the source's vocabulary
+/// every word of their lines.
+const YOUNG: u64 = 64;
+/// Memory of the recent rate of new templates, in lines.
+const RECENT_LINES: f64 = 32.0;
+/// Decay of the new-word calibration per new template.
+const WORDS_DECAY: f64 = 0.95;
+/// Sigma weight of lines at FATAL/CRITICAL.
+pub(crate) const FATAL_WEIGHT: f64 = 1.5;
+/// Words a shard's vocabulary holds before it starts over.
+const VOCABULARY_CAP: usize = 1 << 16;
+
+/// Templates and vocabulary words every shard together may hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    /// Templates left to create across shards.
+    pub(crate) templates: usize,
+    /// Vocabulary words left to learn across shards.
+    pub(crate) words: usize,
+}
+
+impl Budget {
+    /// The budget of `cfg`.
+    pub(crate) fn of(cfg: &Config) -> Self {
+        Budget {
+            templates: cfg.max_templates_total,
+            words: cfg.max_templates_total.saturating_mul(32),
+        }
+    }
+}
+
+/// Scratch of the detect stage's template step (one per shard set).
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    shaper: Shaper,
+    tokens: Vec<u32>,
+}
+
+/// Scratch holds nothing between lines: a clone is a fresh one.
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
+}
+
+/// The words a source has written, with how often (for the new-word evidence). Not
+/// saved: after a restore it starts empty, and its Good–Turing rates start calm.
+#[derive(Debug, Clone, Default)]
+struct Vocabulary {
+    counts: AHashMap<u32, u32>,
+    /// Words seen exactly once.
+    singles: u64,
+}
+
+/// The evidence a line's words give (see `docs/detection.md`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct WordCalibration {
+    /// Unseen words observed on recent new templates (decayed).
+    observed: f64,
+    /// Unseen words the Good–Turing rate expected on them (decayed).
+    expected: f64,
+}
+
+impl Default for WordCalibration {
+    fn default() -> Self {
+        WordCalibration {
+            observed: 2.0,
+            expected: 1.0,
+        }
+    }
+}
+
+/// The template layer of one shard.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateLayer {
+    pub(crate) store: Store,
+    vocabulary: Vocabulary,
+    /// Word occurrences seen (all lines).
+    words_seen: u64,
+    calibration: WordCalibration,
+    recent_new: f64,
+    levels: [u64; 5],
+    levelled: u64,
+    pub(crate) categories: Categories,
+    /// The last novelty score, for dashboards.
+    pub(crate) last_sigma: f64,
+}
+
+/// What the template step found for one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    /// The template's slot in the store.
+    pub(crate) slot: u32,
+    /// Its lines before this one, and the source's lines before this one.
+    pub(crate) count_before: u64,
+    pub(crate) lines_before: u64,
+    /// `template.novelty` in sigma (0 during warmup), when at or past the threshold.
+    pub(crate) alert: Option<f64>,
+}
+
+impl TemplateLayer {
+    /// An empty layer for `cfg`.
+    pub(crate) fn new(cfg: &Config) -> Self {
+        TemplateLayer {
+            store: Store::new(cfg.max_templates),
+            vocabulary: Vocabulary::default(),
+            words_seen: 0,
+            calibration: WordCalibration::default(),
+            recent_new: 0.0,
+            levels: [0; 5],
+            levelled: 0,
+            categories: Categories::default(),
+            last_sigma: 0.0,
+        }
+    }
+
+    /// The template in `slot`.
+    pub(crate) fn template(&self, slot: u32) -> &Template {
+        &self.store.slots[slot as usize]
+    }
+
+    /// The template in `slot`, mutably.
+    pub(crate) fn template_mut(&mut self, slot: u32) -> &mut Template {
+        &mut self.store.slots[slot as usize]
+    }
+
+    fn unseen_rate(&self, singles: u64) -> f64 {
+        (singles as f64 + 1.0) / (self.words_seen as f64 + 2.0)
+    }
+
+    /// Find the line's template (creating or joining one), score its novelty against
+    /// the source's history, then learn the line. `message` is the text the shape was
+    /// taken from.
+    pub(crate) fn observe(
+        &mut self,
+        cfg: &Config,
+        shape: &Shape,
+        message: &[u8],
+        scratch: &mut Scratch,
+        budget: &mut Budget,
+    ) -> Seen {
+        let n = self.store.lines;
+        let singles = self.store.mass.singletons;
+        let cached = self.store.cached(shape.key);
+        let young = cached.is_none_or(|s| self.store.slots[s as usize].count < YOUNG);
+        let toks = &mut scratch.tokens;
+        if young {
+            scratch.shaper.shape(message, toks);
+        } else {
+            toks.clear();
+        }
+        let level = shape.level;
+        let kind = cfg.detector;
+        let warmup = cfg.warmup;
+        let a = self.store.assign(
+            &mut budget.templates,
+            shape.key,
+            cached,
+            toks,
+            level,
+            || masked_tokens(message).join(" "),
+            || TemplateBaselines::new(kind, warmup),
+        );
+        let words = shape.words;
+        let word_count = words.count_ones();
+        let ratio = self.calibration.observed / self.calibration.expected;
+        let is_word = |i: usize| words >> i & 1 == 1;
+        let mut unseen = 0u32;
+        let mut p = if a.new {
+            // Good–Turing: the chance the next line starts a new template is the share
+            // of lines whose template was seen once, or the recent rate, if higher.
+            unseen = toks
+                .iter()
+                .enumerate()
+                .filter(|&(i, h)| is_word(i) && !self.vocabulary.counts.contains_key(h))
+                .count() as u32;
+            let u = self.unseen_rate(self.vocabulary.singles);
+            let p_new = ((singles as f64 + 1.0) / (n as f64 + 2.0)).max(self.recent_new);
+            p_new * tail::binomial_tail(unseen, word_count, (ratio * u).min(1.0))
+        } else {
+            // The share of past lines whose template was at most this rare. Its own
+            // count has moved on to c + 1; before the line it held c of those lines.
+            let c = a.count_before;
+            let mass = self.store.mass.at_most(c) + c;
+            let mut p = (mass as f64 + singles as f64 + 1.0) / (n as f64 + 2.0);
+            if c == 1 && !toks.is_empty() {
+                let rare = toks
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, h)| {
+                        is_word(i) && self.vocabulary.counts.get(h).copied().unwrap_or(0) <= 1
+                    })
+                    .count() as u32;
+                let u = self.unseen_rate(2 * self.vocabulary.singles);
+                p *= tail::binomial_tail(rare, word_count, (ratio * u).min(1.0));
+            }
+            p
+        };
+        let lvl = Level::from_code(level);
+        if let Some(l) = lvl {
+            let at_or_above: u64 = self.levels[l.index()..].iter().sum();
+            p *= (at_or_above as f64 + 1.0) / (self.levelled as f64 + 1.0);
+        }
+        let mut sigma = if n >= cfg.warmup {
+            tail::sigma_of_tail(p)
+        } else {
+            0.0
+        };
+        if lvl == Some(Level::Fatal) {
+            sigma *= FATAL_WEIGHT;
+        }
+        self.last_sigma = sigma;
+        // Learn.
+        if a.new {
+            let u = self.unseen_rate(self.vocabulary.singles);
+            let c = &mut self.calibration;
+            c.observed = c.observed * WORDS_DECAY + f64::from(unseen);
+            c.expected = c.expected * WORDS_DECAY + f64::from(word_count) * u;
+        }
+        self.recent_new += (f64::from(u8::from(a.new)) - self.recent_new) / RECENT_LINES;
+        if let Some(l) = lvl {
+            self.levels[l.index()] += 1;
+            self.levelled += 1;
+        }
+        self.words_seen += u64::from(word_count);
+        if young {
+            for (i, &h) in toks.iter().enumerate() {
+                if !is_word(i) {
+                    continue;
+                }
+                self.learn_word(h, budget);
+            }
+        }
+        Seen {
+            slot: a.slot,
+            count_before: a.count_before,
+            lines_before: n,
+            alert: (sigma >= cfg.threshold).then_some(sigma),
+        }
+    }
+
+    fn learn_word(&mut self, h: u32, budget: &mut Budget) {
+        let v = &mut self.vocabulary;
+        if !v.counts.contains_key(&h) {
+            if v.counts.len() >= VOCABULARY_CAP || budget.words == 0 {
+                // Full: start over (the Good–Turing rates recover on their own), giving
+                // the words back to the shared budget.
+                budget.words += v.counts.len();
+                v.counts.clear();
+                v.singles = 0;
+                if budget.words == 0 {
+                    return;
+                }
+            }
+            budget.words -= 1;
+        }
+        let e = v.counts.entry(h).or_insert(0);
+        match *e {
+            0 => v.singles += 1,
+            1 => v.singles -= 1,
+            _ => {}
+        }
+        *e = e.saturating_add(1);
+    }
+}
+
+/// The saved form of a [`TemplateLayer`]: the templates and the rates; the caches and
+/// the vocabulary are rebuilt or relearned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SavedLayer {
+    templates: Vec<Template>,
+    next_id: u64,
+    lines: u64,
+    created: u64,
+    evicted: u64,
+    words_seen: u64,
+    calibration: WordCalibration,
+    recent_new: f64,
+    levels: [u64; 5],
+    levelled: u64,
+    categories: Categories,
+}
+
+impl TemplateLayer {
+    /// The layer as saved in snapshots.
+    pub(crate) fn saved(&self) -> SavedLayer {
+        SavedLayer {
+            templates: self.store.templates().cloned().collect(),
+            next_id: self.store.next_id,
+            lines: self.store.lines,
+            created: self.store.created,
+            evicted: self.store.evicted,
+            // The vocabulary is not saved; its word count starts over with it.
+            words_seen: 0,
+            calibration: self.calibration,
+            recent_new: self.recent_new,
+            levels: self.levels,
+            levelled: self.levelled,
+            categories: self.categories.clone(),
+        }
+    }
+
+    /// A layer from its saved form, within `cfg`'s caps and the shared `budget`.
+    pub(crate) fn restore(saved: SavedLayer, cfg: &Config, budget: &mut Budget) -> Self {
+        let mut templates = saved.templates;
+        for t in &mut templates {
+            t.baselines.rebuild();
+        }
+        let mut store = Store::restore(
+            cfg.max_templates,
+            &mut budget.templates,
+            templates,
+            saved.next_id,
+            saved.lines,
+        );
+        store.created = saved.created;
+        store.evicted = saved.evicted;
+        TemplateLayer {
+            store,
+            vocabulary: Vocabulary::default(),
+            words_seen: saved.words_seen,
+            calibration: saved.calibration,
+            recent_new: saved.recent_new,
+            levels: saved.levels,
+            levelled: saved.levelled,
+            categories: saved.categories,
+            last_sigma: 0.0,
+        }
+    }
+}
+
+impl TemplateLayer {
+    /// Hold this layer to `cfg`'s cap and charge its templates to the shared budget
+    /// (a restored or cloned layer joining a shard set).
+    pub(crate) fn fit(&mut self, cfg: &Config, budget: &mut Budget) {
+        self.store.set_cap(cfg.max_templates);
+        budget.templates = budget.templates.saturating_sub(self.store.len());
+    }
+}
+
+impl Serialize for TemplateLayer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.saved().serialize(s)
+    }
+}
+
+/// A deserialised layer holds every saved template; [`TemplateLayer::fit`] applies the
+/// caps of the shard set it joins.
+impl<'de> Deserialize<'de> for TemplateLayer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = SavedLayer::deserialize(d)?;
+        let cfg = Config {
+            templates: true,
+            max_templates: saved.templates.len().max(1),
+            max_templates_total: usize::MAX,
+            ..Config::default()
+        };
+        let mut budget = Budget::of(&cfg);
+        Ok(TemplateLayer::restore(saved, &cfg, &mut budget))
+    }
+}
