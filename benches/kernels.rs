@@ -131,7 +131,13 @@ fn kernels(c: &mut Criterion) {
             let mut n = 0u64;
             let mut sink = CallbackSink(|_: &trace_sentinel_core::Anomaly<'_>| n += 1);
             shards
-                .observe_chunk(&feats, &text, "bench.log", &mut sink)
+                .observe_chunk(
+                    &feats,
+                    &text,
+                    "bench.log",
+                    &mut trace_sentinel_core::LineCursor::default(),
+                    &mut sink,
+                )
                 .unwrap();
             assert_eq!(shards.counters().events as usize, lines);
             shards.counters().events

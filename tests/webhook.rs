@@ -257,6 +257,7 @@ fn with_anomaly(i: usize, f: impl FnOnce(&Anomaly<'_>)) -> String {
         source: "web-01",
         message: &message,
         message_wtf8: None,
+        context: Default::default(),
     };
     f(&a);
     let (mut json, mut scratch) = (String::new(), String::new());

@@ -114,6 +114,7 @@ fuzz_target!(|data: &[u8]| {
         let chunked = anomalies(semantic, |set, f| {
             let mut parser = LineParser::new(InputFormat::Text, semantic);
             let mut features = ChunkFeatures::default();
+            let mut cursor = trace_sentinel_core::LineCursor::default();
             let mut rest = data;
             while !rest.is_empty() {
                 let taken = parser.extract_chunk(rest, &mut features);
@@ -121,6 +122,7 @@ fuzz_target!(|data: &[u8]| {
                     &features,
                     &rest[..taken],
                     "src",
+                    &mut cursor,
                     &mut CallbackSink(|x: &Anomaly<'_>| f(x)),
                 )
                 .expect("in-memory sink");

@@ -85,6 +85,9 @@ pub struct LineContext<'a> {
     pub level: Option<Level>,
     /// For scores by rarity (template novelty, categorical attributes).
     pub rarity: Option<Rarity>,
+    /// Whether the timestamp is the event's own (from the input, or the time a followed
+    /// line arrived) rather than the time the line was read from a file.
+    pub timed: bool,
 }
 
 /// A surfaced deviation, borrowing the event it came from.

@@ -2,6 +2,7 @@
 //! renders or records them and must not change what was detected.
 
 use crate::anomaly::Anomaly;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// Consumes anomalies one at a time.
@@ -62,12 +63,39 @@ pub fn push_sanitized(out: &mut String, text: &str) {
     );
 }
 
-/// Human-readable lines, `[timestamp] SEVERITY (source) explanation`.
+/// Width a text entry's excerpts are cut to when the writer is not a terminal.
+pub const DEFAULT_TEXT_WIDTH: usize = 200;
+
+/// For people: one entry per anomalous line — its severity (the highest of its
+/// metrics), source and line number, every metric that fired with its sigma, the
+/// template for template metrics, then the line itself, escaped and cut to the width:
+///
+/// ```text
+/// HIGH app.log:1234  message.length = 2.1e+03 (4.6σ above), template.novelty (new template, 5.2σ)
+///     template #17 [ERROR]: <*> <*> ERROR worker <*> crashed: <*>
+///     2026-01-15 09:00:00,657 ERROR worker 12 crashed: out of memory
+/// ```
+///
+/// An event time from the input (JSON lines, follow mode) leads the entry in brackets.
+/// Anomalies of one line arrive together; the entry is written when the next line's
+/// first anomaly arrives, on [`Sink::flush`], or when the sink is dropped.
 pub struct ConsoleSink<W: Write> {
     out: W,
     color: bool,
-    line: String,
-    scratch: String,
+    width: usize,
+    entry: Option<Entry>,
+    buf: String,
+}
+
+/// The anomalies of one line, waiting to be written.
+struct Entry {
+    source: String,
+    line: Option<u64>,
+    message: String,
+    timestamp: Option<String>,
+    severity: crate::anomaly::Severity,
+    metrics: String,
+    template: Option<(u64, String, Option<trace_sentinel_kernels::shape::Level>)>,
 }
 
 impl<W: Write> ConsoleSink<W> {
@@ -76,53 +104,181 @@ impl<W: Write> ConsoleSink<W> {
         ConsoleSink {
             out,
             color,
-            line: String::new(),
-            scratch: String::new(),
+            width: DEFAULT_TEXT_WIDTH,
+            entry: None,
+            buf: String::new(),
         }
+    }
+
+    /// Cut excerpts (the line, the template) to `width` columns (at least 20).
+    pub fn with_width(mut self, width: usize) -> Self {
+        self.width = width.max(20);
+        self
     }
 
     /// The underlying writer.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.out
     }
+
+    /// Write the waiting entry, if any.
+    fn write_entry(&mut self) -> io::Result<()> {
+        let Some(e) = self.entry.take() else {
+            return Ok(());
+        };
+        let out = &mut self.buf;
+        out.clear();
+        if let Some(ts) = &e.timestamp {
+            out.push('[');
+            out.push_str(ts);
+            out.push_str("] ");
+        }
+        let (tag, code) = match e.severity {
+            crate::anomaly::Severity::Warning => ("WARNING", "\x1b[33m"),
+            crate::anomaly::Severity::High => ("HIGH", "\x1b[35m"),
+            crate::anomaly::Severity::Critical => ("CRITICAL", "\x1b[31m"),
+        };
+        if self.color {
+            out.push_str(code);
+            out.push_str(tag);
+            out.push_str("\x1b[0m");
+        } else {
+            out.push_str(tag);
+        }
+        out.push(' ');
+        push_sanitized(out, &e.source);
+        if let Some(n) = e.line {
+            let _ = write!(out, ":{n}");
+        }
+        out.push_str("  ");
+        push_sanitized(out, &e.metrics);
+        out.push('\n');
+        let width = self.width;
+        if let Some((id, text, level)) = &e.template {
+            let mut head = format!("    template #{id}");
+            if let Some(l) = level {
+                head.push_str(" [");
+                head.push_str(l.name());
+                head.push(']');
+            }
+            head.push_str(": ");
+            out.push_str(&head);
+            push_excerpt(out, text, width.saturating_sub(head.chars().count()));
+            out.push('\n');
+        }
+        out.push_str("    ");
+        push_excerpt(out, &e.message, width.saturating_sub(4));
+        out.push('\n');
+        self.out.write_all(out.as_bytes())
+    }
+}
+
+/// `text` escaped (see [`push_sanitized`]) and cut to `width` characters with `…`.
+fn push_excerpt(out: &mut String, text: &str, width: usize) {
+    let width = width.max(8);
+    if text.chars().count() <= width {
+        push_sanitized(out, text);
+        return;
+    }
+    let cut: String = text.chars().take(width - 1).collect();
+    push_sanitized(out, &cut);
+    out.push('…');
+}
+
+/// The part of an entry one anomaly contributes: the metric, its value and its sigma.
+fn push_metric(out: &mut String, a: &Anomaly<'_>) {
+    use trace_sentinel_pycompat::pyfmt;
+    let direction = if a.score > 0.0 { "above" } else { "below" };
+    match a.context.rarity {
+        Some(r) if a.metric == crate::metric::TEMPLATE_NOVELTY => {
+            out.push_str(a.metric);
+            if r.seen == 0 {
+                out.push_str(" (new template, ");
+            } else {
+                let _ = write!(out, " (seen {} in {} lines, ", r.seen, r.out_of);
+            }
+            pyfmt::write_fixed(out, a.score.abs(), 1);
+            out.push_str("σ)");
+        }
+        Some(r) => {
+            out.push_str(a.metric);
+            out.push_str(" = ");
+            pyfmt::write_general(out, a.value, 3);
+            let _ = write!(out, " (rare: seen {} in {}, ", r.seen, r.out_of);
+            pyfmt::write_fixed(out, a.score.abs(), 1);
+            out.push_str("σ)");
+        }
+        None if a.semantic => {
+            out.push_str(a.metric);
+            out.push_str(" (");
+            pyfmt::write_fixed(out, a.score.abs(), 1);
+            out.push_str("σ ");
+            out.push_str(direction);
+            out.push(')');
+        }
+        None => {
+            out.push_str(a.metric);
+            out.push_str(" = ");
+            pyfmt::write_general(out, a.value, 3);
+            out.push_str(" (");
+            pyfmt::write_fixed(out, a.score.abs(), 1);
+            out.push_str("σ ");
+            out.push_str(direction);
+            out.push(')');
+        }
+    }
 }
 
 impl<W: Write> Sink for ConsoleSink<W> {
     fn emit(&mut self, a: &Anomaly<'_>) -> io::Result<()> {
-        let line = &mut self.line;
-        line.clear();
-        line.push('[');
-        a.timestamp.write_isoformat(line);
-        line.push_str("] ");
-        let tag = match a.severity {
-            crate::anomaly::Severity::Warning => "WARNING",
-            crate::anomaly::Severity::High => "HIGH",
-            crate::anomaly::Severity::Critical => "CRITICAL",
-        };
-        if self.color {
-            let code = match a.severity {
-                crate::anomaly::Severity::Warning => "\x1b[33m",
-                crate::anomaly::Severity::High => "\x1b[35m",
-                crate::anomaly::Severity::Critical => "\x1b[31m",
-            };
-            line.push_str(code);
-            line.push_str(tag);
-            line.push_str("\x1b[0m");
-        } else {
-            line.push_str(tag);
+        let same = self.entry.as_ref().is_some_and(|e| {
+            e.line == a.context.line && e.source == a.source && e.message == a.message
+        });
+        if !same {
+            self.write_entry()?;
+            let timestamp = a.context.timed.then(|| {
+                let mut t = String::new();
+                a.timestamp.write_isoformat(&mut t);
+                t
+            });
+            self.entry = Some(Entry {
+                source: a.source.to_string(),
+                line: a.context.line,
+                message: a.message.to_string(),
+                timestamp,
+                severity: a.severity,
+                metrics: String::new(),
+                template: a
+                    .context
+                    .template
+                    .map(|t| (t.id, t.text.to_string(), a.context.level)),
+            });
         }
-        line.push_str(" (");
-        push_sanitized(line, a.source);
-        line.push_str(") ");
-        self.scratch.clear();
-        a.write_explanation(&mut self.scratch);
-        push_sanitized(line, &self.scratch);
-        line.push('\n');
-        self.out.write_all(line.as_bytes())
+        let e = self.entry.as_mut().expect("an entry was just made");
+        if !e.metrics.is_empty() {
+            e.metrics.push_str(", ");
+        }
+        push_metric(&mut e.metrics, a);
+        e.severity = e.severity.max(a.severity);
+        if e.template.is_none() {
+            e.template = a
+                .context
+                .template
+                .map(|t| (t.id, t.text.to_string(), a.context.level));
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_entry()?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for ConsoleSink<W> {
+    fn drop(&mut self) {
+        let _ = self.write_entry();
+        let _ = self.out.flush();
     }
 }
 

@@ -353,7 +353,7 @@ mod tests {
 
     fn lines(fw: &mut Follower) -> Vec<String> {
         let mut out = Vec::new();
-        fw.poll(&mut |piece, src| {
+        fw.poll(&mut |piece, src, _| {
             collect(piece, src, &mut out);
             Ok(())
         })
@@ -440,7 +440,7 @@ mod tests {
                 }
                 append(&p, &text[at..end]);
                 at = end;
-                fw.poll(&mut |piece, _| {
+                fw.poll(&mut |piece, _, _| {
                     collect(piece, "f", &mut got);
                     Ok(())
                 })
@@ -450,7 +450,7 @@ mod tests {
                 assert!(of.pending.len() <= max_line, "round {round}");
                 assert!(of.long.as_ref().is_none_or(|l| l.prefix.len() == max_line));
             }
-            fw.finish(&mut |piece, _| {
+            fw.finish(&mut |piece, _, _| {
                 collect(piece, "f", &mut got);
                 Ok(())
             })
@@ -495,7 +495,7 @@ mod tests {
         }
         let mut got = Vec::new();
         while fw
-            .poll(&mut |piece, src| {
+            .poll(&mut |piece, src, _| {
                 collect(piece, src, &mut got);
                 Ok(())
             })
@@ -525,7 +525,7 @@ mod tests {
         append(&p, &"x".repeat(100));
         assert!(lines(&mut fw).is_empty());
         let mut rest = Vec::new();
-        fw.finish(&mut |piece, src| {
+        fw.finish(&mut |piece, src, _| {
             collect(piece, src, &mut rest);
             Ok(())
         })

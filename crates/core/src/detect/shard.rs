@@ -6,9 +6,9 @@
 use crate::anomaly::{Anomaly, LineContext, Rarity, Severity, TemplateRef};
 use crate::config::Config;
 use crate::detect::detector::{Custom, Detector, ScorerFactory};
-use crate::detect::template::baselines::FLOOR;
+use crate::detect::template::baselines::{log_gap, log_scale, FLOOR, LOG_FLOOR};
 use crate::detect::template::category::Verdict;
-use crate::detect::template::{tail, Budget, Scratch, Seen, TemplateLayer};
+use crate::detect::template::{tail, Budget, Scratch, TemplateLayer};
 use crate::metric::{ATTR_PREFIX, INTERARRIVAL, LENGTH, SEMANTIC, TEMPLATE_NOVELTY, TOKENS};
 use crate::record::EventRecord;
 use crate::semantic::{SemInput, SemanticDetector};
@@ -104,6 +104,15 @@ pub struct Shard {
     /// The template layer (with `--templates`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) templates: Option<Box<TemplateLayer>>,
+}
+
+/// A score of the template layer, waiting to be reported with the line's template.
+#[derive(Debug, Clone, Copy)]
+struct Finding<'m> {
+    metric: &'m str,
+    value: f64,
+    score: f64,
+    rarity: Option<Rarity>,
 }
 
 /// The detect stage's shared state for the template layer: scratch for shaping lines,
@@ -315,7 +324,11 @@ impl Shard {
             let t = *ts.get_or_insert_with(Timestamp::now_utc);
             if let Some(d) = self.interarrival(cfg, ev.source, t.epoch_seconds(), counters) {
                 if let Some(slot) = self.fixed_slot(cfg, 2, counters) {
-                    self.score_metric(cfg, slot, d, ev, ts, counters, sink, emit)?;
+                    if self.templates.is_some() {
+                        self.score_gap(cfg, slot, d, ev, ts, counters, sink, emit)?;
+                    } else {
+                        self.score_metric(cfg, slot, d, ev, ts, counters, sink, emit)?;
+                    }
                 }
             }
         }
@@ -365,128 +378,121 @@ impl Shard {
         let Some(layer) = self.templates.as_deref_mut() else {
             return Ok(());
         };
-        let seen: Seen = layer.observe(cfg, shape, ev.message, &mut tctx.scratch, &mut tctx.budget);
-        let level = shape.level();
-        // Scores first (they update baselines), reports after, each with the template.
-        let mut found: [Option<(&str, f64, f64, Option<Rarity>)>; 3] = [None; 3];
+        let seen = layer.observe(cfg, shape, ev.message, &mut tctx.scratch, &mut tctx.budget);
+        // Score first (scoring updates the baselines), then report each with the template.
+        let mut found: [Option<Finding>; 3] = [None; 3];
         if let Some(sigma) = seen.alert {
-            let rarity = Rarity {
-                seen: seen.count_before,
-                out_of: seen.lines_before,
-            };
-            found[0] = Some((
-                TEMPLATE_NOVELTY,
-                seen.count_before as f64,
-                sigma,
-                Some(rarity),
-            ));
+            found[0] = Some(Finding {
+                metric: TEMPLATE_NOVELTY,
+                value: seen.count_before as f64,
+                score: sigma,
+                rarity: Some(Rarity {
+                    seen: seen.count_before,
+                    out_of: seen.lines_before,
+                }),
+            });
         }
-        let t = layer.template_mut(seen.slot);
-        for (i, (name, value)) in [(LENGTH, ev.length), (TOKENS, ev.tokens)]
-            .into_iter()
-            .enumerate()
+        let b = &mut layer.template_mut(seen.slot).baselines;
+        for (i, (d, metric, value)) in [
+            (&mut b.length, LENGTH, ev.length),
+            (&mut b.tokens, TOKENS, ev.tokens),
+        ]
+        .into_iter()
+        .enumerate()
         {
-            let d = if i == 0 {
-                &mut t.baselines.length
-            } else {
-                &mut t.baselines.tokens
-            };
-            if let Some(score) = d
+            let score = d
                 .as_mut()
-                .and_then(|d| d.observe_floored(value, cfg.threshold, FLOOR))
-            {
-                found[i + 1] = Some((name, value, score, None));
-            }
+                .and_then(|d| d.observe_floored(value, cfg.threshold, FLOOR));
+            found[i + 1] = score.map(|score| Finding {
+                metric,
+                value,
+                score,
+                rarity: None,
+            });
         }
-        let mut reported = 0u64;
         if emit {
-            for (metric, value, score, rarity) in found.into_iter().flatten() {
-                let template = layer.template(seen.slot);
-                let context = LineContext {
-                    line: None,
-                    template: Some(TemplateRef {
-                        id: template.id,
-                        text: &template.text,
-                    }),
-                    level,
-                    rarity,
-                };
-                let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                report(
-                    cfg, metric, value, score, false, t, ev, context, counters, sink,
-                )?;
-                reported += 1;
+            for f in found.into_iter().flatten() {
+                self.report_templated(cfg, &f, seen.slot, shape, ev, ts, counters, sink)?;
             }
         }
         let mut name = String::new();
         for (key, value) in ev.attrs.iter() {
             let layer = self.templates.as_deref_mut().expect("the layer is on");
             let verdict = layer.categories.observe(key, value, cfg.warmup);
-            let t = layer.template_mut(seen.slot);
-            let kind = cfg.detector;
-            let scored = match verdict {
-                Verdict::Category {
-                    p,
-                    seen: times,
-                    total,
-                } => {
+            let fresh = || Detector::new(cfg.detector, cfg.warmup);
+            let baseline = layer.template_mut(seen.slot).baselines.attr(key, fresh);
+            let scored = match (verdict, baseline) {
+                (Verdict::Category { p, seen: n, total }, _) => {
                     let sigma = tail::sigma_of_tail(p);
-                    (sigma >= cfg.threshold).then_some((
-                        sigma,
-                        Some(Rarity {
-                            seen: times,
-                            out_of: total,
-                        }),
-                    ))
+                    let rarity = Rarity {
+                        seen: n,
+                        out_of: total,
+                    };
+                    (sigma >= cfg.threshold).then_some((sigma, Some(rarity)))
                 }
-                Verdict::Learning => {
-                    if let Some(d) = t.baselines.attr(key, || Detector::new(kind, cfg.warmup)) {
-                        let _ = d.observe_floored(value, f64::INFINITY, FLOOR);
+                (Verdict::Learning, Some(d)) => {
+                    let _ = d.observe_floored(log_scale(value), f64::INFINITY, LOG_FLOOR);
+                    None
+                }
+                (Verdict::Continuous, Some(d)) => d
+                    .observe_floored(log_scale(value), cfg.threshold, LOG_FLOOR)
+                    .map(|score| (score, None)),
+                (Verdict::Learning | Verdict::Continuous, None) => {
+                    // No room in the template: the source's own baseline.
+                    if let Some(slot) = self.attr_slot(cfg, key, counters) {
+                        self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
                     }
                     None
                 }
-                Verdict::Continuous => {
-                    match t.baselines.attr(key, || Detector::new(kind, cfg.warmup)) {
-                        Some(d) => d
-                            .observe_floored(value, cfg.threshold, FLOOR)
-                            .map(|score| (score, None)),
-                        None => {
-                            // No room in the template: the source's own baseline.
-                            if let Some(slot) = self.attr_slot(cfg, key, counters) {
-                                self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
-                            }
-                            None
-                        }
-                    }
-                }
             };
             if let (true, Some((score, rarity))) = (emit, scored) {
-                let layer = self.templates.as_deref().expect("the layer is on");
-                let template = layer.template(seen.slot);
                 name.clear();
                 name.push_str(ATTR_PREFIX);
                 name.push_str(key);
-                let context = LineContext {
-                    line: None,
-                    template: Some(TemplateRef {
-                        id: template.id,
-                        text: &template.text,
-                    }),
-                    level,
+                let f = Finding {
+                    metric: &name,
+                    value,
+                    score,
                     rarity,
                 };
-                let t = *ts.get_or_insert_with(Timestamp::now_utc);
-                report(
-                    cfg, &name, value, score, false, t, ev, context, counters, sink,
-                )?;
-                reported += 1;
+                self.report_templated(cfg, &f, seen.slot, shape, ev, ts, counters, sink)?;
             }
         }
-        if reported > 0 {
-            let layer = self.templates.as_deref_mut().expect("the layer is on");
-            layer.template_mut(seen.slot).anomalies += reported;
-        }
         Ok(())
+    }
+
+    /// Report a finding of the template layer, naming the line's template; the template
+    /// counts it.
+    #[allow(clippy::too_many_arguments)]
+    fn report_templated<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        f: &Finding<'_>,
+        slot: u32,
+        shape: &trace_sentinel_kernels::shape::Shape,
+        ev: &EventRecord<'_>,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+    ) -> io::Result<()> {
+        let Some(layer) = self.templates.as_deref_mut() else {
+            return Ok(());
+        };
+        layer.template_mut(slot).anomalies += 1;
+        let template = layer.template(slot);
+        let context = LineContext {
+            template: Some(TemplateRef {
+                id: template.id,
+                text: &template.text,
+            }),
+            level: shape.level(),
+            rarity: f.rarity,
+            ..LineContext::default()
+        };
+        let t = *ts.get_or_insert_with(Timestamp::now_utc);
+        report(
+            cfg, f.metric, f.value, f.score, false, t, ev, context, counters, sink,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -511,6 +517,33 @@ impl Shard {
                     cfg, &m.name, value, score, false, t, ev, context, counters, sink,
                 )?;
             }
+        }
+        Ok(())
+    }
+
+    /// Inter-arrival with the template layer: on the [`log_gap`] scale, upwards only.
+    #[allow(clippy::too_many_arguments)]
+    fn score_gap<S: Sink + ?Sized>(
+        &mut self,
+        cfg: &Config,
+        slot: u32,
+        gap: f64,
+        ev: &EventRecord<'_>,
+        ts: &mut Option<Timestamp>,
+        counters: &mut Counters,
+        sink: &mut S,
+        emit: bool,
+    ) -> io::Result<()> {
+        let m = &mut self.metrics[slot as usize];
+        let score = m
+            .detector
+            .observe_floored(log_gap(gap), cfg.threshold, LOG_FLOOR);
+        if let (Some(score), true) = (score.filter(|s| *s > 0.0), emit) {
+            let t = *ts.get_or_insert_with(Timestamp::now_utc);
+            let context = LineContext::default();
+            report(
+                cfg, &m.name, gap, score, false, t, ev, context, counters, sink,
+            )?;
         }
         Ok(())
     }
@@ -588,6 +621,7 @@ fn report<S: Sink + ?Sized>(
     let severity = Severity::from_score(score, cfg.threshold);
     let context = LineContext {
         line: ev.line,
+        timed: cfg.timed || ev.timestamp.is_some(),
         ..context
     };
     let mut scratch = String::new();

@@ -8,8 +8,25 @@ use serde::{Deserialize, Serialize};
 /// Numeric attributes a template keeps baselines for; later keys use the source's.
 pub(crate) const MAX_TEMPLATE_ATTRS: usize = 16;
 
-/// The noise floor of per-template baselines: 10 % of the centre, and one unit.
+/// The noise floor of per-template length and token baselines: 10 % of the centre, and
+/// one unit.
 pub(crate) const FLOOR: NoiseFloor = NoiseFloor { rel: 0.1, abs: 1.0 };
+
+/// The noise floor of baselines kept on a logarithmic scale (a tenth of an e-fold).
+pub(crate) const LOG_FLOOR: NoiseFloor = NoiseFloor { rel: 0.0, abs: 0.1 };
+
+/// Numeric attributes (latencies, sizes, counts) are skewed: per template they are
+/// scored on a signed logarithmic scale, `sign(x)·ln(1 + |x|)`, so a value ten times
+/// the usual is as surprising as one a tenth of it.
+pub(crate) fn log_scale(x: f64) -> f64 {
+    x.signum() * x.abs().ln_1p()
+}
+
+/// Inter-arrival gaps with the template layer: `ln(gap + 1 ms)`, scored upwards only
+/// (a source falling silent, not a burst).
+pub(crate) fn log_gap(seconds: f64) -> f64 {
+    (seconds.max(0.0) + 1e-3).ln()
+}
 
 /// Baselines of one template.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -359,7 +359,8 @@ impl Store {
         let t = &mut self.slots[slot as usize];
         let before = t.count;
         t.count += 1;
-        t.referenced = true;
+        // A new template earns its second chance by being used again.
+        t.referenced = !new;
         self.mass.moved(before, before + 1);
         self.lines += 1;
         Assigned {
