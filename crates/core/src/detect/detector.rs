@@ -605,11 +605,16 @@ impl Detector {
             return None;
         }
         let scale = var + (floor.rel * centre).powi(2) + floor.abs * floor.abs;
+        let dev = value - centre;
         self.last = LastScore {
-            dev: value - centre,
+            dev,
             scale,
             robust: false,
         };
+        // Most values are well inside: skip the square root and the division.
+        if dev * dev < threshold * threshold * scale * PRECHECK_MARGIN {
+            return None;
+        }
         let score = self.last.score();
         (scale > 0.0 && score.abs() >= threshold).then_some(score)
     }

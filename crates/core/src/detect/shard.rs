@@ -558,7 +558,7 @@ impl Shard {
     pub fn reading(&self, metric: &str) -> Option<MetricReading> {
         if metric == TEMPLATE_NOVELTY {
             return self.templates.as_deref().map(|t| MetricReading {
-                sigma: t.last_sigma,
+                sigma: t.last_sigma(),
                 ready: t.store.lines > 0,
             });
         }
@@ -597,7 +597,7 @@ impl Shard {
         if let Some(t) = &self.templates {
             out.push((
                 TEMPLATE_NOVELTY.to_string(),
-                t.last_sigma,
+                t.last_sigma(),
                 t.store.lines > 0,
             ));
         }

@@ -239,8 +239,20 @@ impl ShardSet {
         ev: &EventRecord<'_>,
         sink: &mut S,
     ) -> io::Result<ShardId> {
-        self.counters.events += 1;
         let idx = self.route(ev.source);
+        self.observe_in(idx, ev, sink)?;
+        Ok(ShardId(idx))
+    }
+
+    /// Observe `ev` in shard `idx` (already routed).
+    #[inline]
+    fn observe_in<S: Sink + ?Sized>(
+        &mut self,
+        idx: u32,
+        ev: &EventRecord<'_>,
+        sink: &mut S,
+    ) -> io::Result<()> {
+        self.counters.events += 1;
         let mut ts = ev.timestamp;
         let ShardSet {
             cfg,
@@ -249,8 +261,7 @@ impl ShardSet {
             tctx,
             ..
         } = self;
-        shards[idx as usize].observe(cfg, ev, &mut ts, counters, sink, true, tctx)?;
-        Ok(ShardId(idx))
+        shards[idx as usize].observe(cfg, ev, &mut ts, counters, sink, true, tctx)
     }
 
     /// Observe every record of a chunk in order; `bytes` are the chunk's bytes, `source`
@@ -270,6 +281,12 @@ impl ShardSet {
         let f = features;
         let shape = |k: usize| f.shapes.get(k).copied();
         if f.ascii_text {
+            // Every line of a text chunk has the input's source: route once (and count
+            // each line an overflow event if the source overflowed).
+            let idx = self.route(source);
+            if self.overflow == Some(idx) {
+                self.counters.overflow_events += f.spans.len().saturating_sub(1) as u64;
+            }
             let mut sem_start = 0usize;
             let no_mask: BucketMask = Default::default();
             for (k, s) in f.spans.iter().enumerate() {
@@ -290,7 +307,8 @@ impl ShardSet {
                 } else {
                     None
                 };
-                self.observe(
+                self.observe_in(
+                    idx,
                     &EventRecord {
                         message,
                         source,

@@ -108,8 +108,11 @@ pub(crate) struct TemplateLayer {
     levels: [u64; 5],
     levelled: u64,
     pub(crate) categories: Categories,
-    /// The last novelty score, for dashboards.
-    pub(crate) last_sigma: f64,
+    /// The last line's tail probability and level weight, for dashboards (a common
+    /// template's is a lower bound: it could not alert).
+    last: (f64, f64),
+    /// The tail probability at which a line alerts, by threshold and weight.
+    cuts: [(f64, f64, f64); 2],
 }
 
 /// What the template step found for one line.
@@ -136,8 +139,27 @@ impl TemplateLayer {
             levels: [0; 5],
             levelled: 0,
             categories: Categories::default(),
-            last_sigma: 0.0,
+            last: (1.0, 1.0),
+            cuts: [(f64::NAN, 0.0, 0.0); 2],
         }
+    }
+
+    /// The last line's `template.novelty` in sigma.
+    pub(crate) fn last_sigma(&self) -> f64 {
+        tail::sigma_of_tail(self.last.0) * self.last.1
+    }
+
+    /// The tail probability at or below which a line of level weight `weight` alerts at
+    /// `threshold` (a little above the exact one; the alert then checks the sigma).
+    fn cut(&mut self, threshold: f64, weight: f64) -> f64 {
+        let i = usize::from(weight != 1.0);
+        let (t, w, p) = self.cuts[i];
+        if t == threshold && w == weight {
+            return p;
+        }
+        let p = tail::tail_of_sigma(threshold / weight) * (1.0 + 1e-6);
+        self.cuts[i] = (threshold, weight, p);
+        p
     }
 
     /// The template in `slot`.
@@ -191,8 +213,22 @@ impl TemplateLayer {
         let word_count = words.count_ones();
         let ratio = self.calibration.observed / self.calibration.expected;
         let is_word = |i: usize| words >> i & 1 == 1;
+        let lvl = Level::from_code(level);
+        // The level's share, lines at this level or above (Laplace-smoothed), as a
+        // fraction `share_num / share_den`.
+        let (share_num, share_den) = lvl.map_or((1.0, 1.0), |l| {
+            let at_or_above: u64 = self.levels[l.index()..].iter().sum();
+            (at_or_above as f64 + 1.0, self.levelled as f64 + 1.0)
+        });
+        let level_share = share_num / share_den;
+        let weight = if lvl == Some(Level::Fatal) {
+            FATAL_WEIGHT
+        } else {
+            1.0
+        };
+        let cut = self.cut(cfg.threshold, weight);
         let mut unseen = 0u32;
-        let mut p = if a.new {
+        let p = if a.new {
             // Good–Turing: the chance the next line starts a new template is the share
             // of lines whose template was seen once, or the recent rate, if higher.
             unseen = toks
@@ -202,40 +238,40 @@ impl TemplateLayer {
                 .count() as u32;
             let u = self.unseen_rate(self.vocabulary.singles);
             let p_new = ((singles as f64 + 1.0) / (n as f64 + 2.0)).max(self.recent_new);
-            p_new * tail::binomial_tail(unseen, word_count, (ratio * u).min(1.0))
+            p_new * tail::binomial_tail(unseen, word_count, (ratio * u).min(1.0)) * level_share
         } else {
             // The share of past lines whose template was at most this rare. Its own
             // count has moved on to c + 1; before the line it held c of those lines.
             let c = a.count_before;
-            let mass = self.store.mass.at_most(c) + c;
-            let mut p = (mass as f64 + singles as f64 + 1.0) / (n as f64 + 2.0);
-            if c == 1 && !toks.is_empty() {
-                let rare = toks
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, h)| {
-                        is_word(i) && self.vocabulary.counts.get(h).copied().unwrap_or(0) <= 1
-                    })
-                    .count() as u32;
-                let u = self.unseen_rate(2 * self.vocabulary.singles);
-                p *= tail::binomial_tail(rare, word_count, (ratio * u).min(1.0));
+            // At least `c + singles + 1` of the `n + 2`: compared without dividing.
+            let lower = (c + singles + 1) as f64 * share_num;
+            let scale = (n as f64 + 2.0) * share_den;
+            if c > 1 && lower > cut * scale {
+                // Common enough that it cannot alert: the exact tail is not needed.
+                lower / scale
+            } else {
+                let mass = self.store.mass.at_most(c) + c;
+                let mut p = (mass + singles + 1) as f64 / (n as f64 + 2.0) * level_share;
+                if c == 1 && !toks.is_empty() {
+                    let rare = toks
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, h)| {
+                            is_word(i)
+                                && self.vocabulary.counts.get(h).copied().unwrap_or(0) <= 1
+                        })
+                        .count() as u32;
+                    let u = self.unseen_rate(2 * self.vocabulary.singles);
+                    p *= tail::binomial_tail(rare, word_count, (ratio * u).min(1.0));
+                }
+                p
             }
-            p
         };
-        let lvl = Level::from_code(level);
-        if let Some(l) = lvl {
-            let at_or_above: u64 = self.levels[l.index()..].iter().sum();
-            p *= (at_or_above as f64 + 1.0) / (self.levelled as f64 + 1.0);
-        }
-        let mut sigma = if n >= cfg.warmup {
-            tail::sigma_of_tail(p)
-        } else {
-            0.0
-        };
-        if lvl == Some(Level::Fatal) {
-            sigma *= FATAL_WEIGHT;
-        }
-        self.last_sigma = sigma;
+        let scored = n >= cfg.warmup;
+        self.last = (if scored { p } else { 1.0 }, weight);
+        let alert = (scored && p <= cut)
+            .then(|| tail::sigma_of_tail(p) * weight)
+            .filter(|s| *s >= cfg.threshold);
         // Learn.
         if a.new {
             let u = self.unseen_rate(self.vocabulary.singles);
@@ -261,7 +297,7 @@ impl TemplateLayer {
             slot: a.slot,
             count_before: a.count_before,
             lines_before: n,
-            alert: (sigma >= cfg.threshold).then_some(sigma),
+            alert,
         }
     }
 
@@ -350,7 +386,8 @@ impl TemplateLayer {
             levels: saved.levels,
             levelled: saved.levelled,
             categories: saved.categories,
-            last_sigma: 0.0,
+            last: (1.0, 1.0),
+            cuts: [(f64::NAN, 0.0, 0.0); 2],
         }
     }
 }
