@@ -155,12 +155,23 @@ fn excerpt(line: &str) -> String {
 fn assert_same_lines(got: &[String], expected: &[String], what: &str) {
     if let Some(i) = (0..got.len().max(expected.len())).find(|&i| got.get(i) != expected.get(i)) {
         panic!(
-            "{what}: first difference at line {i} ({} vs {} lines)\n  got:      {:?}\n  expected: {:?}",
+            "{what}: first difference at line {i} ({} vs {} lines)\n  got:      {:?} … {:?}\n  expected: {:?} … {:?}",
             got.len(),
             expected.len(),
             got.get(i).map(|l| excerpt(l)),
-            expected.get(i).map(|l| excerpt(l))
+            got.get(i).map(|l| tail_of(l)),
+            expected.get(i).map(|l| excerpt(l)),
+            expected.get(i).map(|l| tail_of(l))
         );
+    }
+}
+
+/// The end of a long line (where the `line` key is), for readable failures.
+fn tail_of(line: &str) -> &str {
+    let n = line.chars().count();
+    match line.char_indices().nth(n.saturating_sub(80)) {
+        Some((i, _)) => &line[i..],
+        None => line,
     }
 }
 

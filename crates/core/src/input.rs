@@ -345,6 +345,9 @@ impl BlockReader {
     ) -> io::Result<()> {
         self.filled = 0;
         let mut long = false;
+        // An over-long line ended at a `\r` that was the last byte read: a `\n` that
+        // comes next completes that line break (one `\r\n`), not a line of its own.
+        let mut skip_lf = false;
         loop {
             if !long && self.filled == self.buf.len() {
                 if self.filled > self.max_line {
@@ -362,11 +365,19 @@ impl BlockReader {
                     self.buf.resize(new_len, 0);
                 }
             }
-            let n = match reader.read(&mut self.buf[self.filled..]) {
+            let mut n = match reader.read(&mut self.buf[self.filled..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
+            if std::mem::take(&mut skip_lf) && n > 0 && self.buf[self.filled] == b'\n' {
+                let at = self.filled;
+                self.buf.copy_within(at + 1..at + n, at);
+                n -= 1;
+                if n == 0 {
+                    continue;
+                }
+            }
             if long {
                 let piece = &self.buf[..n];
                 let brk = piece.iter().position(|b| split::is_line_break(*b));
@@ -386,7 +397,15 @@ impl BlockReader {
                 if n == 0 {
                     return Ok(());
                 }
-                let rest = brk.map_or(n, |i| i + 1);
+                let rest = match brk {
+                    Some(i) if self.buf[i] == b'\r' && i + 1 == n => {
+                        skip_lf = true;
+                        n
+                    }
+                    Some(i) if self.buf[i] == b'\r' && self.buf[i + 1] == b'\n' => i + 2,
+                    Some(i) => i + 1,
+                    None => n,
+                };
                 self.buf.copy_within(rest..n, 0);
                 self.filled = n - rest;
                 let done = split::complete_prefix_len(&self.buf[..self.filled]);

@@ -708,6 +708,25 @@ fn keep_rest(buf: &mut Vec<u8>, at: usize, carry: &mut Vec<u8>) {
     buf.truncate(at);
 }
 
+/// One read of `reader` into `buf`, retried when interrupted; marks `eof` at the end.
+fn read_some(
+    reader: &mut Box<dyn Read + Send>,
+    buf: &mut [u8],
+    eof: &mut bool,
+) -> std::io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Ok(0) => {
+                *eof = true;
+                return Ok(0);
+            }
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A chunk and, for the kept prefix of an over-long streamed line, its `(chars, words)`.
 type NextChunk = (ChunkBytes, Option<(u64, u64)>);
 
@@ -739,7 +758,22 @@ fn read_long_line(
             match piece[..n].iter().position(|b| split::is_line_break(*b)) {
                 Some(i) => {
                     meter.feed(&piece[..i]);
-                    carry.extend_from_slice(&piece[i + 1..n]);
+                    let mut rest = &piece[i + 1..n];
+                    if piece[i] == b'\r' {
+                        // `\r\n` is one line break: drop the `\n`, reading on for it
+                        // when the `\r` was the last byte read.
+                        let mut more = [0u8; 1 << 12];
+                        let m = if rest.is_empty() {
+                            read_some(reader, &mut more, eof)?
+                        } else {
+                            0
+                        };
+                        let next: &[u8] = if rest.is_empty() { &more[..m] } else { rest };
+                        rest = next.strip_prefix(b"\n").unwrap_or(next);
+                        carry.extend_from_slice(rest);
+                        break;
+                    }
+                    carry.extend_from_slice(rest);
                     break;
                 }
                 None => meter.feed(&piece[..n]),

@@ -39,6 +39,9 @@ pub(crate) struct OpenFile {
     pub(crate) last_data: Instant,
     /// Where the lines handed out so far end: the next line's number.
     pub(crate) cursor: LineCursor,
+    /// An over-long line ended at a `\r` that was the last byte read: a `\n` read next
+    /// completes that line break.
+    pub(crate) skip_lf: bool,
 }
 
 impl OpenFile {
@@ -58,6 +61,7 @@ impl OpenFile {
             long: None,
             last_data: Instant::now(),
             cursor: LineCursor::default(),
+            skip_lf: false,
         })
     }
 
@@ -226,6 +230,9 @@ pub(crate) fn drain(
         *bytes += n as u64;
         let filled = p + n;
         let mut start = 0;
+        if std::mem::take(&mut of.skip_lf) && p == 0 && buf[0] == b'\n' {
+            start = 1;
+        }
         if let Some(long) = of.long.as_mut() {
             match memchr::memchr2(b'\n', b'\r', &buf[..filled]) {
                 None => {
@@ -234,10 +241,17 @@ pub(crate) fn drain(
                     start = filled;
                 }
                 Some(i) => {
-                    long.meter.feed(&buf[..i]);
+                    long.meter.feed(&buf[start..i]);
                     long.hand_out(source, &mut of.cursor, f)?;
                     of.long = None;
-                    start = i + 1;
+                    start = match buf[i] {
+                        b'\r' if i + 1 == filled => {
+                            of.skip_lf = true;
+                            filled
+                        }
+                        b'\r' if buf[i + 1] == b'\n' => i + 2,
+                        _ => i + 1,
+                    };
                 }
             }
         }

@@ -79,6 +79,7 @@ pub(crate) fn reopen(dir: &Path, cp: &FileCheckpoint, skip: &[FileId]) -> Option
         long: None,
         last_data: Instant::now(),
         cursor: cp.line.map_or(LineCursor::UNKNOWN, LineCursor::at),
+        skip_lf: false,
     })
 }
 
@@ -143,6 +144,7 @@ pub(crate) fn check_truncation(
             long: cur.long.take(),
             last_data: now,
             cursor: cur.cursor,
+            skip_lf: false,
         };
         // The copy is complete (it was made before the truncation): read it to its end.
         while let Ok(true) = drain(&mut from_copy, source, max_line, buf, bytes, now, f)? {}

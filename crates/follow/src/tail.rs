@@ -97,6 +97,7 @@ impl Tail {
                                 long: None,
                                 last_data: Instant::now(),
                                 cursor: c.line.map_or(LineCursor::UNKNOWN, LineCursor::at),
+                                skip_lf: false,
                             })
                         }) {
                             Some(of) => self.retiring.push(of),

@@ -257,8 +257,7 @@ impl TemplateLayer {
                         .iter()
                         .enumerate()
                         .filter(|&(i, h)| {
-                            is_word(i)
-                                && self.vocabulary.counts.get(h).copied().unwrap_or(0) <= 1
+                            is_word(i) && self.vocabulary.counts.get(h).copied().unwrap_or(0) <= 1
                         })
                         .count() as u32;
                     let u = self.unseen_rate(2 * self.vocabulary.singles);
