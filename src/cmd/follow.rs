@@ -286,7 +286,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     durable.write(&engine, &follower, &mut sink, &stage)?;
     persist::save_baseline(&engine, &args.persist)?;
     super::report_limits(
-        engine.shards().counters(),
+        engine.shards(),
         engine.oversized_lines(),
         args.detect.max_line_bytes,
     );

@@ -200,12 +200,13 @@ pub fn classify(e: io::Error, path: &std::path::Path) -> Error {
 
 /// Say once, at the end of a run, which configured limits were hit (each a single line on
 /// stderr): over-long lines, sources past `--max-sources`, metrics past the metric cap,
-/// inter-arrival sources past the table bound.
+/// inter-arrival sources past the table bound; with `--templates`, the template summary.
 pub fn report_limits(
-    c: &trace_sentinel_core::detect::Counters,
+    shards: &trace_sentinel_core::detect::ShardSet,
     oversized: u64,
     max_line_bytes: i64,
 ) {
+    let c = shards.counters();
     if oversized > 0 {
         say!(
             "note: {oversized} line(s) longer than --max-line-bytes {max_line_bytes} were measured whole but kept as their first {max_line_bytes} bytes"
@@ -222,5 +223,8 @@ pub fn report_limits(
             "note: {} metric value(s) ignored: a shard reached the 4096-metric cap",
             c.metrics_dropped
         );
+    }
+    if let Some(report) = persist::template_report(shards) {
+        say!("{report}");
     }
 }

@@ -82,5 +82,38 @@ pub fn run_stats(
         .counters
         .insert("interarrival_untracked", c.interarrival_untracked);
     stats.counters.insert("oversized_lines", oversized);
+    stats.templates = shards.template_summary(TOP_TEMPLATES);
     stats
+}
+
+/// Templates the stats and the end-of-run summary name.
+pub const TOP_TEMPLATES: usize = 5;
+
+/// The end-of-run lines about templates (with `--templates`): how many, and the ones
+/// that carried the most anomalies.
+pub fn template_report(shards: &ShardSet) -> Option<String> {
+    let t = shards.template_summary(TOP_TEMPLATES)?;
+    let mut out = format!(
+        "templates: {} held, {} learned, {} evicted",
+        t.templates, t.created, t.evicted
+    );
+    if !t.top.is_empty() {
+        out.push_str("; most anomalies:");
+    }
+    for c in &t.top {
+        let mut text = String::new();
+        trace_sentinel_core::sink::push_sanitized(&mut text, &c.template);
+        let text: String = if text.chars().count() > 120 {
+            text.chars().take(119).chain(['…']).collect()
+        } else {
+            text
+        };
+        let mut source = String::new();
+        trace_sentinel_core::sink::push_sanitized(&mut source, &c.source);
+        out.push_str(&format!(
+            "\n  {:>6}  {source} #{} ({} lines): {text}",
+            c.anomalies, c.id, c.lines
+        ));
+    }
+    Some(out)
 }

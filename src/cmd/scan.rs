@@ -172,7 +172,7 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
     )?;
     bar.finish_and_clear();
     super::report_limits(
-        engine.shards().counters(),
+        engine.shards(),
         scanner.oversized_lines(),
         args.detect.max_line_bytes,
     );

@@ -66,7 +66,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     }
     sink.flush().map_err(Error::Output)?;
     super::report_limits(
-        engine.shards().counters(),
+        engine.shards(),
         engine.oversized_lines(),
         args.detect.max_line_bytes,
     );

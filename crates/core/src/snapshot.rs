@@ -341,6 +341,10 @@ fn check_flags(snap: &Config, run: &Config) -> std::result::Result<(), String> {
         let on = |b: bool| if b { "on" } else { "off" }.to_string();
         return differ("--semantic", on(snap.semantic), on(run.semantic));
     }
+    if snap.templates != run.templates {
+        let on = |b: bool| if b { "on" } else { "off" }.to_string();
+        return differ("--templates", on(snap.templates), on(run.templates));
+    }
     if snap.shard_by != run.shard_by {
         let name = |s: ShardBy| format!("{s:?}").to_lowercase();
         return differ("--shard-by", name(snap.shard_by), name(run.shard_by));
@@ -420,6 +424,11 @@ fn validate_shard(shard: &mut Shard, cfg: &Config) -> std::result::Result<(), St
         }
         (None, false) => {}
         _ => return Err("semantic state does not match --semantic".into()),
+    }
+    match (shard.templates.as_deref_mut(), cfg.templates) {
+        (Some(layer), true) => layer.validate(cfg)?,
+        (None, false) => {}
+        _ => return Err("template state does not match --templates".into()),
     }
     Ok(())
 }

@@ -110,6 +110,8 @@ pub struct RunStats {
     pub stages: BTreeMap<&'static str, StageHistogram>,
     /// Extra counters (dropped metrics, overflow sources, skipped lines...).
     pub counters: BTreeMap<&'static str, u64>,
+    /// The template layer's counts and top templates (with `--templates`).
+    pub templates: Option<crate::detect::TemplateSummary>,
 }
 
 impl RunStats {
@@ -129,7 +131,7 @@ impl RunStats {
                 )
             })
             .collect();
-        json!({
+        let mut doc = json!({
             "events": self.events,
             "bytes": self.bytes,
             "anomalies": {
@@ -142,7 +144,33 @@ impl RunStats {
             "threads": self.threads,
             "stages": stages,
             "counters": self.counters,
-        })
+        });
+        if let (Some(t), Some(obj)) = (&self.templates, doc.as_object_mut()) {
+            let top: Vec<Value> = t
+                .top
+                .iter()
+                .map(|c| {
+                    json!({
+                        "source": c.source,
+                        "id": c.id,
+                        "template": c.template,
+                        "level": c.level.map(|l| l.name()),
+                        "anomalies": c.anomalies,
+                        "lines": c.lines,
+                    })
+                })
+                .collect();
+            obj.insert(
+                "templates".to_string(),
+                json!({
+                    "templates": t.templates,
+                    "created": t.created,
+                    "evicted": t.evicted,
+                    "top": top,
+                }),
+            );
+        }
+        doc
     }
 
     /// Write the JSON document atomically (temp file + fsync + rename).

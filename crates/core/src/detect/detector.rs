@@ -474,6 +474,24 @@ impl Detector {
         self.last.score()
     }
 
+    /// Whether this detector is of `kind` with `warmup` and holds only finite values
+    /// (checking restored state).
+    pub(crate) fn matches(&self, kind: DetectorKind, warmup: u64) -> bool {
+        self.warmup == warmup
+            && match (&self.baseline, kind) {
+                (Baseline::Zscore(s), DetectorKind::Zscore) => {
+                    s.mean.is_finite() && s.m2.is_finite()
+                }
+                (Baseline::Ewma(e), DetectorKind::Ewma { alpha }) => {
+                    e.alpha == alpha && e.mean.is_finite() && e.var.is_finite()
+                }
+                (Baseline::Mad(w), DetectorKind::Mad { window }) => {
+                    w.size() == window && w.len() <= window && w.values().all(f64::is_finite)
+                }
+                _ => false,
+            }
+    }
+
     /// Rebuild derived state after deserialisation (the MAD window's sorted view).
     pub(crate) fn rebuild(&mut self) {
         if let Baseline::Mad(w) = &mut self.baseline {

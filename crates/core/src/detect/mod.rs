@@ -24,3 +24,4 @@ pub use detector::{
 };
 pub use shard::{Counters, MetricReading, Shard};
 pub use shard_set::{ShardId, ShardSet, OVERFLOW_SHARD, SHARED_SHARD};
+pub use template::{TemplateCount, TemplateSummary};

@@ -10,6 +10,7 @@ use crate::anomaly::Anomaly;
 use crate::config::{Config, ShardBy};
 use crate::detect::detector::ScorerFactory;
 use crate::detect::shard::{Counters, Shard, TemplateContext};
+use crate::detect::template::TemplateSummary;
 use crate::features::{ChunkFeatures, TextAt};
 use crate::record::Attrs;
 use crate::record::{EventRecord, LineCursor};
@@ -397,6 +398,21 @@ impl ShardSet {
             }
         }
         n
+    }
+
+    /// The template layer's counts and its `n` templates with the most anomalies (`None`
+    /// without the layer).
+    pub fn template_summary(&self, n: usize) -> Option<TemplateSummary> {
+        if !self.cfg.templates {
+            return None;
+        }
+        let mut out = TemplateSummary::default();
+        for (name, shard) in self.shards() {
+            if let Some(layer) = &shard.templates {
+                layer.summarize(name, n, &mut out);
+            }
+        }
+        Some(out)
     }
 
     /// Names of all metrics with a baseline, sorted and deduplicated across shards.

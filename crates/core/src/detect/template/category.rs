@@ -57,6 +57,21 @@ fn as_integer(v: f64) -> Option<i64> {
 }
 
 impl Categories {
+    /// Check restored state: bounded keys and values, a continuous attribute holds none.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.attrs.len() > MAX_KEYS {
+            return Err("too many categorical attributes".into());
+        }
+        for a in &self.attrs {
+            if a.values.len() > MAX_DISTINCT + 1
+                || (a.state == State::Continuous && !a.values.is_empty())
+            {
+                return Err(format!("categorical attribute {:?} is malformed", a.key));
+            }
+        }
+        Ok(())
+    }
+
     /// Score `value` of attribute `key` (before learning it), then learn it.
     pub(crate) fn observe(&mut self, key: &str, value: f64, warmup: u64) -> Verdict {
         let i = match self.attrs.iter().position(|a| a.key == key) {

@@ -36,6 +36,58 @@ pub(crate) const FATAL_WEIGHT: f64 = 1.5;
 /// Words a shard's vocabulary holds before it starts over.
 const VOCABULARY_CAP: usize = 1 << 16;
 
+/// What the template layer holds, and the templates that carried the most anomalies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TemplateSummary {
+    /// Templates held now, over all sources.
+    pub templates: u64,
+    /// Templates created so far.
+    pub created: u64,
+    /// Templates evicted to keep the caps.
+    pub evicted: u64,
+    /// The templates with the most anomalies, most first (ties: most lines first).
+    pub top: Vec<TemplateCount>,
+}
+
+/// One template of a [`TemplateSummary`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateCount {
+    /// The source (shard) it belongs to.
+    pub source: String,
+    /// Its id within that source.
+    pub id: u64,
+    /// The template as text.
+    pub template: String,
+    /// Anomalies reported on its lines.
+    pub anomalies: u64,
+    /// Its lines so far.
+    pub lines: u64,
+    /// The level its first line named.
+    pub level: Option<Level>,
+}
+
+impl TemplateLayer {
+    /// Add this layer's counts and candidates for the top `n` to `out`.
+    pub(crate) fn summarize(&self, source: &str, n: usize, out: &mut TemplateSummary) {
+        out.templates += self.store.len() as u64;
+        out.created += self.store.created;
+        out.evicted += self.store.evicted;
+        for t in self.store.templates().filter(|t| t.anomalies > 0) {
+            out.top.push(TemplateCount {
+                source: source.to_string(),
+                id: t.id,
+                template: t.text.clone(),
+                anomalies: t.anomalies,
+                lines: t.count,
+                level: Level::from_code(t.level),
+            });
+        }
+        out.top
+            .sort_by_key(|c| std::cmp::Reverse((c.anomalies, c.lines)));
+        out.top.truncate(n);
+    }
+}
+
 /// Templates and vocabulary words every shard together may hold.
 #[derive(Debug, Clone)]
 pub(crate) struct Budget {
@@ -392,6 +444,45 @@ impl TemplateLayer {
 }
 
 impl TemplateLayer {
+    /// Check restored state against the flags (a crafted snapshot must not make the
+    /// engine panic): token counts within the shape's positions, baselines of the
+    /// configured kind and warmup.
+    pub(crate) fn validate(&mut self, cfg: &Config) -> Result<(), String> {
+        for t in self.store.templates() {
+            if t.tokens.len() > trace_sentinel_kernels::shape::MAX_TOKENS {
+                return Err(format!(
+                    "template {} has {} positions",
+                    t.id,
+                    t.tokens.len()
+                ));
+            }
+            if t.count == 0 {
+                return Err(format!("template {} has no lines", t.id));
+            }
+            let b = &t.baselines;
+            let detectors = b
+                .length
+                .iter()
+                .chain(&b.tokens)
+                .chain(b.attrs.iter().map(|(_, d)| d));
+            for d in detectors {
+                if !d.matches(cfg.detector, cfg.warmup) {
+                    return Err(format!(
+                        "template {} has a baseline that does not match the flags",
+                        t.id
+                    ));
+                }
+            }
+            if b.attrs.len() > baselines::MAX_TEMPLATE_ATTRS {
+                return Err(format!(
+                    "template {} has too many attribute baselines",
+                    t.id
+                ));
+            }
+        }
+        self.categories.validate()
+    }
+
     /// Hold this layer to `cfg`'s cap and charge its templates to the shared budget
     /// (a restored or cloned layer joining a shard set).
     pub(crate) fn fit(&mut self, cfg: &Config, budget: &mut Budget) {
