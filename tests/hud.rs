@@ -338,7 +338,15 @@ fn journald_group_stop_is_clean() {
     );
     hud.wait_for("the entry", |s| s["events"] == 1);
     // The group's signal reaches `journalctl` first, the HUD a moment later.
-    let child = std::fs::read_to_string(&pid_file).unwrap();
+    // The script writes its pid after printing the entry: wait for it.
+    let end = Instant::now() + Duration::from_secs(10);
+    let child = loop {
+        match std::fs::read_to_string(&pid_file) {
+            Ok(pid) if pid.ends_with('\n') => break pid,
+            _ if Instant::now() < end => std::thread::sleep(Duration::from_millis(20)),
+            other => panic!("journalctl never wrote its pid: {other:?}"),
+        }
+    };
     let _ = Command::new("kill").args(["-TERM", child.trim()]).status();
     std::thread::sleep(Duration::from_millis(300));
     let pgid = format!("-{}", hud.child.id());
