@@ -49,6 +49,8 @@ fn main() -> ExitCode {
         cli::Command::Watch(args) => cmd::watch::run(args, &signals),
         cli::Command::Scan(args) => cmd::scan::run(args, &signals),
         cli::Command::Hud(args) => cmd::hud::run(args, &signals),
+        cli::Command::Completions(args) => cmd::docs::completions(args),
+        cli::Command::Man(args) => cmd::docs::man(args),
     };
     match result {
         Ok(Outcome::Done(n)) => {
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             say!("\nstopped — {}", surfaced(n));
             ExitCode::SUCCESS
         }
+        Ok(Outcome::Printed) => ExitCode::SUCCESS,
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         // A bad flag value gets the same hint as clap's own errors.
         Err(e @ Error::Config { flag, .. }) if flag.starts_with('-') => {

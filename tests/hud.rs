@@ -465,15 +465,14 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
     assert!(m.header("content-type").unwrap().starts_with("text/plain"));
     let body = m.text();
     assert!(body.contains("trace_sentinel_events_total 141\n"), "{body}");
-    let by_sev: u64 = ["warning", "high", "critical"]
-        .iter()
-        .map(|s| {
-            let key = format!("trace_sentinel_anomalies_total{{severity=\"{s}\"}} ");
-            let line = body.lines().find(|l| l.starts_with(&key)).expect(s);
-            line[key.len()..].parse::<u64>().unwrap()
-        })
+    // Anomalies by metric and severity add up to the total (zero samples are left out).
+    let by_metric_severity: u64 = body
+        .lines()
+        .filter(|l| l.starts_with("trace_sentinel_anomalies_total{metric="))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
-    assert_eq!(by_sev, anomalies);
+    assert_eq!(by_metric_severity, anomalies);
+    assert!(body.contains("trace_sentinel_anomalies_total{metric=\"message.length\",severity="));
     for family in [
         "trace_sentinel_lines_per_second ",
         "trace_sentinel_lag_seconds ",

@@ -25,6 +25,8 @@ enum Reply {
     Ok,
     /// This status at once.
     Status(u16),
+    /// This status at once, with this `Retry-After` header.
+    RetryAfter(u16, &'static str),
     /// Sleep, then 200: the client has timed out by then (not acknowledged).
     Stall(Duration),
     /// Wait until the gate opens, then 200.
@@ -42,6 +44,8 @@ struct Seen {
     body: String,
     /// Whether the server answered 2xx in time (the client counts it delivered).
     acknowledged: bool,
+    /// When it arrived.
+    at: Instant,
 }
 
 impl Seen {
@@ -183,17 +187,23 @@ fn serve(conn: TcpStream, s: &Shared) {
                 headers,
                 body: String::from_utf8(body).unwrap(),
                 acknowledged: false,
+                at: Instant::now(),
             });
             seen.len() - 1
         };
         let _ = s.arrived.lock().unwrap().send(index);
         let reply = (s.plan)(index);
+        let mut retry_after = None;
         let status = match reply {
             Reply::Ok => 200,
             Reply::Status(code) => code,
+            Reply::RetryAfter(code, after) => {
+                retry_after = Some(after);
+                code
+            }
             Reply::Stall(d) => {
                 std::thread::sleep(d);
-                let _ = respond(&mut conn, 200);
+                let _ = respond(&mut conn, 200, None);
                 return; // the client gave up on this connection
             }
             Reply::NoLength => {
@@ -214,17 +224,18 @@ fn serve(conn: TcpStream, s: &Shared) {
         if (200..300).contains(&status) {
             s.seen.lock().unwrap()[index].acknowledged = true;
         }
-        if respond(&mut conn, status).is_err() {
+        if respond(&mut conn, status, retry_after).is_err() {
             return;
         }
     }
 }
 
-fn respond(conn: &mut TcpStream, status: u16) -> std::io::Result<()> {
+fn respond(conn: &mut TcpStream, status: u16, retry_after: Option<&str>) -> std::io::Result<()> {
     let body = "ok";
+    let extra = retry_after.map_or(String::new(), |v| format!("Retry-After: {v}\r\n"));
     write!(
         conn,
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{body}",
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{extra}\r\n{body}",
         body.len()
     )?;
     conn.flush()
@@ -233,12 +244,12 @@ fn respond(conn: &mut TcpStream, status: u16) -> std::io::Result<()> {
 /// Options for fast tests: short delays, small backoff.
 fn opts(url: String) -> WebhookOptions {
     let mut o = WebhookOptions::new(url);
-    o.batch_size = 10;
-    o.batch_delay = Duration::from_millis(50);
-    o.backoff = Duration::from_millis(10);
-    o.max_backoff = Duration::from_millis(40);
-    o.timeout = Duration::from_secs(5);
-    o.flush_timeout = Duration::from_secs(20);
+    o.delivery.batch_size = 10;
+    o.delivery.batch_delay = Duration::from_millis(50);
+    o.delivery.backoff = Duration::from_millis(10);
+    o.delivery.max_backoff = Duration::from_millis(40);
+    o.delivery.timeout = Duration::from_secs(5);
+    o.delivery.flush_timeout = Duration::from_secs(20);
     o
 }
 
@@ -330,7 +341,7 @@ fn normal_delivery_sends_each_object_once_byte_identical() {
 fn batch_delay_sends_a_partial_batch_without_waiting_for_more() {
     let server = Server::start(|_| Reply::Ok);
     let mut o = opts(server.url());
-    o.batch_size = 1000;
+    o.delivery.batch_size = 1000;
     let mut sink = WebhookSink::new(o).unwrap();
     let sent = emit(&mut sink, 0, 3);
     server.wait_arrivals(1); // sent after batch_delay, while the sink stays open
@@ -348,9 +359,9 @@ fn slow_server_never_stalls_detection_and_overflow_is_counted() {
     // The first request hangs until the gate opens; the queue holds 4.
     let server = Server::start(|i| if i == 0 { Reply::Hold } else { Reply::Ok });
     let mut o = opts(server.url());
-    o.batch_size = 2;
-    o.batch_delay = Duration::from_secs(5);
-    o.queue_capacity = 4;
+    o.delivery.batch_size = 2;
+    o.delivery.batch_delay = Duration::from_secs(5);
+    o.delivery.queue_capacity = 4;
     let mut sink = WebhookSink::new(o).unwrap();
     let first = emit(&mut sink, 0, 2);
     server.wait_arrivals(1); // the worker holds batch 1 in flight, the queue is empty
@@ -373,9 +384,9 @@ fn slow_server_never_stalls_detection_and_overflow_is_counted() {
 fn byte_bound_on_the_queue_drops_oversized_backlog() {
     let server = Server::start(|i| if i == 0 { Reply::Hold } else { Reply::Ok });
     let mut o = opts(server.url());
-    o.batch_size = 1;
+    o.delivery.batch_size = 1;
     // Room for two and a half objects: exactly 2 of the next 5 fit.
-    o.queue_bytes = with_anomaly(3, |_| {}).len() * 5 / 2;
+    o.delivery.queue_bytes = with_anomaly(3, |_| {}).len() * 5 / 2;
     let mut sink = WebhookSink::new(o).unwrap();
     emit(&mut sink, 0, 1);
     server.wait_arrivals(1); // in flight, no longer queued
@@ -408,6 +419,74 @@ fn server_errors_are_retried_until_recovery() {
 }
 
 #[test]
+fn retry_after_is_honoured() {
+    let server = Server::start(|i| match i {
+        0 => Reply::RetryAfter(503, "1"),
+        _ => Reply::Ok,
+    });
+    // The backoff alone would retry after at most 10 ms.
+    let mut sink = WebhookSink::new(opts(server.url())).unwrap();
+    let sent = emit(&mut sink, 0, 3);
+    assert_eq!(numbers(sink.finish()), counts(3, 3, 0, 0, 2, 1));
+    assert_eq!(server.delivered_raw(), sent.join(","));
+    let seen = server.seen();
+    let gap = seen[1].at - seen[0].at;
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+}
+
+#[test]
+fn retry_after_is_capped() {
+    let server = Server::start(|i| match i {
+        0 => Reply::RetryAfter(429, "3600"),
+        1 => Reply::RetryAfter(429, "Fri, 31 Dec 9999 23:59:59 GMT"),
+        _ => Reply::Ok,
+    });
+    let mut o = opts(server.url());
+    o.delivery.max_retry_after = Duration::from_millis(100);
+    let mut sink = WebhookSink::new(o).unwrap();
+    let start = Instant::now();
+    emit(&mut sink, 0, 2);
+    assert_eq!(numbers(sink.finish()), counts(2, 2, 0, 0, 3, 2));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let seen = server.seen();
+    assert!(seen[1].at - seen[0].at >= Duration::from_millis(100));
+}
+
+/// While running, the first failed request is reported with its cause, the next ones
+/// within the warning interval are not, and recovery is reported once.
+#[test]
+fn failures_and_recovery_are_reported_while_running() {
+    let server = Server::start(|i| match i {
+        0 | 1 => Reply::Status(503),
+        _ => Reply::Ok,
+    });
+    let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&notices);
+    let sink = WebhookSink::new(opts(server.url()))
+        .unwrap()
+        .on_warning(move |t| seen.lock().unwrap().push(t.to_string()));
+    let mut sink = sink;
+    emit(&mut sink, 0, 2);
+    let target = format!("http://{}", server.addr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while notices.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        *notices.lock().unwrap(),
+        [
+            format!("webhook {target}: request failed (HTTP 503); retrying"),
+            format!("webhook {target}: delivering again after 2 failed requests"),
+        ]
+    );
+    assert_eq!(numbers(sink.finish()), counts(2, 2, 0, 0, 3, 2));
+}
+
+#[test]
 fn timeouts_are_retried() {
     let server = Server::start(|i| {
         if i == 0 {
@@ -417,7 +496,7 @@ fn timeouts_are_retried() {
         }
     });
     let mut o = opts(server.url());
-    o.timeout = Duration::from_millis(300);
+    o.delivery.timeout = Duration::from_millis(300);
     let mut sink = WebhookSink::new(o).unwrap();
     let sent = emit(&mut sink, 0, 3);
     let c = sink.finish();
@@ -430,8 +509,8 @@ fn timeouts_are_retried() {
 fn answers_without_length_do_not_stall_delivery() {
     let server = Server::start(|_| Reply::NoLength);
     let mut o = opts(server.url());
-    o.batch_size = 2;
-    o.timeout = Duration::from_secs(5);
+    o.delivery.batch_size = 2;
+    o.delivery.timeout = Duration::from_secs(5);
     let mut sink = WebhookSink::new(o).unwrap();
     let start = Instant::now();
     let sent = emit(&mut sink, 0, 6);
@@ -449,7 +528,7 @@ fn answers_without_length_do_not_stall_delivery() {
 fn held_anomalies_leave_only_on_flush() {
     let server = Server::start(|_| Reply::Ok);
     let mut o = opts(server.url());
-    o.hold_until_flush = true;
+    o.delivery.hold_until_flush = true;
     let mut sink = WebhookSink::new(o).unwrap();
     let first = emit(&mut sink, 0, 3);
     std::thread::sleep(Duration::from_millis(300)); // 6x the batch delay
@@ -493,7 +572,7 @@ fn dead_url() -> String {
 #[test]
 fn server_down_gives_up_after_retries() {
     let mut o = opts(dead_url());
-    o.max_retries = 2;
+    o.delivery.max_retries = 2;
     let mut sink = WebhookSink::new(o).unwrap();
     emit(&mut sink, 0, 7);
     let c = sink.finish();
@@ -509,10 +588,10 @@ fn server_down_gives_up_after_retries() {
 #[test]
 fn server_down_final_flush_is_bounded() {
     let mut o = opts(dead_url());
-    o.max_retries = 1000;
-    o.backoff = Duration::from_millis(50);
-    o.max_backoff = Duration::from_millis(50);
-    o.flush_timeout = Duration::from_millis(300);
+    o.delivery.max_retries = 1000;
+    o.delivery.backoff = Duration::from_millis(50);
+    o.delivery.max_backoff = Duration::from_millis(50);
+    o.delivery.flush_timeout = Duration::from_millis(300);
     let mut sink = WebhookSink::new(o).unwrap();
     emit(&mut sink, 0, 25);
     let start = Instant::now();
@@ -582,7 +661,7 @@ fn assert_same_as_stdout(server: &Server, lines: &[String], stderr: &str) {
 fn assert_received_stdout(server: &Server, lines: &[String], stderr: &str) {
     assert!(!lines.is_empty());
     assert_eq!(server.delivered_raw(), lines.join(","));
-    assert!(!stderr.contains("webhook:"), "{stderr}");
+    assert!(!stderr.contains("trace-sentinel: webhook"), "{stderr}");
 }
 
 #[test]
@@ -620,13 +699,25 @@ fn cli_scan_webhook_receives_exactly_stdout() {
         &server.url(),
     );
     assert_same_as_stdout(&server, &lines, &stderr);
+    // The failed first request and the recovery were reported while running.
+    let target = format!("http://{}", server.addr);
+    assert!(
+        stderr.contains(&format!(
+            "trace-sentinel: warning: webhook {target}: request failed (HTTP 502); retrying"
+        )) && stderr.contains(&format!(
+            "trace-sentinel: warning: webhook {target}: delivering again after 1 failed requests"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn cli_reports_undeliverable_anomalies_on_stderr() {
+    let url = dead_url();
+    let target = url.trim_end_matches("/hook");
     let out = Command::new(bin())
         .args(["watch", &dataset("demo.log"), "--format", "json"])
-        .args(["--webhook", &dead_url()])
+        .args(["--webhook", &url])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -634,8 +725,21 @@ fn cli_reports_undeliverable_anomalies_on_stderr() {
     let n = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(
         stderr.contains(&format!(
-            "webhook: 0 delivered, 0 dropped (queue full), {n} failed (connection refused)"
+            "trace-sentinel: webhook {target}: 0 delivered, 0 dropped (queue full), {n} failed (connection refused)"
         )),
+        "{stderr}"
+    );
+    // While running: the first failure, with its cause, once (rate-limited).
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("trace-sentinel: warning: webhook"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0]
+            == format!(
+                "trace-sentinel: warning: webhook {target}: request failed (connection refused); retrying"
+            ),
         "{stderr}"
     );
 }

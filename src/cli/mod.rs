@@ -29,6 +29,45 @@ pub enum Command {
     Scan(ScanArgs),
     /// Live web dashboard (threat gauge, sigma meters, anomaly feed) over files, stdin or journald.
     Hud(hud::HudArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of trace-sentinel or of one of its commands on stdout.
+    Man(ManArgs),
+}
+
+/// Shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash (install as /usr/share/bash-completion/completions/trace-sentinel).
+    Bash,
+    /// Zsh (install as _trace-sentinel in a directory of $fpath).
+    Zsh,
+    /// Fish (install as ~/.config/fish/completions/trace-sentinel.fish).
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: ShellArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (trace-sentinel-COMMAND(1)) [default: the main
+    /// page, trace-sentinel(1)].
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// The Prometheus endpoint of `watch` and `scan`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics while running (HOST:PORT, or :PORT
+    /// for every interface; port 0 picks one, printed on stderr) [default: none].
+    #[arg(long = "metrics-addr", value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 impl Command {
@@ -38,6 +77,8 @@ impl Command {
             Command::Watch(_) => "watch",
             Command::Scan(_) => "scan",
             Command::Hud(_) => "hud",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -74,6 +115,8 @@ pub struct ScanArgs {
     pub chunk_size: usize,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[command(flatten)]
     pub persist: PersistArgs,
     #[command(flatten)]
@@ -171,6 +214,8 @@ pub struct WatchArgs {
     pub follow: FollowArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[command(flatten)]
     pub persist: PersistArgs,
     #[command(flatten)]
@@ -289,8 +334,70 @@ pub struct DetectArgs {
     pub max_line_bytes: i64,
     #[command(flatten)]
     pub webhook: WebhookArgs,
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 }
 
+/// Alertmanager delivery flags (shared by every command that reports anomalies).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AlertArgs {
+    /// Also POST anomalies as alerts to the Alertmanager at URL (its v2 API,
+    /// URL/api/v2/alerts), batched, with retries; repeatable (every alert goes to each,
+    /// e.g. an HA pair).
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Vec<String>,
+    /// Static label added to every alert, 'name=value' (repeatable; e.g. env=prod).
+    /// Requires --alertmanager.
+    #[arg(long = "alert-label", value_name = "LABEL", requires = "alertmanager")]
+    pub alert_label: Vec<String>,
+    /// How long after its detection an alert resolves unless it recurs: a number with a
+    /// unit, ms, s, m or h (e.g. 90s, 5m, 1h30m) [default: 5m]. Requires --alertmanager.
+    #[arg(
+        long = "alert-resolve-after",
+        value_name = "DURATION",
+        requires = "alertmanager"
+    )]
+    pub alert_resolve_after: Option<String>,
+}
+
+/// Parse a duration such as `5m`, `90s`, `1h30m` or `250ms`: one or more numbers, each
+/// with a unit (`ms`, `s`, `m`, `h`).
+#[cfg_attr(not(feature = "webhook"), allow(dead_code))]
+pub fn parse_duration(flag: &'static str, spec: &str) -> Result<std::time::Duration, Error> {
+    let bad = || {
+        invalid(
+            flag,
+            format!("'{spec}' (expected a duration such as 90s, 5m or 1h30m)"),
+        )
+    };
+    let mut total_ms: u64 = 0;
+    let mut rest = spec.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let per_ms: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total_ms = n
+            .checked_mul(per_ms)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .ok_or_else(bad)?;
+    }
+    Ok(std::time::Duration::from_millis(total_ms))
+}
 /// Webhook delivery flags (shared by every command that reports anomalies).
 #[derive(Debug, Clone, Default, Args)]
 pub struct WebhookArgs {
@@ -313,6 +420,32 @@ impl WebhookArgs {
         for spec in &self.webhook_header {
             opts.headers
                 .push(trace_sentinel_webhook::parse_header(spec)?);
+        }
+        Ok(Some(opts))
+    }
+}
+
+#[cfg(feature = "webhook")]
+impl AlertArgs {
+    /// Validate into Alertmanager options (`None` without `--alertmanager`).
+    pub fn to_options(&self) -> Result<Option<trace_sentinel_webhook::AlertmanagerOptions>, Error> {
+        use trace_sentinel_webhook::alertmanager::parse_label;
+        if self.alertmanager.is_empty() {
+            return Ok(None);
+        }
+        let mut opts = trace_sentinel_webhook::AlertmanagerOptions::new(self.alertmanager.clone());
+        for spec in &self.alert_label {
+            opts.labels.push(parse_label(spec)?);
+        }
+        if let Some(spec) = &self.alert_resolve_after {
+            opts.resolve_after = parse_duration("--alert-resolve-after", spec)?;
+            // 10 years: beyond it an endsAt leaves any reasonable calendar.
+            if opts.resolve_after.is_zero() || opts.resolve_after.as_secs() > 10 * 365 * 86_400 {
+                return Err(invalid(
+                    "--alert-resolve-after",
+                    format!("'{spec}' (must be longer than 0 and at most 10 years)"),
+                ));
+            }
         }
         Ok(Some(opts))
     }
@@ -402,5 +535,44 @@ impl DetectArgs {
             ..Config::default()
         };
         Ok((cfg, format))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        for (spec, ms) in [
+            ("5m", 300_000),
+            ("90s", 90_000),
+            ("1h30m", 5_400_000),
+            ("250ms", 250),
+            ("1m30s500ms", 90_500),
+            (" 2h ", 7_200_000),
+            ("0s", 0),
+        ] {
+            assert_eq!(
+                parse_duration("--x", spec).unwrap(),
+                Duration::from_millis(ms),
+                "{spec}"
+            );
+        }
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5 m",
+            "1d",
+            "-5m",
+            "5M",
+            "1.5h",
+            "99999999999999999999h",
+        ] {
+            let e = parse_duration("--x", bad).unwrap_err().to_string();
+            assert!(e.contains("--x"), "{bad}: {e}");
+        }
     }
 }

@@ -11,18 +11,19 @@
 //! report it again; the stats file is switched in with the state, so the `events` of all
 //! runs add up to the lines of the files even across SIGKILL.
 
-use super::{classify, make_output_held, output_error, persist, Outcome};
+use super::telemetry::{AnomalyCounter, Telemetry};
+use super::{classify, make_output, output_error, persist, Outcome};
 use crate::cli;
 use crate::signals::Signals;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
-use trace_sentinel_core::fsutil::{check_writable, prepare_atomic, sync_dir};
+use trace_sentinel_core::fsutil::{self, check_writable, prepare_atomic, sync_dir};
 use trace_sentinel_core::input;
 use trace_sentinel_core::sink::{Sink, Tee};
 use trace_sentinel_core::snapshot::{self, Kind};
-use trace_sentinel_core::stats::{StageHistogram, StatsSink};
+use trace_sentinel_core::stats::{CheckpointStats, RunStats, StageHistogram};
 use trace_sentinel_core::Error;
 use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
 
@@ -41,7 +42,7 @@ fn millis(flag: &'static str, v: i64, min: i64) -> Result<Duration, Error> {
     Ok(Duration::from_millis(v as u64))
 }
 
-type Output<'a> = Tee<StatsSink, &'a mut dyn Sink>;
+type Output<'a> = Tee<AnomalyCounter, &'a mut dyn Sink>;
 
 /// The state and stats files and when they were last written.
 struct Durability {
@@ -53,9 +54,34 @@ struct Durability {
     last_bytes: u64,
     start: Instant,
     failing: Option<String>,
+    checkpoints: CheckpointStats,
 }
 
 impl Durability {
+    /// The run's statistics now, with the follow stage, the followed files and the
+    /// checkpoints.
+    fn stats(
+        &self,
+        telemetry: &Telemetry,
+        engine: &Engine,
+        follower: &mut Follower,
+        stage: &StageHistogram,
+    ) -> RunStats {
+        let mut stats = telemetry.snapshot(
+            engine.shards(),
+            follower.bytes(),
+            self.start.elapsed(),
+            1,
+            engine.oversized_lines(),
+        );
+        stats.stages.insert("read_detect", stage.clone());
+        stats.follow = follower.file_stats();
+        if self.enabled() {
+            stats.checkpoints = Some(self.checkpoints.clone());
+        }
+        stats
+    }
+
     fn enabled(&self) -> bool {
         self.state_file.is_some() || self.stats_file.is_some()
     }
@@ -71,31 +97,27 @@ impl Durability {
     /// again after a crash, and `events` in the stats agrees with the state.
     fn write(
         &mut self,
+        telemetry: &Telemetry,
         engine: &Engine,
-        follower: &Follower,
+        follower: &mut Follower,
         sink: &mut Output<'_>,
         stage: &StageHistogram,
     ) -> Result<(), Error> {
+        let t0 = Instant::now();
         let cps = follower.checkpoints();
+        let mut written = 0u64;
         let state = match &self.state_file {
-            Some(p) => Some(prepare_atomic(
-                p,
-                &snapshot::to_json(Kind::FollowState, engine.shards(), Some(&cps)),
-            )?),
+            Some(p) => {
+                let json = snapshot::to_json(Kind::FollowState, engine.shards(), Some(&cps));
+                written += json.len() as u64;
+                Some(prepare_atomic(p, &json)?)
+            }
             None => None,
         };
         let stats = match &self.stats_file {
             Some(p) => {
-                let mut stats = persist::run_stats(
-                    engine.shards(),
-                    follower.bytes(),
-                    sink.0.clone(),
-                    self.start.elapsed(),
-                    1,
-                    engine.oversized_lines(),
-                );
-                stats.stages.insert("read_detect", stage.clone());
-                let text = serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default();
+                let text = self.stats_text(telemetry, engine, follower, stage);
+                written += text.len() as u64;
                 Some(prepare_atomic(p, text.as_bytes())?)
             }
             None => None,
@@ -111,25 +133,44 @@ impl Durability {
         self.last = Instant::now();
         self.last_cps = cps;
         self.last_bytes = follower.bytes();
+        let c = &mut self.checkpoints;
+        c.written += 1;
+        c.bytes_total += written;
+        c.last_bytes = written;
+        c.duration.record(t0.elapsed());
         Ok(())
+    }
+
+    /// The `--stats-json` document now.
+    fn stats_text(
+        &self,
+        telemetry: &Telemetry,
+        engine: &Engine,
+        follower: &mut Follower,
+        stage: &StageHistogram,
+    ) -> String {
+        let stats = self.stats(telemetry, engine, follower, stage);
+        serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default()
     }
 
     /// A checkpoint during the run: a failure is reported once and retried later (the
     /// output is still released); the final checkpoint's failure is an error.
     fn write_periodic(
         &mut self,
+        telemetry: &Telemetry,
         engine: &Engine,
-        follower: &Follower,
+        follower: &mut Follower,
         sink: &mut Output<'_>,
         stage: &StageHistogram,
     ) -> Result<(), Error> {
-        match self.write(engine, follower, sink, stage) {
+        match self.write(telemetry, engine, follower, sink, stage) {
             Ok(()) => {
                 self.failing = None;
                 Ok(())
             }
             Err(Error::Output(e)) => Err(Error::Output(e)),
             Err(e) => {
+                self.checkpoints.failed += 1;
                 let msg = e.to_string();
                 if self.failing.as_deref() != Some(msg.as_str()) {
                     say!("trace-sentinel: warning: checkpoint failed: {msg}");
@@ -224,9 +265,11 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         last_bytes: 0,
         start,
         failing: None,
+        checkpoints: CheckpointStats::default(),
     };
-    let mut out = make_output_held(&args.detect, durable.state_file.is_some(), None)?;
-    let mut sink: Output<'_> = Tee(StatsSink::default(), &mut *out);
+    let mut out = make_output(&args.detect, durable.state_file.is_some(), None)?;
+    let mut telemetry = Telemetry::start(&args.metrics, out.deliveries)?;
+    let mut sink: Output<'_> = Tee(telemetry.counter(), &mut *out.sink);
     let mut stage = StageHistogram::default();
     // Anomaly output waiting for the checkpoint that makes its lines durable.
     let mut held = false;
@@ -234,7 +277,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     // Record the starting positions at once: a follower killed before its first interval
     // must not restart at the (by then later) end of its files.
     if durable.enabled() {
-        durable.write(&engine, &follower, &mut sink, &stage)?;
+        durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
     }
     while !interrupted.load(Ordering::Relaxed) {
         let anomalies = engine.shards().counters().anomalies;
@@ -265,10 +308,14 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         let periodic = durable.enabled() && durable.dirty(&follower) && now >= durable.last + every;
         let release = held && now >= durable.last + ANOMALY_CHECKPOINT_GAP;
         if periodic || release {
-            durable.write_periodic(&engine, &follower, &mut sink, &stage)?;
+            durable.write_periodic(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
             held = false;
         } else if periodic_retiring_changed(&durable, &follower, now) {
-            durable.write_periodic(&engine, &follower, &mut sink, &stage)?;
+            durable.write_periodic(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
+        }
+        if telemetry.due() {
+            let stats = durable.stats(&telemetry, &engine, &mut follower, &stage);
+            telemetry.publish(stats);
         }
         if more {
             continue;
@@ -283,7 +330,19 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         }
         follower.wait(timeout);
     }
-    durable.write(&engine, &follower, &mut sink, &stage)?;
+    durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
+    // The delivery sinks finish here (bounded); the statistics file then gets their
+    // final counts (events and positions are those of the checkpoint just written).
+    drop(sink);
+    drop(out.sink);
+    if telemetry.has_deliveries() {
+        if let Some(p) = &durable.stats_file {
+            let text = durable.stats_text(&telemetry, &engine, &mut follower, &stage);
+            fsutil::write_atomic(p, text.as_bytes())?;
+        }
+    }
+    let stats = durable.stats(&telemetry, &engine, &mut follower, &stage);
+    telemetry.publish(stats);
     persist::save_baseline(&engine, &args.persist)?;
     super::report_limits(
         engine.shards(),

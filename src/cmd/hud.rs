@@ -171,11 +171,14 @@ pub fn run(args: HudArgs, signals: &Signals) -> Result<Outcome, Error> {
     let mut hud = Hud::bind(cfg)
         .map_err(hud_error)?
         .with_notices(|notice| say!("trace-sentinel: hud: {notice}"));
-    if let Some(hook) = super::webhook_sink(&args.detect.webhook)? {
-        hud = hud.with_sink(hook);
-    }
     let addr = hud.local_addr().map_err(hud_error)?;
     let link = local_url(addr);
+    // Alerts link back to the dashboard, as it is announced.
+    let deliveries = super::deliveries(&args.detect, false, Some(url(addr)))?;
+    if let Some(sink) = deliveries.sink {
+        hud = hud.with_sink(sink);
+    }
+    hud = hud.with_deliveries(deliveries.probes);
     say!("trace-sentinel HUD :: listening on {}", url(addr));
     say!("engine :: {mode} · threshold {:.1}σ", args.detect.threshold);
     if exposed {

@@ -1,17 +1,20 @@
 //! Command drivers: each wires inputs to the engine and the engine to sinks. Shared
 //! plumbing (sink construction, output-error transport) lives here.
 
+pub mod docs;
 pub mod follow;
 #[cfg(feature = "hud")]
 pub mod hud;
 pub mod persist;
 pub mod scan;
+pub mod telemetry;
 pub mod watch;
 
 use crate::cli;
 use indicatif::ProgressBar;
 use std::io::{self, IsTerminal, Write};
 use trace_sentinel_core::sink::{ConsoleSink, JsonSink, Sink, Tee};
+use trace_sentinel_core::stats::DeliveryProbe;
 use trace_sentinel_core::Error;
 
 /// How a run ended.
@@ -22,6 +25,9 @@ pub enum Outcome {
     Interrupted(u64),
     /// A long-running service stopped cleanly by SIGTERM (exit 0); anomalies reported.
     Terminated(u64),
+    /// A command that prints a document (completions, a man page): exit 0, nothing more
+    /// said.
+    Printed,
 }
 
 /// Colour only on a terminal and never with `NO_COLOR` set.
@@ -94,37 +100,81 @@ impl<W: Write> Write for AboveBar<W> {
     }
 }
 
-/// The webhook sink `--webhook` asks for, if any (the HUD adds it to its own sinks).
-#[cfg_attr(not(feature = "hud"), allow(dead_code))]
-pub fn webhook_sink(args: &cli::WebhookArgs) -> Result<Option<Box<dyn Sink + Send>>, Error> {
-    webhook(args, false)
+/// The delivery sinks `--webhook` and `--alertmanager` ask for, as one sink (`None`
+/// without either), and the probes that read their counts.
+pub struct Deliveries {
+    pub sink: Option<Box<dyn Sink + Send>>,
+    pub probes: Vec<DeliveryProbe>,
 }
 
-/// The `--webhook` sink, holding anomalies back until flushed when `hold` is set; it
-/// reports undelivered anomalies on stderr when it finishes.
+/// The `--webhook` and `--alertmanager` sinks, holding anomalies back until flushed when
+/// `hold` is set; `generator_url` is the alerts' `generatorURL`. They report failures
+/// while running and what they lost when they finish, on stderr.
 #[cfg(feature = "webhook")]
-fn webhook(args: &cli::WebhookArgs, hold: bool) -> Result<Option<Box<dyn Sink + Send>>, Error> {
-    use trace_sentinel_webhook::WebhookSink;
-    let Some(mut opts) = args.to_options()? else {
-        return Ok(None);
+pub fn deliveries(
+    args: &cli::DetectArgs,
+    hold: bool,
+    generator_url: Option<String>,
+) -> Result<Deliveries, Error> {
+    use trace_sentinel_webhook::{
+        AlertmanagerSink, DeliverySink, DeliveryStats, Render, WebhookSink,
     };
-    opts.hold_until_flush = hold;
-    let sink = WebhookSink::new(opts)?.on_loss(|c| say!("trace-sentinel: {}", c.summary()));
-    Ok(Some(Box::new(sink)))
+    fn wire<R: Render + 'static>(
+        sink: DeliverySink<R>,
+        probes: &mut Vec<DeliveryProbe>,
+    ) -> Box<dyn Sink + Send> {
+        probes.extend(sink.probes());
+        Box::new(
+            sink.on_warning(|w| say!("trace-sentinel: warning: {w}"))
+                .on_loss(|s: &DeliveryStats| {
+                    say!(
+                        "trace-sentinel: {} {}: {}",
+                        s.sink,
+                        s.target,
+                        s.counts.summary()
+                    )
+                }),
+        )
+    }
+    let mut probes = Vec::new();
+    let mut sinks: Vec<Box<dyn Sink + Send>> = Vec::new();
+    if let Some(mut opts) = args.webhook.to_options()? {
+        opts.delivery.hold_until_flush = hold;
+        sinks.push(wire(WebhookSink::new(opts)?, &mut probes));
+    }
+    if let Some(mut opts) = args.alerts.to_options()? {
+        opts.delivery.hold_until_flush = hold;
+        opts.generator_url = generator_url;
+        sinks.push(wire(AlertmanagerSink::new(opts)?, &mut probes));
+    }
+    let sink = sinks
+        .into_iter()
+        .reduce(|a, b| Box::new(Tee(a, b)) as Box<dyn Sink + Send>);
+    Ok(Deliveries { sink, probes })
 }
 
-/// A build without the `webhook` feature refuses `--webhook`.
+/// A build without the `webhook` feature refuses `--webhook` and `--alertmanager`.
 #[cfg(not(feature = "webhook"))]
-fn webhook(args: &cli::WebhookArgs, _hold: bool) -> Result<Option<Box<dyn Sink + Send>>, Error> {
-    match &args.webhook {
-        None => Ok(None),
-        Some(_) => Err(Error::Config {
-            flag: "--webhook",
-            reason: "this build of trace-sentinel has no webhook support (the `webhook` \
-                     feature is off)"
-                .into(),
-        }),
-    }
+pub fn deliveries(
+    args: &cli::DetectArgs,
+    _hold: bool,
+    _generator_url: Option<String>,
+) -> Result<Deliveries, Error> {
+    let flag = if args.webhook.webhook.is_some() {
+        "--webhook"
+    } else if !args.alerts.alertmanager.is_empty() {
+        "--alertmanager"
+    } else {
+        return Ok(Deliveries {
+            sink: None,
+            probes: Vec::new(),
+        });
+    };
+    Err(Error::Config {
+        flag,
+        reason: "this build of trace-sentinel has no HTTP delivery (the `webhook` feature is off)"
+            .into(),
+    })
 }
 
 /// `hud` in a build without the `hud` feature: refused with exit 2.
@@ -145,24 +195,30 @@ pub mod hud {
     }
 }
 
-/// The `--format` sink, teed into the webhook when `--webhook` is given.
-pub fn make_output(args: &cli::DetectArgs) -> Result<Box<dyn Sink>, Error> {
-    make_output_held(args, false, None)
+/// The `--format` sink teed into the delivery sinks, and the probes of those.
+pub struct Output {
+    pub sink: Box<dyn Sink>,
+    pub deliveries: Vec<DeliveryProbe>,
 }
 
-/// [`make_output`] whose webhook holds anomalies back until the sink is flushed when
-/// `hold` is set (follow mode with `--state` flushes after each durable checkpoint, so a
-/// crash cannot make the webhook receive an anomaly twice).
-/// A visible progress `bar` is hidden while lines are written (see [`make_sink`]).
-pub fn make_output_held(
+/// The `--format` sink, teed into the delivery sinks (`--webhook`, `--alertmanager`),
+/// which hold anomalies back until the sink is flushed when `hold` is set (follow mode
+/// with `--state` flushes after each durable checkpoint, so a crash cannot make a
+/// receiver get an anomaly twice). A visible progress `bar` is hidden while lines are
+/// written (see [`make_sink`]).
+pub fn make_output(
     args: &cli::DetectArgs,
     hold: bool,
     bar: Option<&ProgressBar>,
-) -> Result<Box<dyn Sink>, Error> {
+) -> Result<Output, Error> {
     let out = make_sink(args.format, bar);
-    Ok(match webhook(&args.webhook, hold)? {
-        Some(hook) => Box::new(Tee(out, hook)),
-        None => out,
+    let d = deliveries(args, hold, None)?;
+    Ok(Output {
+        sink: match d.sink {
+            Some(delivery) => Box::new(Tee(out, delivery)),
+            None => out,
+        },
+        deliveries: d.probes,
     })
 }
 

@@ -1,15 +1,14 @@
 //! Plumbing every driver shares for `--source`, `--baseline`, `--save-baseline` and the
-//! `--stats-json` document: flags in, library calls out. No detection logic lives here.
+//! end-of-run template summary: flags in, library calls out. No detection logic lives
+//! here.
 
 use crate::cli::PersistArgs;
 use std::path::Path;
-use std::time::Duration;
 use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::fsutil;
 use trace_sentinel_core::input;
 use trace_sentinel_core::snapshot;
-use trace_sentinel_core::stats::{RunStats, StatsSink};
 use trace_sentinel_core::Error;
 
 /// Check the persistence flags before any work starts.
@@ -55,35 +54,6 @@ pub fn save_baseline(engine: &Engine, args: &PersistArgs) -> Result<(), Error> {
         snapshot::save_baseline(engine.shards(), path)?;
     }
     Ok(())
-}
-
-/// The `--stats-json` document of a run: counts from the shard set's counters, and the
-/// lines longer than `--max-line-bytes` (`oversized`).
-pub fn run_stats(
-    shards: &ShardSet,
-    bytes: u64,
-    anomalies: StatsSink,
-    elapsed: Duration,
-    threads: usize,
-    oversized: u64,
-) -> RunStats {
-    let c = shards.counters();
-    let mut stats = RunStats {
-        events: c.events,
-        bytes,
-        anomalies,
-        elapsed,
-        threads,
-        ..Default::default()
-    };
-    stats.counters.insert("overflow_events", c.overflow_events);
-    stats.counters.insert("metrics_dropped", c.metrics_dropped);
-    stats
-        .counters
-        .insert("interarrival_untracked", c.interarrival_untracked);
-    stats.counters.insert("oversized_lines", oversized);
-    stats.templates = shards.template_summary(TOP_TEMPLATES);
-    stats
 }
 
 /// Templates the stats and the end-of-run summary name.

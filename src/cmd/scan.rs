@@ -1,17 +1,35 @@
 //! `scan`: the parallel batch driver — flags in, [`Scanner`] over the inputs, stats out.
 
-use super::{make_output_held, persist, Outcome};
+use super::telemetry::Telemetry;
+use super::{make_output, persist, Outcome};
 use crate::cli::{self, ProgressArg};
 use crate::signals::Signals;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
+use trace_sentinel_core::detect::ShardSet;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input;
-use trace_sentinel_core::scan::{ScanEvent, ScanInput, ScanOptions, Scanner};
+use trace_sentinel_core::scan::{ScanEvent, ScanInput, ScanOptions, ScanReport, Scanner};
 use trace_sentinel_core::sink::Tee;
-use trace_sentinel_core::stats::StatsSink;
+use trace_sentinel_core::stats::RunStats;
 use trace_sentinel_core::Error;
+
+/// The statistics of a scan so far: the run's, with the stage latencies.
+fn scan_stats(
+    telemetry: &Telemetry,
+    shards: &ShardSet,
+    report: &ScanReport,
+    elapsed: Duration,
+    threads: usize,
+    oversized: u64,
+) -> RunStats {
+    let mut stats = telemetry.snapshot(shards, report.bytes, elapsed, threads, oversized);
+    stats.stages.insert("read", report.read.clone());
+    stats.stages.insert("parse_extract", report.extract.clone());
+    stats.stages.insert("detect", report.detect.clone());
+    stats
+}
 
 /// Standard error as a terminal that always draws: indicatif's own stderr target hides
 /// itself when stderr is not a terminal, but `--progress always` means always (a CI
@@ -147,18 +165,32 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
     };
     let scanner = Scanner::new(opts, format, engine.shards().config())?;
     let bar = progress_bar(args.progress, total);
-    let mut out = make_output_held(&args.detect, false, Some(&bar))?;
-    let mut sink = Tee(StatsSink::default(), &mut *out);
+    let mut out = make_output(&args.detect, false, Some(&bar))?;
+    let mut telemetry = Telemetry::start(&args.metrics, out.deliveries)?;
+    let mut sink = Tee(telemetry.counter(), &mut *out.sink);
     // The first report draws at once (so even a short run shows the bar under
     // `--progress always`); later ones at most every 100 ms.
     let mut last_tick: Option<Instant> = None;
     let mut progress = |event: ScanEvent<'_>| match event {
-        ScanEvent::Progress { bytes, events } => {
+        ScanEvent::Progress { report, shards } => {
             if last_tick.is_none_or(|t| t.elapsed() >= Duration::from_millis(100)) {
                 last_tick = Some(Instant::now());
-                bar.set_position(bytes);
+                bar.set_position(report.bytes);
                 let secs = start.elapsed().as_secs_f64().max(1e-9);
+                let events = shards.counters().events;
                 bar.set_message(format!("{:.0} lines/s", events as f64 / secs));
+            }
+            if telemetry.due() {
+                let oversized = scanner.oversized_lines();
+                let stats = scan_stats(
+                    &telemetry,
+                    shards,
+                    report,
+                    start.elapsed(),
+                    threads,
+                    oversized,
+                );
+                telemetry.publish(stats);
             }
         }
         ScanEvent::Skipped(e) => bar.suspend(|| say!("trace-sentinel: note: {e}")),
@@ -171,25 +203,25 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
         &mut progress,
     )?;
     bar.finish_and_clear();
+    // The delivery sinks finish here (bounded), so the statistics hold their last word.
+    drop(sink);
+    drop(out.sink);
+    let stats = scan_stats(
+        &telemetry,
+        engine.shards(),
+        &report,
+        start.elapsed(),
+        threads,
+        scanner.oversized_lines(),
+    );
+    telemetry.publish(stats.clone());
     super::report_limits(
         engine.shards(),
         scanner.oversized_lines(),
         args.detect.max_line_bytes,
     );
-    let Tee(stats_sink, _) = sink;
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
-        let mut stats = persist::run_stats(
-            engine.shards(),
-            report.bytes,
-            stats_sink,
-            start.elapsed(),
-            threads,
-            scanner.oversized_lines(),
-        );
-        stats.stages.insert("read", report.read);
-        stats.stages.insert("parse_extract", report.extract);
-        stats.stages.insert("detect", report.detect);
         stats.write_to(path)?;
     }
     let n = engine.shards().counters().anomalies;

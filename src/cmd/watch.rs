@@ -1,6 +1,7 @@
 //! `watch`: read files (or stdin) in order on one thread through the shared engine;
 //! with `--follow`, hand over to [`super::follow`].
 
+use super::telemetry::Telemetry;
 use super::{classify, make_output, output_error, persist, Outcome};
 use crate::cli;
 use crate::signals::Signals;
@@ -10,7 +11,6 @@ use std::time::Instant;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input::{self, BlockReader};
 use trace_sentinel_core::sink::{Sink, Tee};
-use trace_sentinel_core::stats::StatsSink;
 use trace_sentinel_core::Error;
 
 /// Run `watch`.
@@ -31,8 +31,9 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         let primed = engine.prime_benign(args.detect.seed as usize);
         say!("primed baselines with {primed} benign signals");
     }
-    let mut out = make_output(&args.detect)?;
-    let mut sink = Tee(StatsSink::default(), &mut *out);
+    let mut out = make_output(&args.detect, false, None)?;
+    let mut telemetry = Telemetry::start(&args.metrics, out.deliveries)?;
+    let mut sink = Tee(telemetry.counter(), &mut *out.sink);
     let mut reader = BlockReader::with_max_line(args.detect.max_line_bytes as usize);
     let mut stopped = false;
     let mut bytes = 0u64;
@@ -57,6 +58,15 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
                 engine
                     .feed_piece(piece, &source, &mut sink)
                     .map_err(output_error)?;
+                if telemetry.due() {
+                    telemetry.publish(telemetry.snapshot(
+                        engine.shards(),
+                        bytes,
+                        start.elapsed(),
+                        1,
+                        engine.oversized_lines(),
+                    ));
+                }
                 Ok(true)
             })
             .map_err(|e| classify(e, path))?;
@@ -65,6 +75,17 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         }
     }
     sink.flush().map_err(Error::Output)?;
+    // The delivery sinks finish here (bounded), so the statistics hold their last word.
+    drop(sink);
+    drop(out.sink);
+    let stats = telemetry.snapshot(
+        engine.shards(),
+        bytes,
+        start.elapsed(),
+        1,
+        engine.oversized_lines(),
+    );
+    telemetry.publish(stats.clone());
     super::report_limits(
         engine.shards(),
         engine.oversized_lines(),
@@ -73,16 +94,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     let _ = io::stderr().flush();
     persist::save_baseline(&engine, &args.persist)?;
     if let Some(path) = &args.stats_json {
-        let Tee(stats_sink, _) = sink;
-        persist::run_stats(
-            engine.shards(),
-            bytes,
-            stats_sink,
-            start.elapsed(),
-            1,
-            engine.oversized_lines(),
-        )
-        .write_to(path)?;
+        stats.write_to(path)?;
     }
     let n = engine.shards().counters().anomalies;
     Ok(if stopped {

@@ -132,12 +132,13 @@ struct ChunkDone {
 /// What a scan reports while it runs.
 #[derive(Debug)]
 pub enum ScanEvent<'a> {
-    /// Bytes and events done so far.
+    /// After every chunk detected: what the scan measured so far (bytes, stage
+    /// latencies) and the detect stage (events, sources, counters).
     Progress {
-        /// Input bytes consumed.
-        bytes: u64,
-        /// Events observed.
-        events: u64,
+        /// The measurements so far.
+        report: &'a ScanReport,
+        /// The detect stage.
+        shards: &'a ShardSet,
     },
     /// An input was skipped ([`Error::Binary`]: it looks binary); the scan goes on with
     /// the next one.
@@ -148,7 +149,7 @@ pub enum ScanEvent<'a> {
 pub type Progress<'a> = &'a mut dyn FnMut(ScanEvent<'_>);
 
 /// What the scan measured.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ScanReport {
     /// Input bytes consumed.
     pub bytes: u64,
@@ -498,8 +499,8 @@ impl Ordered<'_> {
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
             progress(ScanEvent::Progress {
-                bytes: self.report.bytes,
-                events: shards.counters().events,
+                report: &self.report,
+                shards,
             });
         }
         Ok(())

@@ -34,7 +34,7 @@ pub use options::{FollowOptions, FollowSpec, StartPoint};
 
 use crate::open_file::{flush_pending, OpenFile};
 use crate::rotation::parent_dir;
-use crate::tail::Tail;
+use crate::tail::{Tail, TailCounts};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +42,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::input::Piece;
+use trace_sentinel_core::stats::FollowFileStats;
 use trace_sentinel_core::LineCursor;
 
 /// Safety re-poll while filesystem events are being delivered.
@@ -118,6 +119,7 @@ impl Follower {
                     watched: false,
                     start: StartPoint::Missing,
                     missing: None,
+                    counts: TailCounts::default(),
                 };
                 match cp {
                     Some(cp) => t.resume(cp, &mut notices),
@@ -129,6 +131,7 @@ impl Follower {
                     (_, None, true) => StartPoint::Start,
                     (_, None, false) => StartPoint::End,
                 };
+                t.counts.seen_file = t.start != StartPoint::Missing;
                 t
             })
             .collect();
@@ -178,6 +181,34 @@ impl Follower {
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Per followed path, in the order given: unread bytes and for how long there have
+    /// been some, bytes read, rotations and truncations seen. The lag is sampled here
+    /// (each open file's size is read): a path is behind from the first call that finds
+    /// unread bytes until one finds none.
+    pub fn file_stats(&mut self) -> Vec<FollowFileStats> {
+        let now = Instant::now();
+        self.tails
+            .iter_mut()
+            .map(|t| {
+                let lag_bytes = t.lag_bytes();
+                let since = match (lag_bytes, t.counts.behind_since) {
+                    (0, _) => None,
+                    (_, Some(since)) => Some(since),
+                    (_, None) => Some(now),
+                };
+                t.counts.behind_since = since;
+                FollowFileStats {
+                    path: t.path.display().to_string(),
+                    lag_bytes,
+                    lag_seconds: since.map_or(0.0, |s| now.duration_since(s).as_secs_f64()),
+                    read_bytes: t.counts.read_bytes,
+                    rotations: t.counts.rotations,
+                    truncations: t.counts.truncations,
+                }
+            })
+            .collect()
     }
 
     /// Things worth telling the operator (lost rotated files, no file events, a path that
@@ -727,6 +758,57 @@ mod tests {
         append(&p, "e\n");
         let mut fw = follower(&[&p], &cps, opts());
         assert_eq!(lines(&mut fw), vec!["app.log:d", "app.log:e"]);
+    }
+
+    #[test]
+    fn file_stats_count_reads_rotations_truncations_and_lag() {
+        let d = scratch("stats");
+        let p = d.path().join("app.log");
+        let missing = d.path().join("later.log");
+        append(&p, "");
+        let mut fw = follower(&[&p, &missing], &[], opts());
+        let stats = fw.file_stats();
+        assert_eq!(stats.len(), 2);
+        assert_eq!(stats[0].path, p.display().to_string());
+        assert_eq!((stats[0].lag_bytes, stats[0].read_bytes), (0, 0));
+        // Unread bytes: behind, and for longer at the next sample.
+        append(&p, "one\ntwo\n");
+        let s1 = fw.file_stats();
+        assert_eq!((s1[0].lag_bytes, s1[0].lag_seconds), (8, 0.0));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(fw.file_stats()[0].lag_seconds >= 0.03);
+        assert_eq!(lines(&mut fw).len(), 2);
+        let s2 = fw.file_stats();
+        assert_eq!(
+            (s2[0].lag_bytes, s2[0].lag_seconds, s2[0].read_bytes),
+            (0, 0.0, 8)
+        );
+        // Rename rotation, then copytruncate, then delete and re-create.
+        std::fs::rename(&p, d.path().join("app.log.1")).unwrap();
+        append(&p, "three\n");
+        assert_eq!(lines(&mut fw), ["app.log:three"]);
+        append(&p, "four\n");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&p, "5\n");
+        assert_eq!(lines(&mut fw), ["app.log:5"]);
+        std::fs::remove_file(&p).unwrap();
+        assert!(lines(&mut fw).is_empty());
+        append(&p, "six\n");
+        assert_eq!(lines(&mut fw), ["app.log:six"]);
+        // A path that appears for the first time is no rotation.
+        append(&missing, "x\n");
+        assert_eq!(lines(&mut fw), ["later.log:x"]);
+        let s3 = fw.file_stats();
+        assert_eq!(
+            (s3[0].rotations, s3[0].truncations, s3[0].read_bytes),
+            (2, 1, 8 + 6 + 2 + 4)
+        );
+        assert_eq!((s3[1].rotations, s3[1].read_bytes), (0, 2));
     }
 
     #[test]

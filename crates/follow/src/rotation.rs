@@ -99,6 +99,7 @@ pub(crate) fn find_copy(dir: &Path, fp: Fingerprint, len: u64, skip: &[FileId]) 
 /// our position, or its first bytes changed. The bytes we had not read yet are recovered
 /// from a copy next to the file when there is one; then reading restarts at 0. The
 /// unfinished line is kept: a writer continues it at the start of the truncated file.
+/// Returns whether the file was truncated.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn check_truncation(
     cur: &mut OpenFile,
@@ -110,9 +111,9 @@ pub(crate) fn check_truncation(
     bytes: &mut u64,
     now: Instant,
     f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let Ok(meta) = cur.file.metadata() else {
-        return Ok(());
+        return Ok(false);
     };
     let size = meta.len();
     let truncated = if size < cur.read_pos {
@@ -130,7 +131,7 @@ pub(crate) fn check_truncation(
         false
     };
     if !truncated {
-        return Ok(());
+        return Ok(false);
     }
     let mut skip: Vec<FileId> = retiring.iter().map(|r| r.id).collect();
     skip.push(cur.id);
@@ -154,5 +155,5 @@ pub(crate) fn check_truncation(
     cur.read_pos = 0;
     cur.cursor = LineCursor::default();
     cur.fp = fingerprint_of(&cur.file).unwrap_or_default();
-    Ok(())
+    Ok(true)
 }

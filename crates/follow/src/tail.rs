@@ -29,6 +29,8 @@ pub(crate) struct Tail {
     /// While nothing is open at the path: when it went missing and when that was last
     /// reported (`None` before the first notice).
     pub(crate) missing: Option<Missing>,
+    /// What happened to the path so far (see [`TailCounts`]).
+    pub(crate) counts: TailCounts,
 }
 
 /// A path found missing.
@@ -36,6 +38,22 @@ pub(crate) struct Tail {
 pub(crate) struct Missing {
     since: Instant,
     reported: Option<Instant>,
+}
+
+/// Counters of one followed path.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TailCounts {
+    /// Bytes read from its files.
+    pub(crate) read_bytes: u64,
+    /// Times the path was found naming another file than the one being read.
+    pub(crate) rotations: u64,
+    /// Times the file at the path was truncated or rewritten in place.
+    pub(crate) truncations: u64,
+    /// Whether a file was ever open at the path (a file appearing later is a rotation
+    /// only then).
+    pub(crate) seen_file: bool,
+    /// Since when the path has had unread bytes, as last sampled.
+    pub(crate) behind_since: Option<Instant>,
 }
 
 impl Tail {
@@ -49,6 +67,18 @@ impl Tail {
             }
             self.current = Some(of);
         }
+    }
+
+    /// Unread bytes of the path's open files (the current one and those being drained).
+    pub(crate) fn lag_bytes(&self) -> u64 {
+        self.retiring
+            .iter()
+            .chain(self.current.as_ref())
+            .map(|of| {
+                let size = of.file.metadata().map_or(0, |m| m.len());
+                size.saturating_sub(of.read_pos)
+            })
+            .sum()
     }
 
     pub(crate) fn ids(&self) -> Vec<FileId> {
@@ -160,11 +190,13 @@ impl Tail {
         f: &mut dyn FnMut(Piece<'_>, &str, LineCursor) -> io::Result<()>,
     ) -> io::Result<bool> {
         let mut more = false;
+        let before = *bytes;
         let Tail {
             path,
             source,
             current,
             retiring,
+            counts,
             ..
         } = self;
         // 1. Rotated-away files first: their lines are older.
@@ -182,7 +214,7 @@ impl Tail {
         }
         // 2. The current file: truncated or replaced in place? Then read on.
         if let Some(cur) = current.as_mut() {
-            check_truncation(
+            if check_truncation(
                 cur,
                 path,
                 source,
@@ -192,7 +224,9 @@ impl Tail {
                 bytes,
                 now,
                 f,
-            )?;
+            )? {
+                counts.truncations += 1;
+            }
             match drain(cur, source, opts.max_line_bytes, buf, bytes, now, f)? {
                 Ok(m) => more |= m,
                 Err(e) => notices.push(format!("{}: read error: {e}", path.display())),
@@ -213,6 +247,10 @@ impl Tail {
         };
         if rotated {
             if let Ok(mut of) = OpenFile::open(path) {
+                if counts.seen_file {
+                    counts.rotations += 1;
+                }
+                counts.seen_file = true;
                 if let Some(mut old) = current.take() {
                     old.last_data = now;
                     retiring.push(old);
@@ -262,6 +300,7 @@ impl Tail {
                 i += 1;
             }
         }
+        counts.read_bytes += *bytes - before;
         Ok(more)
     }
 }

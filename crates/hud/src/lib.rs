@@ -139,6 +139,13 @@ impl Hud {
         self
     }
 
+    /// Report the counts these probes read (the extra sink's delivery endpoints) at
+    /// `/metrics`.
+    pub fn with_deliveries(self, probes: Vec<trace_sentinel_core::stats::DeliveryProbe>) -> Self {
+        self.shared.set_deliveries(probes);
+        self
+    }
+
     /// Hand the HUD's notices — why a source stopped, an extra sink disabled after its
     /// first error, a followed file that rotated or could not be read — to `notices`, one
     /// line each, on the engine thread. Without it they are only visible in the state's

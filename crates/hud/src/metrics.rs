@@ -1,82 +1,51 @@
-//! `/metrics`: the HUD state in the Prometheus text exposition format (0.0.4). Label
-//! values come from log data (metric names derive from JSON attribute keys) and are
-//! escaped; non-finite values are written as `NaN`, `+Inf`, `-Inf`.
+//! `/metrics`: the HUD's Prometheus exposition. The engine and delivery families come
+//! from `trace-sentinel-metrics` (the same names and renderer as `--metrics-addr`); the
+//! dashboard's own gauges (threat, sigma meters, rates, stream clients) follow.
 
-use crate::state::{severity_name, HudState};
-use std::fmt::Write;
+use crate::state::HudState;
+use trace_sentinel_core::stats::{DeliveryStats, RunStats};
+use trace_sentinel_metrics::exposition::{Exposition, Kind};
+use trace_sentinel_metrics::run::{render_deliveries, render_engine};
 
 /// Extra facts only the server knows.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerFacts {
     /// Connected Server-Sent-Events clients.
     pub sse_clients: usize,
     /// Seconds since the HUD started.
     pub uptime_seconds: f64,
+    /// The delivery endpoints' counts (`--webhook`, `--alertmanager`).
+    pub deliveries: Vec<DeliveryStats>,
 }
 
-/// Escape a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
-pub fn escape_label(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// A sample value as Prometheus writes it.
-pub fn value(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x == f64::INFINITY {
-        "+Inf".into()
-    } else if x == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{x}")
-    }
-}
-
-struct Out(String);
-
-impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}");
-        let _ = writeln!(self.0, "# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: f64) {
-        self.0.push_str(name);
-        if !labels.is_empty() {
-            self.0.push('{');
-            for (i, (k, val)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.0.push(',');
-                }
-                let _ = write!(self.0, "{k}=\"{}\"", escape_label(val));
-            }
-            self.0.push('}');
-        }
-        let _ = writeln!(self.0, " {}", value(v));
-    }
-
-    fn one(&mut self, name: &str, kind: &str, help: &str, v: f64) {
-        self.family(name, kind, help);
-        self.sample(name, &[], v);
-    }
+/// The engine's part of the state as run statistics (live events: seeding excluded).
+fn run_stats(st: &HudState, facts: &ServerFacts) -> RunStats {
+    let mut stats = RunStats {
+        events: st.events(),
+        anomalies: st.anomaly_counts().clone(),
+        sources: st.sources,
+        deliveries: facts.deliveries.clone(),
+        ..Default::default()
+    };
+    let c = st.counters;
+    stats.counters.insert("overflow_events", c.overflow_events);
+    stats.counters.insert("metrics_dropped", c.metrics_dropped);
+    stats
+        .counters
+        .insert("interarrival_untracked", c.interarrival_untracked);
+    stats
 }
 
 /// Render the exposition for `st`.
 pub fn render(st: &HudState, facts: ServerFacts) -> String {
-    let mut o = Out(String::with_capacity(4096));
+    let mut o = Exposition::new();
+    let stats = run_stats(st, &facts);
+    render_engine(&stats, &mut o);
+    render_deliveries(&stats, &mut o);
     let info = st.info();
     o.family(
         "trace_sentinel_hud_info",
-        "gauge",
+        Kind::Gauge,
         "Static facts about this HUD run (always 1).",
     );
     o.sample(
@@ -90,68 +59,50 @@ pub fn render(st: &HudState, facts: ServerFacts) -> String {
         1.0,
     );
     o.one(
-        "trace_sentinel_events_total",
-        "counter",
-        "Events observed live (seeding excluded).",
-        st.events() as f64,
-    );
-    o.family(
-        "trace_sentinel_anomalies_total",
-        "counter",
-        "Anomalies surfaced, by severity.",
-    );
-    for (i, n) in st.by_severity().iter().enumerate() {
-        o.sample(
-            "trace_sentinel_anomalies_total",
-            &[("severity", severity_name(i))],
-            *n as f64,
-        );
-    }
-    o.one(
         "trace_sentinel_lines_per_second",
-        "gauge",
+        Kind::Gauge,
         "Events observed per second over the last 5 seconds.",
         st.lines_per_second(),
     );
     o.one(
         "trace_sentinel_lag_seconds",
-        "gauge",
+        Kind::Gauge,
         "Read time minus event time of the newest event (0 without event timestamps).",
         st.lag_seconds(),
     );
     o.one(
         "trace_sentinel_seeded_events",
-        "gauge",
+        Kind::Gauge,
         "Benign events the baselines were primed with.",
         st.seeded as f64,
     );
     o.one(
         "trace_sentinel_running",
-        "gauge",
+        Kind::Gauge,
         "1 while the source is being read.",
         f64::from(u8::from(st.running)),
     );
     o.one(
         "trace_sentinel_source_error",
-        "gauge",
+        Kind::Gauge,
         "1 when the source stopped with an error (see /api/state).",
         f64::from(u8::from(st.error.is_some())),
     );
     o.one(
         "trace_sentinel_peak_sigma",
-        "gauge",
+        Kind::Gauge,
         "Largest |sigma| seen after any event.",
         st.peak_sigma(),
     );
     o.one(
         "trace_sentinel_threat",
-        "gauge",
+        Kind::Gauge,
         "Threat index, 0-100.",
         st.threat(),
     );
     o.family(
         "trace_sentinel_metric_sigma",
-        "gauge",
+        Kind::Gauge,
         "Live deviation (last score) of each metric.",
     );
     for (name, m) in st.meters() {
@@ -159,39 +110,26 @@ pub fn render(st: &HudState, facts: ServerFacts) -> String {
     }
     o.family(
         "trace_sentinel_metric_ready",
-        "gauge",
+        Kind::Gauge,
         "1 when the metric's baseline finished warming up.",
     );
     for (name, m) in st.meters() {
         let ready = f64::from(u8::from(m.ready));
         o.sample("trace_sentinel_metric_ready", &[("metric", name)], ready);
     }
-    let c = st.counters;
-    o.one(
-        "trace_sentinel_overflow_events_total",
-        "counter",
-        "Events routed to the overflow shard (too many sources).",
-        c.overflow_events as f64,
-    );
-    o.one(
-        "trace_sentinel_metrics_dropped_total",
-        "counter",
-        "Metric values dropped at the per-shard metric cap.",
-        c.metrics_dropped as f64,
-    );
     o.one(
         "trace_sentinel_hud_sse_clients",
-        "gauge",
+        Kind::Gauge,
         "Connected live-stream (Server-Sent Events) clients.",
         facts.sse_clients as f64,
     );
     o.one(
         "trace_sentinel_hud_uptime_seconds",
-        "gauge",
+        Kind::Gauge,
         "Seconds since the HUD started.",
         facts.uptime_seconds,
     );
-    o.0
+    o.finish()
 }
 
 #[cfg(test)]
@@ -212,10 +150,11 @@ mod tests {
         st.record_event(10.0, 0.5);
         let text = render(&st, ServerFacts::default());
         assert!(text.contains("trace_sentinel_events_total 1\n"));
-        assert!(text.contains("trace_sentinel_anomalies_total{severity=\"critical\"} 0\n"));
+        assert!(text.contains("# TYPE trace_sentinel_anomalies_total counter\n"));
         assert!(text.contains("mode=\"REPLAY · a\\\"b\\\\c\\nd\""));
         assert!(text.contains("trace_sentinel_metric_sigma{metric=\"attr.we\\\"ird\"} +Inf\n"));
         assert!(text.contains("trace_sentinel_lag_seconds 0.5\n"));
+        assert!(text.contains("trace_sentinel_overflow_events_total 0\n"));
         for line in text.lines() {
             assert!(!line.is_empty());
             if !line.starts_with('#') {

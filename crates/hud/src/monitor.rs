@@ -12,11 +12,12 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use trace_sentinel_core::detect::{Shard, ShardSet};
+use trace_sentinel_core::detect::{Shard, ShardSet, OVERFLOW_SHARD};
 use trace_sentinel_core::engine::{Engine, InputFormat, LineParser};
 use trace_sentinel_core::input::Piece;
 use trace_sentinel_core::metric;
 use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_core::stats::{DeliveryProbe, DeliveryStats};
 use trace_sentinel_core::{Anomaly, Config, EventRecord};
 use trace_sentinel_kernels::split::Lines;
 use trace_sentinel_pycompat::timestamp::Timestamp;
@@ -27,12 +28,22 @@ pub const BATCH: usize = 512;
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
 
 /// The state plus the change notification every observer waits on.
-#[derive(Debug)]
 pub struct Shared {
     state: Mutex<HudState>,
     changed: tokio::sync::watch::Sender<u64>,
     /// Set when the whole HUD is shutting down; drivers stop at the next event.
     pub stop: AtomicBool,
+    /// Readers of the delivery endpoints' counts, for `/metrics`.
+    deliveries: Mutex<Vec<DeliveryProbe>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("state", &self.state)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -43,7 +54,25 @@ impl Shared {
             state: Mutex::new(state),
             changed,
             stop: AtomicBool::new(false),
+            deliveries: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Report these delivery endpoints' counts at `/metrics`.
+    pub fn set_deliveries(&self, probes: Vec<DeliveryProbe>) {
+        *self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = probes;
+    }
+
+    /// The delivery endpoints' counts now.
+    pub fn deliveries(&self) -> Vec<DeliveryStats> {
+        let probes = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        probes.iter().map(|p| p()).collect()
     }
 
     /// Lock the state (a panic elsewhere never makes it unreadable).
@@ -315,6 +344,12 @@ impl Monitor {
         st.counters.overflow_events = c.overflow_events;
         st.counters.metrics_dropped = c.metrics_dropped;
         st.counters.interarrival_untracked = c.interarrival_untracked;
+        st.sources = self
+            .engine
+            .shards()
+            .shards()
+            .filter(|(name, _)| *name != OVERFLOW_SHARD)
+            .count() as u64;
     }
 
     /// Sleep `d` in slices; `false` when a stop was requested meanwhile.

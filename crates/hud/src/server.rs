@@ -205,6 +205,7 @@ async fn prometheus(State(app): State<App>) -> Response {
     let facts = ServerFacts {
         sse_clients: app.shared.subscribers(),
         uptime_seconds: app.started.elapsed().as_secs_f64(),
+        deliveries: app.shared.deliveries(),
     };
     let body = metrics::render(&app.shared.lock(), facts);
     (

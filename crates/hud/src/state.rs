@@ -13,7 +13,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
-use trace_sentinel_core::{Anomaly, Severity};
+use trace_sentinel_core::stats::StatsSink;
+use trace_sentinel_core::{Anomaly, Severity, Sink};
 use trace_sentinel_pycompat::pyfmt::round_half_even;
 
 /// Points in the message-length wave.
@@ -138,7 +139,9 @@ pub struct HudState {
     pub error: Option<String>,
     events: u64,
     anomalies: u64,
-    by_severity: [u64; 3],
+    anomaly_counts: StatsSink,
+    /// Sources with a shard of their own, as of the last update.
+    pub sources: u64,
     seq: u64,
     peak: f64,
     threat: f64,
@@ -168,7 +171,8 @@ impl HudState {
             error: None,
             events: 0,
             anomalies: 0,
-            by_severity: [0; 3],
+            anomaly_counts: StatsSink::default(),
+            sources: 0,
             seq: 0,
             peak: 0.0,
             threat: 0.0,
@@ -202,7 +206,12 @@ impl HudState {
 
     /// Anomalies by severity, mildest first (see [`Severity::ALL`]).
     pub fn by_severity(&self) -> [u64; 3] {
-        self.by_severity
+        self.anomaly_counts.by_severity
+    }
+
+    /// Anomalies by metric and severity.
+    pub fn anomaly_counts(&self) -> &StatsSink {
+        &self.anomaly_counts
     }
 
     /// Largest |σ| seen after any event.
@@ -286,7 +295,8 @@ impl HudState {
     /// Add one anomaly to the feed (newest first, bounded).
     pub fn push_anomaly(&mut self, a: &Anomaly<'_>) {
         self.anomalies += 1;
-        self.by_severity[a.severity as usize] += 1;
+        // Counting into memory cannot fail.
+        let _ = self.anomaly_counts.emit(a);
         self.seq += 1;
         if self.feed.len() == FEED_LEN {
             self.feed.pop_back();
@@ -388,7 +398,7 @@ struct StateView<'a> {
 
 impl Serialize for HudState {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let [warning, high, critical] = self.by_severity;
+        let [warning, high, critical] = self.by_severity();
         StateView {
             threshold: self.info.threshold,
             warmup: self.info.warmup,
