@@ -9,6 +9,8 @@
 mod cdp;
 #[path = "hud/http.rs"]
 mod http;
+#[path = "support/prometheus.rs"]
+mod prometheus;
 #[path = "support/scratch.rs"]
 mod scratch;
 use http::Sse;
@@ -473,6 +475,10 @@ fn api_state_healthz_and_metrics_over_a_replayed_file() {
         .sum();
     assert_eq!(by_metric_severity, anomalies);
     assert!(body.contains("trace_sentinel_anomalies_total{metric=\"message.length\",severity="));
+    // The same names as --metrics-addr, and valid for Prometheus.
+    if let Some(promtool) = prometheus::promtool_bin("api_state_healthz_and_metrics") {
+        prometheus::promtool_check(&promtool, &body).unwrap();
+    }
     for family in [
         "trace_sentinel_lines_per_second ",
         "trace_sentinel_lag_seconds ",
