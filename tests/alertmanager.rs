@@ -4,38 +4,26 @@
 //! members of an HA pair; an Alertmanager that goes away mid-run neither slows detection
 //! nor loses what it missed once it is back; the HUD's alerts link to the dashboard.
 
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/prometheus.rs"]
 mod prometheus;
+#[path = "support/running.rs"]
+mod running;
 #[path = "support/scratch.rs"]
 mod scratch;
 
+use logs::{append, normal_lines};
 use prometheus::Alertmanager;
+use running::Running;
 use scratch::scratch;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trace-sentinel");
-
-/// Ordinary lines of a service, with a little length variety.
-fn normal_lines(service: &str, n: usize, offset: usize) -> String {
-    let paths = ["/", "/login", "/api/v1/items", "/static/app.js", "/health"];
-    (offset..offset + n)
-        .map(|i| {
-            format!(
-                "{service} 10.0.{}.{} GET {} 200 {}ms\n",
-                i % 4,
-                10 + i % 90,
-                paths[i % paths.len()],
-                10 + (i * 37) % 90
-            )
-        })
-        .collect()
-}
 
 /// A line far longer than normal, with an ANSI escape, a bidirectional override and a
 /// bell: a length and token anomaly whose `line` annotation is escaped and truncated.
@@ -44,15 +32,6 @@ fn hostile_spike(tag: &str) -> String {
         "ERROR {tag} \x1b[31mupstream\x1b[0m reset \u{202e}txt.exe\x07 {}\n",
         "timeout; retrying ".repeat(120)
     )
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 /// The documented `line` rule, written out independently: control, bidirectional and
@@ -287,78 +266,6 @@ fn watch_alerts_arrive_exactly_at_both_alertmanagers_of_a_pair() {
     }
 }
 
-/// A follower's output, collected as it comes.
-struct Follower {
-    child: Child,
-    stdout: Arc<Mutex<Vec<(Instant, String)>>>,
-    stderr: Arc<Mutex<Vec<(Instant, String)>>>,
-}
-
-impl Follower {
-    fn start(args: &[&str]) -> Follower {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let collect = |r: Box<dyn std::io::Read + Send>| {
-            let lines = Arc::new(Mutex::new(Vec::new()));
-            let sink = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines() {
-                    let Ok(line) = line else { break };
-                    sink.lock().unwrap().push((Instant::now(), line));
-                }
-            });
-            lines
-        };
-        let stdout = collect(Box::new(child.stdout.take().unwrap()));
-        let stderr = collect(Box::new(child.stderr.take().unwrap()));
-        Follower {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Wait until a stdout line satisfies `pred`; when it was read.
-    fn wait_stdout(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<Instant> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some((t, _)) = self.stdout.lock().unwrap().iter().find(|(_, l)| pred(l)) {
-                return Some(*t);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-
-    fn stderr_text(&self) -> String {
-        let lines = self.stderr.lock().unwrap();
-        lines.iter().map(|(_, l)| format!("{l}\n")).collect()
-    }
-
-    /// SIGTERM, then the exit code.
-    fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let code = self.child.wait().unwrap().code();
-        // Let the readers take the last lines.
-        std::thread::sleep(Duration::from_millis(100));
-        code
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `events` of the `--stats-json` file (0 until it exists).
 fn stats_events(path: &Path) -> u64 {
     std::fs::read_to_string(path)
@@ -395,24 +302,27 @@ fn alertmanager_outage_neither_slows_detection_nor_loses_alerts() {
     }
     let stats = dir.join("stats.json");
     let p = |x: &Path| x.to_str().unwrap().to_string();
-    let follower = Follower::start(&[
-        "watch",
-        "-f",
-        "--from-start",
-        &p(&a),
-        &p(&b),
-        &p(&c),
-        "--format",
-        "json",
-        "--stats-json",
-        &p(&stats),
-        "--checkpoint-interval",
-        "50",
-        "--alertmanager",
-        &am.url(),
-        "--alert-resolve-after",
-        "1h",
-    ]);
+    let follower = Running::start(
+        &[
+            "watch",
+            "-f",
+            "--from-start",
+            &p(&a),
+            &p(&b),
+            &p(&c),
+            "--format",
+            "json",
+            "--stats-json",
+            &p(&stats),
+            "--checkpoint-interval",
+            "50",
+            "--alertmanager",
+            &am.url(),
+            "--alert-resolve-after",
+            "1h",
+        ],
+        Stdio::null(),
+    );
     let mut events = 600;
     wait_events(&stats, events, Duration::from_secs(60));
 
@@ -483,15 +393,13 @@ fn alertmanager_outage_neither_slows_detection_nor_loses_alerts() {
         follower.stderr_text()
     );
     let stdout_b: Vec<Value> = follower
-        .stdout
-        .lock()
-        .unwrap()
+        .stdout_lines()
         .iter()
-        .map(|(_, l)| serde_json::from_str::<Value>(l).unwrap())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|v| v["source"] == "b.log")
         .collect();
     let stderr = follower.stderr_text();
-    let printed: u64 = follower.stdout.lock().unwrap().len() as u64;
+    let printed = follower.stdout_lines().len() as u64;
     assert_eq!(follower.stop(), Some(0), "{stderr}");
     // Nothing given up or dropped: every printed anomaly was delivered.
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
@@ -534,27 +442,22 @@ fn hud_alerts_link_to_the_dashboard() {
     let log = tmp.path().join("app.log");
     append(&log, &normal_lines("web", 200, 0));
     append(&log, &hostile_spike("hud"));
-    let hud = Follower::start(&[
-        "hud",
-        log.to_str().unwrap(),
-        "--once",
-        "--no-seed",
-        "--port",
-        "0",
-        "--alertmanager",
-        &am.url(),
-        "--alert-label",
-        "env=test",
-    ]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        let text = hud.stderr_text();
-        if let Some(u) = text.split("listening on ").nth(1) {
-            break u.lines().next().unwrap().trim().to_string();
-        }
-        assert!(Instant::now() < deadline, "hud did not start: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let hud = Running::start(
+        &[
+            "hud",
+            log.to_str().unwrap(),
+            "--once",
+            "--no-seed",
+            "--port",
+            "0",
+            "--alertmanager",
+            &am.url(),
+            "--alert-label",
+            "env=test",
+        ],
+        Stdio::null(),
+    );
+    let url = hud.stderr_after("listening on ");
     let alerts = am.wait_for(Duration::from_secs(30), |al| !al.is_empty());
     assert!(!alerts.is_empty(), "{}", hud.stderr_text());
     for a in &alerts {
@@ -563,4 +466,77 @@ fn hud_alerts_link_to_the_dashboard() {
         assert_eq!(a["labels"]["source"], "app.log");
     }
     assert_eq!(hud.stop(), Some(0));
+}
+
+#[test]
+fn bad_alertmanager_flags_exit_2_with_one_line() {
+    let log = format!("{}/datasets/demo.log", env!("CARGO_MANIFEST_DIR"));
+    for (args, says) in [
+        (vec!["--alertmanager", "ftp://am:9093"], "--alertmanager"),
+        (vec!["--alertmanager", "am:9093"], "--alertmanager"),
+        (
+            vec![
+                "--alertmanager",
+                "http://127.0.0.1:9",
+                "--alert-label",
+                "severity=low",
+            ],
+            "'severity' is set by trace-sentinel itself",
+        ),
+        (
+            vec![
+                "--alertmanager",
+                "http://127.0.0.1:9",
+                "--alert-label",
+                "9x=y",
+            ],
+            "--alert-label",
+        ),
+        (
+            vec![
+                "--alertmanager",
+                "http://127.0.0.1:9",
+                "--alert-label",
+                "env",
+            ],
+            "expected 'name=value'",
+        ),
+        (
+            vec![
+                "--alertmanager",
+                "http://127.0.0.1:9",
+                "--alert-resolve-after",
+                "5",
+            ],
+            "--alert-resolve-after",
+        ),
+        (
+            vec![
+                "--alertmanager",
+                "http://127.0.0.1:9",
+                "--alert-resolve-after",
+                "0s",
+            ],
+            "must be longer than 0",
+        ),
+        (vec!["--alert-label", "env=x"], "--alertmanager"),
+        (vec!["--alert-resolve-after", "1m"], "--alertmanager"),
+    ] {
+        for cmd in ["watch", "scan"] {
+            let out = Command::new(BIN)
+                .args([cmd, &log])
+                .args(&args)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {args:?}: {stderr}");
+            assert!(out.stdout.is_empty());
+            assert!(
+                stderr.starts_with("trace-sentinel: error: ")
+                    && stderr.contains(says)
+                    && stderr.lines().count() == 1,
+                "{cmd} {args:?}: {stderr}"
+            );
+        }
+    }
 }

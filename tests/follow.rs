@@ -3,8 +3,11 @@
 //! `--stats-json` file (rewritten at every checkpoint) and on anomaly output, never on
 //! long sleeps.
 
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/scratch.rs"]
 mod scratch;
+use logs::append;
 use scratch::scratch;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -21,15 +24,6 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_trace-sentinel")
-}
-
-fn append(p: &Path, s: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(p)
-        .unwrap();
-    f.write_all(s.as_bytes()).unwrap();
 }
 
 /// `n` ordinary lines (their lengths and token counts vary a little).

@@ -3,49 +3,33 @@
 //! exact values, and `promtool check metrics` accepts it; `scan` serves its stage
 //! latencies while it reads.
 
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/prometheus.rs"]
 mod prometheus;
+#[path = "support/running.rs"]
+mod running;
 #[path = "support/scratch.rs"]
 mod scratch;
 
+use logs::append;
 use prometheus::{http_get, promtool_bin, promtool_check};
+use running::Running;
 use scratch::scratch;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trace-sentinel");
 
 fn normal_lines(n: usize, offset: usize) -> String {
-    let paths = ["/", "/login", "/api/v1/items", "/static/app.js", "/health"];
-    (offset..offset + n)
-        .map(|i| {
-            format!(
-                "10.0.{}.{} GET {} 200 {}ms\n",
-                i % 4,
-                10 + i % 90,
-                paths[i % paths.len()],
-                10 + (i * 37) % 90
-            )
-        })
-        .collect()
+    logs::normal_lines("web", n, offset)
 }
 
 fn spike(tag: &str) -> String {
     format!("ERROR {tag} upstream reset {}\n", "timeout; ".repeat(80))
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 /// A webhook receiver that acknowledges everything (keep-alive, Content-Length bodies).
@@ -95,72 +79,6 @@ fn accepting_receiver() -> String {
     format!("http://{addr}/hook")
 }
 
-/// A running trace-sentinel with its stdout and stderr collected.
-struct Run {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Run {
-    fn start(args: &[&str], stdin: Stdio) -> Run {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let collect = |r: Box<dyn Read + Send>| {
-            let text = Arc::new(Mutex::new(String::new()));
-            let sink = Arc::clone(&text);
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines() {
-                    let Ok(line) = line else { break };
-                    let mut t = sink.lock().unwrap();
-                    t.push_str(&line);
-                    t.push('\n');
-                }
-            });
-            text
-        };
-        let stdout = collect(Box::new(child.stdout.take().unwrap()));
-        let stderr = collect(Box::new(child.stderr.take().unwrap()));
-        Run {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// The `host:port` of `trace-sentinel: metrics on http://HOST:PORT/metrics`.
-    fn metrics_addr(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = self.stderr.lock().unwrap().clone();
-            if let Some(rest) = text.split("metrics on http://").nth(1) {
-                return rest.split("/metrics").next().unwrap().to_string();
-            }
-            assert!(Instant::now() < deadline, "no metrics address: {text}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().unwrap().code()
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Samples of an exposition: `name{labels}` → value.
 fn samples(text: &str) -> BTreeMap<String, f64> {
     text.lines()
@@ -201,7 +119,7 @@ fn follow_metrics_hold_exact_counts_and_pass_promtool() {
     append(&log, &spike("one"));
     let path = log.to_str().unwrap().to_string();
     let hook = accepting_receiver();
-    let run = Run::start(
+    let run = Running::start(
         &[
             "watch",
             "-f",
@@ -266,8 +184,8 @@ fn follow_metrics_hold_exact_counts_and_pass_promtool() {
     );
     // Anomalies by metric and severity are exactly those printed.
     let mut printed: BTreeMap<String, f64> = BTreeMap::new();
-    for line in run.stdout.lock().unwrap().lines() {
-        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+    for line in run.stdout_lines() {
+        let a: serde_json::Value = serde_json::from_str(&line).unwrap();
         let key = format!(
             "trace_sentinel_anomalies_total{{metric=\"{}\",severity=\"{}\"}}",
             a["metric"].as_str().unwrap(),
@@ -325,7 +243,7 @@ fn follow_metrics_hold_exact_counts_and_pass_promtool() {
     if let Some(pt) = &promtool {
         promtool_check(pt, &body).unwrap();
     }
-    let stderr = run.stderr.lock().unwrap().clone();
+    let stderr = run.stderr_text();
     assert_eq!(run.stop(), Some(0), "{stderr}");
 }
 
@@ -334,7 +252,7 @@ fn scan_serves_stage_latencies_while_it_reads() {
     let promtool = promtool_bin("scan_serves_stage_latencies_while_it_reads");
     let tmp = scratch("metrics-scan");
     let stats = tmp.path().join("stats.json");
-    let mut run = Run::start(
+    let mut run = Running::start(
         &[
             "scan",
             "-",
@@ -383,7 +301,7 @@ fn scan_serves_stage_latencies_while_it_reads() {
     }
     drop(stdin);
     let status = run.child.wait().unwrap();
-    assert!(status.success(), "{}", run.stderr.lock().unwrap());
+    assert!(status.success(), "{}", run.stderr_text());
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     assert_eq!(doc["events"], 5000);

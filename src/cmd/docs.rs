@@ -30,7 +30,20 @@ pub fn completions(args: CompletionsArgs) -> Result<Outcome, Error> {
     };
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
+    if shell == Shell::Bash {
+        script = fix_bash_states(&script);
+    }
     print(&script)
+}
+
+/// clap_complete's bash script names the state of a subcommand of a hyphenated binary
+/// one way where it sets it (`trace__sentinel__subcmd__watch`) and another in the arms
+/// that complete it (`trace__subcmd__sentinel__subcmd__watch`), so nothing after a
+/// command would complete (clap-rs/clap#6421). Spell the arms as the state is set.
+fn fix_bash_states(script: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(script);
+    text.replace("trace__subcmd__sentinel", "trace__sentinel")
+        .into_bytes()
 }
 
 /// The commands that have a page of their own (every visible one but `help`).

@@ -120,11 +120,7 @@ impl Telemetry {
             deliveries: self.deliveries.iter().map(|p| p()).collect(),
             ..Default::default()
         };
-        stats.counters.insert("overflow_events", c.overflow_events);
-        stats.counters.insert("metrics_dropped", c.metrics_dropped);
-        stats
-            .counters
-            .insert("interarrival_untracked", c.interarrival_untracked);
+        stats.set_engine_counters(c);
         stats.counters.insert("oversized_lines", oversized);
         stats.templates = shards.template_summary(super::persist::TOP_TEMPLATES);
         stats

@@ -302,6 +302,15 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// Take the detect stage's bounded-resource counters (overflow events, dropped
+    /// metrics, untracked inter-arrival values) into [`RunStats::counters`].
+    pub fn set_engine_counters(&mut self, c: &crate::detect::Counters) {
+        self.counters.insert("overflow_events", c.overflow_events);
+        self.counters.insert("metrics_dropped", c.metrics_dropped);
+        self.counters
+            .insert("interarrival_untracked", c.interarrival_untracked);
+    }
+
     /// The JSON document.
     pub fn to_json(&self) -> Value {
         let secs = self.elapsed.as_secs_f64();

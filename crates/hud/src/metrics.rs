@@ -27,12 +27,7 @@ fn run_stats(st: &HudState, facts: &ServerFacts) -> RunStats {
         deliveries: facts.deliveries.clone(),
         ..Default::default()
     };
-    let c = st.counters;
-    stats.counters.insert("overflow_events", c.overflow_events);
-    stats.counters.insert("metrics_dropped", c.metrics_dropped);
-    stats
-        .counters
-        .insert("interarrival_untracked", c.interarrival_untracked);
+    stats.set_engine_counters(&st.counters);
     stats
 }
 

@@ -340,10 +340,7 @@ impl Monitor {
     }
 
     fn sync_counters(&self, st: &mut HudState) {
-        let c = self.engine.shards().counters();
-        st.counters.overflow_events = c.overflow_events;
-        st.counters.metrics_dropped = c.metrics_dropped;
-        st.counters.interarrival_untracked = c.interarrival_untracked;
+        st.counters = self.engine.shards().counters().clone();
         st.sources = self
             .engine
             .shards()

@@ -13,6 +13,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+use trace_sentinel_core::detect::Counters;
 use trace_sentinel_core::stats::StatsSink;
 use trace_sentinel_core::{Anomaly, Severity, Sink};
 use trace_sentinel_pycompat::pyfmt::round_half_even;
@@ -97,7 +98,8 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// What the engine did, as counters (mirrors the engine's own counters).
+/// What the engine had to drop, as `/api/state` shows it (from the engine's own
+/// counters).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct EngineCounters {
     /// Events routed to the overflow shard.
@@ -106,6 +108,16 @@ pub struct EngineCounters {
     pub metrics_dropped: u64,
     /// Inter-arrival values not computed because a source table was full.
     pub interarrival_untracked: u64,
+}
+
+impl From<&Counters> for EngineCounters {
+    fn from(c: &Counters) -> Self {
+        EngineCounters {
+            overflow_events: c.overflow_events,
+            metrics_dropped: c.metrics_dropped,
+            interarrival_untracked: c.interarrival_untracked,
+        }
+    }
 }
 
 /// Static facts about the run, fixed at start.
@@ -151,7 +163,7 @@ pub struct HudState {
     series: VecDeque<f64>,
     feed: VecDeque<FeedItem>,
     /// Engine counters as of the last update.
-    pub counters: EngineCounters,
+    pub counters: Counters,
     lag: f64,
     rate: f64,
     samples: VecDeque<(Instant, u64)>,
@@ -181,7 +193,7 @@ impl HudState {
             wave: VecDeque::from(vec![0.0; WAVE_LEN]),
             series: VecDeque::from(vec![0.0; SERIES_LEN]),
             feed: VecDeque::with_capacity(FEED_LEN),
-            counters: EngineCounters::default(),
+            counters: Counters::default(),
             lag: 0.0,
             rate: 0.0,
             samples: VecDeque::new(),
@@ -426,7 +438,7 @@ impl Serialize for HudState {
             lines_per_second: r(self.rate, 2),
             lag_seconds: r(self.lag, 3),
             meters_dropped: self.meters_dropped,
-            counters: self.counters,
+            counters: EngineCounters::from(&self.counters),
             error: self.error.as_deref(),
         }
         .serialize(s)

@@ -22,7 +22,7 @@
 //! | `trace_sentinel_delivery_requests_total{sink,target}`, `..._retries_total` | counter | `deliveries` |
 
 use crate::exposition::{Exposition, Kind};
-use trace_sentinel_core::stats::RunStats;
+use trace_sentinel_core::stats::{DeliveryCounts, FollowFileStats, RunStats};
 use trace_sentinel_core::Severity;
 
 /// Help texts of the `counters` of a [`RunStats`], by key; a key not listed here is
@@ -132,45 +132,67 @@ pub fn render_input(stats: &RunStats, out: &mut Exposition) {
     }
 }
 
+/// A family with one sample per followed path.
+fn per_path(
+    out: &mut Exposition,
+    stats: &RunStats,
+    name: &str,
+    kind: Kind,
+    help: &str,
+    value: impl Fn(&FollowFileStats) -> f64,
+) {
+    out.family(name, kind, help);
+    for f in &stats.follow {
+        out.sample(name, &[("path", &f.path)], value(f));
+    }
+}
+
+/// A family with one sample per delivery endpoint.
+fn per_endpoint(
+    out: &mut Exposition,
+    stats: &RunStats,
+    name: &str,
+    kind: Kind,
+    help: &str,
+    value: impl Fn(&DeliveryCounts) -> f64,
+) {
+    out.family(name, kind, help);
+    for d in &stats.deliveries {
+        out.sample(
+            name,
+            &[("sink", d.sink), ("target", &d.target)],
+            value(&d.counts),
+        );
+    }
+}
+
 /// Followed files and checkpoints (nothing outside follow mode).
 pub fn render_follow(stats: &RunStats, out: &mut Exposition) {
     if !stats.follow.is_empty() {
-        out.family(
+        per_path(
+            out,
+            stats,
             "trace_sentinel_follow_lag_bytes",
             Kind::Gauge,
             "Bytes written to a followed path's files and not read yet.",
+            |f| f.lag_bytes as f64,
         );
-        for f in &stats.follow {
-            out.sample(
-                "trace_sentinel_follow_lag_bytes",
-                &[("path", &f.path)],
-                f.lag_bytes as f64,
-            );
-        }
-        out.family(
+        per_path(
+            out,
+            stats,
             "trace_sentinel_follow_lag_seconds",
             Kind::Gauge,
             "How long a followed path has had unread bytes (0 when caught up).",
+            |f| f.lag_seconds,
         );
-        for f in &stats.follow {
-            out.sample(
-                "trace_sentinel_follow_lag_seconds",
-                &[("path", &f.path)],
-                f.lag_seconds,
-            );
-        }
-        out.family(
+        per_path(
+            out,
+            stats,
             "trace_sentinel_follow_read_bytes_total",
             Kind::Counter,
             "Bytes read from a followed path's files.",
+            |f| f.read_bytes as f64,
         );
-        for f in &stats.follow {
-            out.sample(
-                "trace_sentinel_follow_read_bytes_total",
-                &[("path", &f.path)],
-                f.read_bytes as f64,
-            );
-        }
         out.family(
             "trace_sentinel_follow_rotations_total",
             Kind::Counter,
@@ -248,50 +270,36 @@ pub fn render_deliveries(stats: &RunStats, out: &mut Exposition) {
             );
         }
     }
-    out.family(
+    per_endpoint(
+        out,
+        stats,
         "trace_sentinel_delivery_pending",
         Kind::Gauge,
         "Anomalies queued for a delivery endpoint and not delivered or given up yet.",
+        |c| c.pending() as f64,
     );
-    for d in &stats.deliveries {
-        out.sample(
-            "trace_sentinel_delivery_pending",
-            &[("sink", d.sink), ("target", &d.target)],
-            d.counts.pending() as f64,
-        );
-    }
-    out.family(
+    per_endpoint(
+        out,
+        stats,
         "trace_sentinel_delivery_requests_total",
         Kind::Counter,
         "HTTP requests sent to a delivery endpoint, retries included.",
+        |c| c.requests as f64,
     );
-    for d in &stats.deliveries {
-        out.sample(
-            "trace_sentinel_delivery_requests_total",
-            &[("sink", d.sink), ("target", &d.target)],
-            d.counts.requests as f64,
-        );
-    }
-    out.family(
+    per_endpoint(
+        out,
+        stats,
         "trace_sentinel_delivery_retries_total",
         Kind::Counter,
         "Retried HTTP requests to a delivery endpoint.",
+        |c| c.retries as f64,
     );
-    for d in &stats.deliveries {
-        out.sample(
-            "trace_sentinel_delivery_retries_total",
-            &[("sink", d.sink), ("target", &d.target)],
-            d.counts.retries as f64,
-        );
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trace_sentinel_core::stats::{
-        CheckpointStats, DeliveryCounts, DeliveryStats, FollowFileStats, StageHistogram,
-    };
+    use trace_sentinel_core::stats::{CheckpointStats, DeliveryStats, StageHistogram};
 
     #[test]
     fn a_run_renders_every_family_once() {
