@@ -11,6 +11,20 @@ use trace_sentinel_core::Error;
 /// The binary's name, as completions register it.
 const BIN: &str = "trace-sentinel";
 
+/// DESCRIPTION of trace-sentinel(1).
+const MAIN_DESCRIPTION: &str = "trace-sentinel reads log lines (plain text or JSON lines) \
+and turns each into metrics: message length and token count, numeric attributes, \
+inter-arrival time and, with --semantic, the novelty of the message text. Each metric \
+of each source keeps an online baseline (z-score, EWMA or MAD); a value is scored \
+against it before it updates it, and one more than --threshold sigma away is reported \
+as an anomaly with a severity and an explanation.\n\n\
+watch reads files or stdin in order, or follows files through rotation with durable \
+checkpoints (--follow --state); scan reads them on all cores with the same results; \
+hud serves a live dashboard. Anomalies go to stderr or stdout (--format), and can be \
+sent to a webhook (--webhook) and to Prometheus Alertmanager (--alertmanager); \
+--metrics-addr serves Prometheus metrics. The packaged systemd unit \
+trace-sentinel@.service follows one log per instance.";
+
 /// Write `bytes` to stdout; a closed pipe is not an error.
 fn print(bytes: &[u8]) -> Result<Outcome, Error> {
     let mut out = io::stdout().lock();
@@ -63,7 +77,7 @@ pub fn man(args: ManArgs) -> Result<Outcome, Error> {
     cmd.build();
     let commands = page_commands();
     let page = match &args.command {
-        None => cmd.clone(),
+        None => cmd.clone().long_about(MAIN_DESCRIPTION),
         Some(name) => match cmd.find_subcommand(name) {
             Some(sub) if commands.contains(name) => sub.clone(),
             _ => {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use trace_sentinel_core::engine::Engine;
 use trace_sentinel_core::input::{self, BlockReader};
 use trace_sentinel_core::sink::{Sink, Tee};
+use trace_sentinel_core::stats::StageHistogram;
 use trace_sentinel_core::Error;
 
 /// Run `watch`.
@@ -37,6 +38,15 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     let mut reader = BlockReader::with_max_line(args.detect.max_line_bytes as usize);
     let mut stopped = false;
     let mut bytes = 0u64;
+    // Time per piece, read and detected: from the end of one piece to the end of the next.
+    let mut stage = StageHistogram::default();
+    let mut tick = Instant::now();
+    let stats_now = |telemetry: &Telemetry, engine: &Engine, bytes, stage: &StageHistogram| {
+        let oversized = engine.oversized_lines();
+        let mut stats = telemetry.snapshot(engine.shards(), bytes, start.elapsed(), 1, oversized);
+        stats.stages.insert("read_detect", stage.clone());
+        stats
+    };
     for path in &args.paths {
         let source = persist::source_for(path, &args.persist);
         let mut stream = match input::open_stream(path, args.input.binary) {
@@ -58,14 +68,11 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
                 engine
                     .feed_piece(piece, &source, &mut sink)
                     .map_err(output_error)?;
+                stage.record(tick.elapsed());
+                tick = Instant::now();
                 if telemetry.due() {
-                    telemetry.publish(telemetry.snapshot(
-                        engine.shards(),
-                        bytes,
-                        start.elapsed(),
-                        1,
-                        engine.oversized_lines(),
-                    ));
+                    let stats = stats_now(&telemetry, &engine, bytes, &stage);
+                    telemetry.publish(stats);
                 }
                 Ok(true)
             })
@@ -78,13 +85,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     // The delivery sinks finish here (bounded), so the statistics hold their last word.
     drop(sink);
     drop(out.sink);
-    let stats = telemetry.snapshot(
-        engine.shards(),
-        bytes,
-        start.elapsed(),
-        1,
-        engine.oversized_lines(),
-    );
+    let stats = stats_now(&telemetry, &engine, bytes, &stage);
     telemetry.publish(stats.clone());
     super::report_limits(
         engine.shards(),

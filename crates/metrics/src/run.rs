@@ -121,7 +121,7 @@ pub fn render_input(stats: &RunStats, out: &mut Exposition) {
     out.family(
         "trace_sentinel_stage_duration_seconds",
         Kind::Histogram,
-        "Time per unit of work of each pipeline stage (a chunk for scan, a read round for follow mode).",
+        "Time per unit of work of each pipeline stage (a chunk for scan; a block, or a round of reading when following, for watch).",
     );
     for (stage, h) in &stats.stages {
         out.histogram(
