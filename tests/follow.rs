@@ -7,7 +7,7 @@
 mod logs;
 #[path = "support/scratch.rs"]
 mod scratch;
-use logs::append;
+use logs::{append, truncate};
 use scratch::scratch;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -286,12 +286,7 @@ fn copytruncate_restarts_at_zero() {
     let d = scratch("follow-copytrunc");
     let (log, mut f) = warm_follow(&d, "stats.json", &["app.log"]);
     std::fs::copy(&log, d.path().join("app.log.1")).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     append(&log, &normal(30, 3));
     append(&log, &spike("AFTER"));
     f.wait_spike("SPIKE-AFTER");
@@ -300,12 +295,7 @@ fn copytruncate_restarts_at_zero() {
     // recovered from the copy.
     append(&log, &normal(40, 6));
     std::fs::copy(&log, d.path().join("app.log.1")).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     append(&log, "short\n");
     let stats = f.wait_events(41);
     assert_eq!(stats["events"], 41);

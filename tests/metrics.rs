@@ -12,7 +12,7 @@ mod running;
 #[path = "support/scratch.rs"]
 mod scratch;
 
-use logs::append;
+use logs::{append, truncate};
 use prometheus::{http_get, promtool_bin, promtool_check};
 use running::Running;
 use scratch::scratch;
@@ -222,12 +222,7 @@ fn follow_metrics_hold_exact_counts_and_pass_promtool() {
     scrape_until(&addr, "the rotated file read", |s| {
         s.get("trace_sentinel_events_total") == Some(&411.0)
     });
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     append(&log, &normal_lines(5, 410));
     let body = scrape_until(&addr, "the truncated file read", |s| {
         s.get("trace_sentinel_events_total") == Some(&416.0)
