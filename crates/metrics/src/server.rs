@@ -5,8 +5,8 @@
 //! [`MAX_CONNECTIONS`] at once, each with a short I/O timeout, so a slow or hostile
 //! client cannot hold the endpoint. The server stops when dropped.
 
+use crate::error::MetricsError;
 use crate::exposition::CONTENT_TYPE;
-use crate::MetricsError;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

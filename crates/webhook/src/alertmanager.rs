@@ -152,9 +152,9 @@ fn needs_escape(c: char) -> bool {
         || matches!(u, 0x200b..=0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff)
 }
 
-/// Append `text` to `out` with every character of [`needs_escape`] written as a visible
-/// escape (`\x1b`, `\u202e`), cut after `max_chars` characters (escapes included) with
-/// a final `…` when anything was left out.
+/// Append `text` to `out` with every control (C0, DEL, C1), bidirectional and zero-width
+/// format character written as a visible escape (`\x1b`, `\u202e`), cut after
+/// `max_chars` characters (escapes included) with a final `…` when anything was left out.
 ///
 /// ```
 /// use trace_sentinel_webhook::alertmanager::escape_line;
