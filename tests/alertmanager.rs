@@ -446,8 +446,6 @@ fn hud_alerts_link_to_the_dashboard() {
         &[
             "hud",
             log.to_str().unwrap(),
-            "--once",
-            "--no-seed",
             "--port",
             "0",
             "--alertmanager",

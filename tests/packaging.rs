@@ -113,13 +113,18 @@ fn systemd_unit_command_line_follows_with_state_and_metrics() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr = line
-        .strip_prefix("trace-sentinel: metrics on http://")
-        .and_then(|r| r.trim_end().strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_string();
+    let mut said = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
+        if let Some(addr) = line
+            .strip_prefix("trace-sentinel: metrics on http://")
+            .and_then(|r| r.trim_end().strip_suffix("/metrics"))
+        {
+            break addr.to_string();
+        }
+        said.push_str(&line);
+    };
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     for i in 0..50 {
         writeln!(f, "GET /item/{i} 200").unwrap();
