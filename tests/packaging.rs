@@ -5,11 +5,14 @@
 
 #[path = "support/prometheus.rs"]
 mod prometheus;
+#[path = "support/running.rs"]
+mod running;
 #[path = "support/scratch.rs"]
 mod scratch;
 
+use running::Running;
 use scratch::scratch;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,26 +108,10 @@ fn systemd_unit_command_line_follows_with_state_and_metrics() {
         argv.iter().all(|w| !w.contains('%') && !w.contains('$')),
         "{argv:?}"
     );
-    let mut child = Command::new(BIN)
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut said = String::new();
-    let addr = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
-        if let Some(addr) = line
-            .strip_prefix("trace-sentinel: metrics on http://")
-            .and_then(|r| r.trim_end().strip_suffix("/metrics"))
-        {
-            break addr.to_string();
-        }
-        said.push_str(&line);
-    };
+    // Killed and reaped when dropped, also if an assertion fails.
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let run = Running::start(&args, Stdio::null());
+    let addr = run.metrics_addr();
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     for i in 0..50 {
         writeln!(f, "GET /item/{i} 200").unwrap();
@@ -139,11 +126,7 @@ fn systemd_unit_command_line_follows_with_state_and_metrics() {
         assert!(Instant::now() < deadline, "{body}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(run.stop(), Some(0));
     let instance = log
         .to_str()
         .unwrap()
