@@ -76,16 +76,22 @@ fn am_time(iso: &str) -> String {
     format!("{secs}.{}Z", &frac[..3])
 }
 
+/// An alert's identity: source, metric, severity and template id ("" without the
+/// template layer).
+type Key = (String, String, String, String);
+
 /// Anomalies printed by `--format json`, grouped into the alerts they make: by the
 /// identifying labels, in order of arrival.
-fn expected_alerts(stdout: &str) -> BTreeMap<(String, String, String), Vec<Value>> {
-    let mut groups: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
+fn expected_alerts(stdout: &str) -> BTreeMap<Key, Vec<Value>> {
+    let mut groups: BTreeMap<Key, Vec<Value>> = BTreeMap::new();
     for line in stdout.lines() {
         let a: Value = serde_json::from_str(line).expect("a JSON anomaly");
         let key = (
             a["source"].as_str().unwrap().to_string(),
             a["metric"].as_str().unwrap().to_string(),
             a["severity"].as_str().unwrap().to_string(),
+            a.get("template_id")
+                .map_or(String::new(), |t| t.to_string()),
         );
         groups.entry(key).or_default().push(a);
     }
@@ -93,13 +99,20 @@ fn expected_alerts(stdout: &str) -> BTreeMap<(String, String, String), Vec<Value
 }
 
 /// The alert's identifying labels.
-fn key_of(alert: &Value) -> (String, String, String) {
+fn key_of(alert: &Value) -> Key {
     let l = &alert["labels"];
+    let label = |name: &str| l[name].as_str().unwrap_or("").to_string();
     (
-        l["source"].as_str().unwrap_or("").to_string(),
-        l["metric"].as_str().unwrap_or("").to_string(),
-        l["severity"].as_str().unwrap_or("").to_string(),
+        label("source"),
+        label("metric"),
+        label("severity"),
+        label("template_id"),
     )
+}
+
+/// The key without a template.
+fn plain(source: &str, metric: &str, severity: &str) -> Key {
+    (source.into(), metric.into(), severity.into(), String::new())
 }
 
 fn sources_of(alerts: &[Value]) -> Vec<String> {
@@ -113,7 +126,7 @@ fn sources_of(alerts: &[Value]) -> Vec<String> {
 fn check_alerts(
     am: &Alertmanager,
     alerts: &[Value],
-    groups: &BTreeMap<(String, String, String), Vec<Value>>,
+    groups: &BTreeMap<Key, Vec<Value>>,
     static_labels: &[(&str, &str)],
     resolve_after: Duration,
     generator_url: Option<&str>,
@@ -130,6 +143,9 @@ fn check_alerts(
         labels.insert("source".into(), last["source"].as_str().unwrap().into());
         labels.insert("metric".into(), last["metric"].as_str().unwrap().into());
         labels.insert("severity".into(), last["severity"].as_str().unwrap().into());
+        if let Some(id) = last.get("template_id") {
+            labels.insert("template_id".into(), id.to_string());
+        }
         for (k, v) in static_labels {
             labels.insert(k.to_string(), v.to_string());
         }
@@ -145,7 +161,16 @@ fn check_alerts(
             .map(|k| k.as_str())
             .collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["explanation", "line", "score", "timestamp", "value"]);
+        let mut want_keys = vec!["explanation", "line", "score", "timestamp", "value"];
+        if let Some(t) = last.get("template") {
+            want_keys.push("template");
+            want_keys.sort_unstable();
+            assert_eq!(
+                ann["template"].as_str().unwrap(),
+                escaped(t.as_str().unwrap(), 1000)
+            );
+        }
+        assert_eq!(keys, want_keys);
         assert_eq!(
             ann["explanation"].as_str().unwrap(),
             escaped(last["explanation"].as_str().unwrap(), 1000)
@@ -232,7 +257,7 @@ fn watch_alerts_arrive_exactly_at_both_alertmanagers_of_a_pair() {
     // The known anomalies are among them: both spikes, as length anomalies.
     for source in ["app.log", "db.log"] {
         let spike = groups
-            .get(&(source.into(), "message.length".into(), "critical".into()))
+            .get(&plain(source, "message.length", "critical"))
             .unwrap_or_else(|| panic!("no critical length anomaly of {source}:\n{stdout}"));
         assert!(spike[0]["message"]
             .as_str()
@@ -254,7 +279,7 @@ fn watch_alerts_arrive_exactly_at_both_alertmanagers_of_a_pair() {
         assert_eq!(alerts.len(), n);
         let spike = alerts
             .iter()
-            .find(|a| key_of(a) == ("app.log".into(), "message.length".into(), "critical".into()))
+            .find(|a| key_of(a) == plain("app.log", "message.length", "critical"))
             .unwrap();
         let line = spike["annotations"]["line"].as_str().unwrap();
         assert!(
@@ -264,6 +289,62 @@ fn watch_alerts_arrive_exactly_at_both_alertmanagers_of_a_pair() {
             "{line}"
         );
     }
+}
+
+/// With the template layer every alert also names its template: one alert per source,
+/// metric, severity and template, the template's text as an annotation.
+#[test]
+fn template_layer_alerts_carry_the_template() {
+    const TEST: &str = "template_layer_alerts_carry_the_template";
+    let Some(am) = Alertmanager::start(TEST) else {
+        return;
+    };
+    let tmp = scratch("alertmanager-templates");
+    let log = tmp.path().join("app.log");
+    append(&log, &normal_lines("web", 300, 0));
+    append(
+        &log,
+        "FATAL kernel panic: unable to mount root fs on unknown-block(0,0)\n",
+    );
+    append(&log, &normal_lines("web", 50, 300));
+    append(
+        &log,
+        "ERROR disk /dev/sda1 failing: 17 reallocated sectors\n",
+    );
+    let out = Command::new(BIN)
+        .args([
+            "watch",
+            log.to_str().unwrap(),
+            "--templates",
+            "--format",
+            "json",
+        ])
+        .args(["--alertmanager", &am.url(), "--alert-resolve-after", "1h"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let groups = expected_alerts(&stdout);
+    assert!(
+        groups.keys().filter(|k| !k.3.is_empty()).count() >= 2,
+        "anomalies with templates:\n{stdout}"
+    );
+    let alerts = am.alerts();
+    check_alerts(&am, &alerts, &groups, &[], Duration::from_secs(3600), None);
+    let panic = alerts
+        .iter()
+        .find(|a| {
+            a["annotations"]["line"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("FATAL kernel panic"))
+        })
+        .expect("the kernel panic's alert");
+    assert!(panic["labels"]["template_id"].as_str().is_some(), "{panic}");
+    assert_eq!(
+        panic["annotations"]["template"],
+        "FATAL kernel panic: unable to mount root fs on unknown-block(<*>,<*>)"
+    );
 }
 
 /// `events` of the `--stats-json` file (0 until it exists).

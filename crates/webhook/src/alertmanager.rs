@@ -3,12 +3,13 @@
 //! delivery as the webhook.
 //!
 //! An alert's identity in Alertmanager is its label set, so the labels are few and
-//! bounded: `alertname="TraceSentinelAnomaly"`, `source`, `metric`, `severity` (see
-//! [`anomaly_labels`]) and the static labels of [`AlertmanagerOptions::labels`].
-//! Anomalies with the same labels are one alert there: Alertmanager keeps the earliest
-//! `startsAt`, the latest `endsAt` and the newest annotations. What varies goes into the
-//! annotations: `explanation`, `line` (the event's message, escaped and truncated:
-//! [`escape_line`]), `value`, `score` and the event's `timestamp`.
+//! bounded: `alertname="TraceSentinelAnomaly"`, `source`, `metric`, `severity`,
+//! `template_id` with the template layer (see [`anomaly_labels`]) and the static labels
+//! of [`AlertmanagerOptions::labels`]. Anomalies with the same labels are one alert
+//! there: Alertmanager keeps the earliest `startsAt`, the latest `endsAt` and the newest
+//! annotations. What varies goes into the annotations: `explanation`, `line` (the
+//! event's message, escaped and truncated: [`escape_line`]), `value`, `score`, the
+//! event's `timestamp` and, with the template layer, the `template` text.
 //!
 //! `startsAt` is the event's time (never later than the moment of detection: a clock
 //! ahead, or a forged timestamp, cannot keep an alert firing), `endsAt` the moment of
@@ -138,8 +139,9 @@ pub fn anomaly_labels<'a>(a: &Anomaly<'a>, out: &mut Vec<(&'static str, Cow<'a, 
     out.push(("source", Cow::Borrowed(a.source)));
     out.push(("metric", Cow::Borrowed(a.metric)));
     out.push(("severity", Cow::Borrowed(a.severity.as_str())));
-    // template_id: where the Anomaly view carries a template reference, push
-    // ("template_id", Cow::Owned(id.to_string())) here.
+    if let Some(t) = a.context.template {
+        out.push(("template_id", Cow::Owned(t.id.to_string())));
+    }
 }
 
 /// Whether `c` is written as an escape in an annotation: C0 and C1 controls, DEL (a
@@ -289,6 +291,11 @@ impl AlertJson {
         annotations.insert("value".into(), number(a.value).into());
         annotations.insert("score".into(), format!("{:.3}", a.score).into());
         annotations.insert("timestamp".into(), timestamp.into());
+        if let Some(t) = a.context.template {
+            let mut template = String::new();
+            escape_line(t.text, self.line_max_chars, &mut template);
+            annotations.insert("template".into(), template.into());
+        }
         let mut alert = Map::new();
         alert.insert("labels".into(), Value::Object(labels));
         alert.insert("annotations".into(), Value::Object(annotations));
@@ -364,30 +371,41 @@ mod tests {
         }
     }
 
-    /// The fixed labels, in order; a new label (template_id) is one more row here.
-    #[test]
-    fn labels_of_an_anomaly() {
-        let a = anomaly("web-01", "m", 0.0);
+    fn labels(a: &Anomaly<'_>) -> Vec<(&'static str, String)> {
         let mut labels = Vec::new();
-        anomaly_labels(&a, &mut labels);
-        let got: Vec<(&str, String)> = labels
+        anomaly_labels(a, &mut labels);
+        labels
             .into_iter()
             .map(|(k, v)| (k, v.into_owned()))
-            .collect();
+            .collect()
+    }
+
+    /// The fixed labels, in order; a new label is one more row here.
+    #[test]
+    fn labels_of_an_anomaly() {
+        let mut a = anomaly("web-01", "m", 0.0);
         let want = [
             ("alertname", "TraceSentinelAnomaly"),
             ("source", "web-01"),
             ("metric", "message.length"),
             ("severity", "critical"),
         ];
-        assert_eq!(
-            got,
-            want.map(|(k, v)| (k, v.to_string())).to_vec(),
-            "labels"
-        );
+        assert_eq!(labels(&a), want.map(|(k, v)| (k, v.to_string())).to_vec());
+        // With the template layer, the template's id.
+        a.context.template = Some(trace_sentinel_core::TemplateRef {
+            id: 42,
+            text: "GET /x <*>",
+        });
+        let got = labels(&a);
+        assert_eq!(got[..4], want.map(|(k, v)| (k, v.to_string())));
+        assert_eq!(got[4], ("template_id", "42".to_string()));
         for (name, _) in &got {
             assert!(FIXED_LABELS.contains(name), "{name} is not in FIXED_LABELS");
         }
+        let r = AlertJson::new(&AlertmanagerOptions::new(vec!["http://h".into()]));
+        let v = r.alert_at(&a, &Timestamp::from_epoch_seconds(10.0).unwrap());
+        assert_eq!(v["labels"]["template_id"], "42");
+        assert_eq!(v["annotations"]["template"], "GET /x <*>");
     }
 
     #[test]
