@@ -358,3 +358,82 @@ fn memory_stays_bounded_when_every_line_is_new() {
     assert!(t["evicted"].as_u64().unwrap() > 0, "{t}");
     assert!(t["templates"].as_u64().unwrap() <= 1000, "{t}");
 }
+
+/// A numeric attribute of a line whose template is still new is measured against its
+/// source: a stack trace with no latency and no bytes, in a source where requests take
+/// about 80 ms and send kilobytes, is reported on every frame, and a spike of a known
+/// template against that template.
+#[test]
+fn new_templates_measure_attributes_against_their_source() {
+    let tmp = scratch("templates-attrs");
+    let mut seed = 0x5eed_u64;
+    let mut lines = Vec::new();
+    let mut push = |msg: &str, latency: f64, bytes: u64| {
+        lines.push(
+            serde_json::json!({
+                "source": "api", "message": msg, "latency_ms": latency, "bytes": bytes,
+            })
+            .to_string(),
+        );
+    };
+    // A fixed linear congruential sequence, uniform in [0, 1).
+    let draw = |seed: &mut u64| {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 40) as f64 / (1u64 << 24) as f64
+    };
+    for i in 0..600 {
+        let u = draw(&mut seed);
+        let msg = format!("INFO order {} placed by user u{}", 1000 + i, i % 7);
+        push(&msg, 60.0 + 40.0 * u, 2000 + (u * 1000.0) as u64);
+    }
+    let frames = [
+        "ERROR request failed",
+        "java.lang.IllegalStateException: pool exhausted",
+        "\tat com.zaxxer.hikari.pool.HikariPool.getConnection(HikariPool.java:181)",
+        "\tat org.hibernate.internal.Session.connection(Session.java:38)",
+        "\tat com.example.shop.OrderService.listOrders(OrderService.java:142)",
+    ];
+    for f in frames {
+        push(f, 0.0, 0);
+    }
+    for i in 0..100 {
+        let u = draw(&mut seed);
+        let msg = format!("INFO order {} placed by user u{}", 2000 + i, i % 7);
+        push(&msg, 60.0 + 40.0 * u, 2000 + (u * 1000.0) as u64);
+    }
+    push("INFO order 4242 placed by user u3", 9000.0, 2500);
+    let path = tmp.path().join("attrs.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let got = json_run(
+        &[
+            "watch",
+            path.to_str().unwrap(),
+            "--jsonl",
+            "--templates",
+            "--format",
+            "json",
+        ],
+        tmp.path(),
+    );
+    let attr_lines = |key: &str| -> BTreeSet<u64> {
+        got.iter()
+            .filter(|a| a["metric"] == key)
+            .map(|a| a["line"].as_u64().expect("a line number"))
+            .collect()
+    };
+    let frames_at: BTreeSet<u64> = (601..=605).collect();
+    assert_eq!(attr_lines("attr.latency_ms"), {
+        let mut s = frames_at.clone();
+        s.insert(706);
+        s
+    });
+    assert_eq!(attr_lines("attr.bytes"), frames_at);
+    let spike = got
+        .iter()
+        .find(|a| a["metric"] == "attr.latency_ms" && a["line"] == 706)
+        .expect("the spike");
+    assert_eq!(spike["template"], "INFO order <*> placed by user <*>");
+    assert!(spike["score"].as_f64().unwrap() > 3.0, "{spike}");
+}

@@ -421,31 +421,46 @@ impl Shard {
             let verdict = layer.categories.observe(key, value, cfg.warmup);
             let fresh = || Detector::new(cfg.detector, cfg.warmup);
             let baseline = layer.template_mut(seen.slot).baselines.attr(key, fresh);
-            let scored = match (verdict, baseline) {
+            // A continuous value is scored against its template's baseline once that has
+            // learned, before then against the source's (both on the log scale).
+            let (by_template, template_ready) = match (verdict, baseline) {
                 (Verdict::Category { p, seen: n, total }, _) => {
                     let sigma = tail::sigma_of_tail(p);
                     let rarity = Rarity {
                         seen: n,
                         out_of: total,
                     };
-                    (sigma >= cfg.threshold).then_some((sigma, Some(rarity)))
+                    (
+                        (sigma >= cfg.threshold).then_some((sigma, Some(rarity))),
+                        true,
+                    )
                 }
                 (Verdict::Learning, Some(d)) => {
                     let _ = d.observe_floored(log_scale(value), f64::INFINITY, LOG_FLOOR);
-                    None
+                    (None, true)
                 }
-                (Verdict::Continuous, Some(d)) => d
-                    .observe_floored(log_scale(value), cfg.threshold, LOG_FLOOR)
-                    .map(|score| (score, None)),
-                (Verdict::Learning | Verdict::Continuous, None) => {
-                    // No room in the template: the source's own baseline.
-                    if let Some(slot) = self.attr_slot(cfg, key, counters) {
-                        self.score_metric(cfg, slot, value, ev, ts, counters, sink, emit)?;
-                    }
-                    None
+                (Verdict::Continuous, Some(d)) => {
+                    let ready = d.ready();
+                    let score = d.observe_floored(log_scale(value), cfg.threshold, LOG_FLOOR);
+                    (score.map(|score| (score, None)), ready)
+                }
+                (Verdict::Learning | Verdict::Continuous, None) => (None, false),
+            };
+            let by_source = match (verdict, self.attr_slot(cfg, key, counters)) {
+                (Verdict::Category { .. }, _) | (_, None) => None,
+                (_, Some(slot)) => {
+                    let cut = if template_ready || verdict == Verdict::Learning {
+                        f64::INFINITY
+                    } else {
+                        cfg.threshold
+                    };
+                    self.metrics[slot as usize]
+                        .detector
+                        .observe_floored(log_scale(value), cut, LOG_FLOOR)
+                        .map(|score| (score, None))
                 }
             };
-            if let (true, Some((score, rarity))) = (emit, scored) {
+            if let (true, Some((score, rarity))) = (emit, by_template.or(by_source)) {
                 name.clear();
                 name.push_str(ATTR_PREFIX);
                 name.push_str(key);
