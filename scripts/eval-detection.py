@@ -10,13 +10,17 @@ alert label (`-` = normal); it is stripped before the engine sees the line.
 Beside the engine it prints a level-only baseline on BGL: flag every line whose level
 word (among its first eight tokens) is FATAL, SEVERE or CRITICAL.
 
+`--synthetic` adds a table for the corpora of scripts/gen-demo-log.py (a very long
+line, a stack trace, an error burst, an injected request, latency spikes), labelled,
+in their plain and JSON-lines forms.
+
 `--injected` adds a second table: each sample with realistic new events spliced in
 after line 300 (fixed seed; a neighbouring line's header is kept, its content
 replaced), reporting the share of injected lines found and of the other lines flagged.
 
 Needs only Python 3 and the binary (default: target/release/trace-sentinel).
 
-Usage: scripts/eval-detection.py [--bin PATH] [--data DIR] [--injected] [--markdown]
+Usage: scripts/eval-detection.py [--bin PATH] [--data DIR] [--injected] [--synthetic] [--seeds N]
 """
 
 from __future__ import annotations
@@ -87,9 +91,9 @@ def sample(path: Path) -> tuple[list[bytes], list[bool]]:
     return lines, labels
 
 
-def flagged_lines(binary: str, lines: list[bytes], flags: list[str]) -> set[int]:
+def flagged_lines(binary: str, lines: list[bytes], flags: list[str], suffix: str = ".log") -> set[int]:
     """1-based line numbers the engine reports (each line once)."""
-    with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
         tmp.write(b"\n".join(lines) + b"\n")
         name = tmp.name
     try:
@@ -165,6 +169,8 @@ def main() -> int:
     ap.add_argument("--data", default=str(ROOT / "datasets" / "loghub"))
     ap.add_argument("--injected", action="store_true", help="also the injected-events table")
     ap.add_argument("--seeds", type=int, default=3, help="injected corpora per sample")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="also the table of scripts/gen-demo-log.py corpora with labels")
     args = ap.parse_args()
     if not os.access(args.bin, os.X_OK):
         print(f"eval-detection: no binary at {args.bin} (cargo build --release)", file=sys.stderr)
@@ -220,7 +226,43 @@ def main() -> int:
                     others += len(corp) - len(truth)
                 cells.append(f"{hit / inj:.2f} / {100 * other / others:.1f} %")
             print(f"| {title} | " + " | ".join(cells) + " |")
+
+    if args.synthetic:
+        synthetic_table(args.bin, args.seeds)
     return 0
+
+
+def synthetic_table(binary: str, seeds: int) -> None:
+    """scripts/gen-demo-log.py corpora (seeds 1..N) with their planted anomalies
+    labelled: the share of labelled lines found / of other lines flagged, for the plain
+    text and the JSON-lines form (`--jsonl`)."""
+    print(f"\nSynthetic corpora (scripts/gen-demo-log.py --labels, 5000 lines, 50 labelled, "
+          f"seeds 1-{seeds}): share of labelled lines found / share of other lines flagged.\n")
+    print("| flags | demo.log | demo.jsonl --jsonl |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        corpora = []
+        for seed in range(1, seeds + 1):
+            out = Path(tmp) / str(seed)
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-demo-log.py"),
+                            "--out-dir", str(out), "--seed", str(seed), "--labels"],
+                           check=True, capture_output=True)
+            labels = [l == "1" for l in (out / "demo.labels").read_text().split()]
+            corpora.append((out, labels))
+        for title, flags in FLAG_SETS:
+            cells = []
+            for name, extra in (("demo.log", []), ("demo.jsonl", ["--jsonl"])):
+                hit = inj = other = others = 0
+                for out, labels in corpora:
+                    lines = read_lines(out / name)
+                    found = flagged_lines(binary, lines, flags + extra, Path(name).suffix)
+                    truth = {i + 1 for i, l in enumerate(labels) if l}
+                    hit += len(found & truth)
+                    inj += len(truth)
+                    other += len(found - truth)
+                    others += len(lines) - len(truth)
+                cells.append(f"{hit / inj:.2f} / {100 * other / others:.1f} %")
+            print(f"| {title} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ demo.jsonl the JSON-lines twin: one object per line with "timestamp" (ISO-8601,
            "status"; a few injected latency spikes, an error burst and a
            slow-down of one source's event rate.
 
-Usage: scripts/gen-demo-log.py [--out-dir datasets] [--lines 5000] [--seed 20240611]
+demo.labels (with --labels) one 0/1 per line: 1 where the line belongs to an injected
+           anomaly, for scripts/eval-detection.py --synthetic.
+
+Usage: scripts/gen-demo-log.py [--out-dir datasets] [--lines 5000] [--seed 20240611] [--labels]
 """
 
 from __future__ import annotations
@@ -104,7 +107,8 @@ INJECTED = (
 
 
 def generate(n_lines: int, seed: int):
-    """Yield (ts, source, level, message, status, bytes, latency_ms) records."""
+    """(ts, source, level, message, status, bytes, latency_ms, injected) records;
+    `injected` is 1 on the lines of the planted anomalies."""
     rng = random.Random(seed)
     ts = datetime(2026, 1, 15, 9, 0, 0, tzinfo=timezone.utc)
     plan = {
@@ -123,14 +127,14 @@ def generate(n_lines: int, seed: int):
         if special == "long":
             query = "&".join(f"filter[{rng.choice(WORDS)}_{k}]={rng.getrandbits(64):016x}" for k in range(260))
             msg = f'{ip(rng)} - - [{ts.strftime("%d/%b/%Y:%H:%M:%S +0000")}] "GET /api/v1/search?{query} HTTP/1.1" 414 0 "-" "python-requests/2.32.3"'
-            out.append((ts, "web", "ERROR", msg, 414, 0, 2.5))
+            out.append((ts, "web", "ERROR", msg, 414, 0, 2.5, 1))
             continue
         if special == "stack":
             head = ts.strftime("%Y-%m-%d %H:%M:%S,") + f"{ts.microsecond // 1000:03d}"
-            out.append((ts, "api", "ERROR", f"{head} ERROR [http-nio-8080-exec-17] c.e.shop.OrderController - request failed", 500, 0, 30012.0))
+            out.append((ts, "api", "ERROR", f"{head} ERROR [http-nio-8080-exec-17] c.e.shop.OrderController - request failed", 500, 0, 30012.0, 1))
             for frame in STACK:
                 ts += timedelta(microseconds=rng.randint(10, 90))
-                out.append((ts, "api", "ERROR", frame, 500, 0, 0.0))
+                out.append((ts, "api", "ERROR", frame, 500, 0, 0.0, 1))
             continue
         if special == "burst":
             for k in range(24):
@@ -138,23 +142,23 @@ def generate(n_lines: int, seed: int):
                 tpl = BURST[k % len(BURST)]
                 msg = tpl.format(n=86400 + k, f=rng.randint(0, 999999), ino=rng.randint(10**6, 10**7),
                                  sector=rng.randint(10**8, 10**9), block=rng.randint(10**5, 10**6))
-                out.append((ts, "worker", "ERROR", msg, 500, 0, round(rng.uniform(1, 5), 3)))
+                out.append((ts, "worker", "ERROR", msg, 500, 0, round(rng.uniform(1, 5), 3), 1))
             continue
         if special == "inject":
             msg = INJECTED.format(stamp=ts.strftime("%d/%b/%Y:%H:%M:%S +0000"))
-            out.append((ts, "web", "WARN", msg, 200, 512, 3.1))
+            out.append((ts, "web", "WARN", msg, 200, 512, 3.1, 1))
             continue
         if special == "spikes":
             for k in range(6):
                 ts += timedelta(microseconds=rng.randint(20_000, 200_000))
                 msg = f"{ts.strftime('%Y-%m-%d %H:%M:%S,')}{ts.microsecond // 1000:03d} WARN  [http-nio-8080-exec-{k + 3}] c.e.shop.OrderService - upstream payment gateway slow"
-                out.append((ts, "api", "WARN", msg, 504, rng.randint(200, 400), round(rng.uniform(8000, 15000), 3)))
+                out.append((ts, "api", "WARN", msg, 504, rng.randint(200, 400), round(rng.uniform(8000, 15000), 3), 1))
             continue
         gen = web_line if rng.random() < 0.55 else app_line
         source, level, msg, status, size = gen(rng, ts)
         base = {"web": 35.0, "api": 80.0, "db": 12.0, "auth": 25.0, "worker": 150.0}[source]
         latency = round(rng.lognormvariate(0, 0.35) * base, 3)
-        out.append((ts, source, level, msg, status, size, latency))
+        out.append((ts, source, level, msg, status, size, latency, 0))
     return out[:n_lines]
 
 
@@ -163,15 +167,17 @@ def main() -> None:
     ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "datasets"))
     ap.add_argument("--lines", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--labels", action="store_true",
+                    help="also write demo.labels: 1 on each injected line, else 0")
     args = ap.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = generate(args.lines, args.seed)
     with open(out_dir / "demo.log", "w", encoding="utf-8", newline="\n") as fh:
-        for _ts, _src, _lvl, msg, _st, _sz, _lat in records:
+        for _ts, _src, _lvl, msg, _st, _sz, _lat, _label in records:
             fh.write(msg + "\n")
     with open(out_dir / "demo.jsonl", "w", encoding="utf-8", newline="\n") as fh:
-        for ts, src, lvl, msg, st, sz, lat in records:
+        for ts, src, lvl, msg, st, sz, lat, _label in records:
             obj = {
                 "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "source": src,
@@ -182,6 +188,9 @@ def main() -> None:
                 "latency_ms": lat,
             }
             fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    if args.labels:
+        with open(out_dir / "demo.labels", "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(f"{r[7]}\n" for r in records)
     print(f"wrote {len(records)} records to {out_dir}/demo.log and demo.jsonl")
 
 
