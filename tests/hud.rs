@@ -280,6 +280,64 @@ fn default_replay_scores_like_watch_reads_once_and_finishes() {
     assert_eq!(status.code(), Some(0), "{log}");
 }
 
+/// With `--templates` the state holds the template panel (newest templates, those with
+/// the most anomalies) and every feed item names its line and template, as `watch
+/// --templates` does.
+#[test]
+fn templates_panel_and_feed_lines_agree_with_watch() {
+    let loghub = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/loghub/Linux_2k.log");
+    let text = std::fs::read_to_string(&loghub).unwrap();
+    let (log, hud) = start_on("templates", "Linux_2k.log", &text, &["--templates"]);
+    let st = hud.wait_for("replay end", |s| s["finished"] == true);
+    let out = Command::new(BIN)
+        .arg("watch")
+        .arg(&log)
+        .args(["--format", "json", "--templates"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = |v: &Value| {
+        format!(
+            "{} {} {} {} {}",
+            v["line"], v["metric"], v["score"], v["template_id"], v["template"]
+        )
+    };
+    let mut want: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| key(&serde_json::from_str(l).unwrap()))
+        .collect();
+    let mut got: Vec<String> = st["feed"].as_array().unwrap().iter().map(key).collect();
+    want.sort();
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    assert!(st["feed"][0]["line"].as_u64().unwrap() > 0, "{st}");
+    let t = &st["templates"];
+    assert!(t["held"].as_u64().unwrap() > 50, "{t}");
+    assert_eq!(t["held"], t["learned"], "{t}");
+    let newest = t["newest"].as_array().unwrap();
+    assert_eq!(newest.len(), 8, "{t}");
+    // Newest first: the last template learned has the highest id (one source).
+    let ids: Vec<u64> = newest.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert_eq!(ids[0], t["learned"].as_u64().unwrap(), "ids count from 1");
+    let top = t["top"].as_array().unwrap();
+    assert!(!top.is_empty(), "{t}");
+    let most = top[0]["anomalies"].as_u64().unwrap();
+    let on_it = st["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["template_id"] == top[0]["id"])
+        .count() as u64;
+    assert_eq!(most, on_it, "{t}");
+    // Without the flag there is no panel.
+    let (_, plain) = start_on("templates-off", "Linux_2k.log", &text, &[]);
+    let st = plain.wait_for("replay end", |s| s["finished"] == true);
+    assert!(st["templates"].is_null(), "{}", st["templates"]);
+    assert!(st["feed"][0].get("template").is_none());
+}
+
 /// `--loop` replays again and again and is running throughout, pauses included.
 #[test]
 fn loop_replays_again_and_stays_running() {
@@ -1044,6 +1102,64 @@ fn browser_shows_live_anomalies_as_text() {
     browser_test(&browser);
 }
 
+/// With `--templates` the page shows the template panel and each feed entry's line
+/// number and template; a template made from hostile text stays text.
+#[test]
+fn browser_shows_templates_and_line_numbers() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("HUD_BROWSER_REQUIRED").is_none(),
+            "HUD_BROWSER_REQUIRED is set but no chromium was found"
+        );
+        eprintln!("skipping browser test: chromium not found");
+        return;
+    };
+    let loghub = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/loghub/Linux_2k.log");
+    let mut text = std::fs::read_to_string(&loghub).unwrap();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("Jul 27 14:42:00 combo kernel: <img src=x onerror=window.__pwned=1> probe\n");
+    let (_, hud) = start_on("browser-templates", "Linux_2k.log", &text, &["--templates"]);
+    hud.wait_for("replay end", |s| s["finished"] == true);
+    let mut b = cdp::Browser::launch(&browser, 1280, 900).expect("launch chromium");
+    b.user_agent(DESKTOP_UA).unwrap();
+    b.navigate(&format!("http://{}/", hud.addr)).unwrap();
+    let t = Duration::from_secs(20);
+    b.wait_true(
+        "!document.getElementById('templates-panel').hidden \
+         && document.querySelectorAll('#tpl-new li').length === 8 \
+         && document.querySelectorAll('#tpl-top li:not(.empty)').length > 0",
+        t,
+    )
+    .unwrap();
+    b.wait_true(
+        "[...document.querySelectorAll('#feed .src')].every(e => /^Linux_2k\\.log:\\d+$/.test(e.textContent)) \
+         && [...document.querySelectorAll('#feed .tmpl')].some(e => e.textContent.startsWith('template #'))",
+        t,
+    )
+    .unwrap();
+    let newest = b
+        .eval("document.querySelector('#tpl-new li .t').textContent")
+        .unwrap();
+    assert!(
+        newest
+            .as_str()
+            .unwrap()
+            .ends_with("kernel: <img src=x onerror=window.__pwned=<*>> probe"),
+        "{newest}"
+    );
+    assert_eq!(b.eval("typeof window.__pwned").unwrap(), "undefined");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#templates-panel img').length")
+            .unwrap(),
+        0
+    );
+    drop(b);
+    let (status, _) = hud.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
 /// A desktop Chrome user agent (what a person's browser sends).
 const DESKTOP_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
@@ -1126,6 +1242,12 @@ fn browser_test(browser: &Path) {
     assert!(!shown.contains('\x1b'));
     assert_eq!(
         b.eval("document.getElementById('banner').hidden").unwrap(),
+        true
+    );
+    // No --templates: no template panel.
+    assert_eq!(
+        b.eval("document.getElementById('templates-panel').hidden")
+            .unwrap(),
         true
     );
     b.wait_true(

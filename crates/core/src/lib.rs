@@ -50,7 +50,7 @@ pub use config::{Config, ShardBy};
 pub use detect::{Detector, DetectorKind, Scorer};
 pub use engine::{Engine, InputFormat};
 pub use error::{Error, Result};
-pub use record::{Attrs, EventRecord, LineCursor};
+pub use record::{Attrs, EventRecord, LineCursor, NumberedLines};
 pub use sentinel::{
     AnomalyRecord, Embedder, Event, Extractor, HashingEmbedder, MessageLength, MetricState,
     Metrics, Sentinel, SentinelBuilder, TokenCount, Watch, DEFAULT_SOURCE,

@@ -60,6 +60,33 @@ pub struct EventRecord<'a> {
     pub(crate) line: Option<u64>,
 }
 
+/// The lines of a block with their numbers (see [`LineCursor::lines`]).
+#[derive(Debug, Clone)]
+pub struct NumberedLines<'a> {
+    lines: trace_sentinel_kernels::split::Lines<'a>,
+    block: &'a [u8],
+    /// Terminators before `counted_to` are in `breaks`.
+    counted_to: usize,
+    breaks: u64,
+    base: u64,
+}
+
+impl<'a> Iterator for NumberedLines<'a> {
+    type Item = (Option<u64>, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = self.lines.next()?;
+        if self.base == 0 {
+            return Some((None, line));
+        }
+        let start = line.as_ptr() as usize - self.block.as_ptr() as usize;
+        self.breaks +=
+            trace_sentinel_kernels::split::count_terminators(&self.block[self.counted_to..start]);
+        self.counted_to = start;
+        Some((Some(self.base + self.breaks), line))
+    }
+}
+
 /// Where an input stands between pieces: the number of the next line (1-based, counting
 /// every line Python's universal newlines would, empty ones included), and whether the
 /// last byte read was a `\r` (then a `\n` that starts the next piece completes it and
@@ -129,6 +156,21 @@ impl LineCursor {
         );
     }
 
+    /// The lines of `block` (complete lines only; empty ones skipped, as
+    /// [`trace_sentinel_kernels::split::Lines`] yields them), each with its number; the
+    /// cursor moves past the whole block at once.
+    pub fn lines<'a>(&mut self, block: &'a [u8]) -> NumberedLines<'a> {
+        let base = self.base(block);
+        self.advance_over(block);
+        NumberedLines {
+            lines: trace_sentinel_kernels::split::Lines::new(block),
+            block,
+            counted_to: 0,
+            breaks: 0,
+            base,
+        }
+    }
+
     /// Move past one line handed out whole (an over-long line cut at its terminator).
     pub fn advance_line(&mut self) {
         if self.next > 0 {
@@ -139,6 +181,17 @@ impl LineCursor {
 }
 
 impl<'a> EventRecord<'a> {
+    /// The same event at line `line` of its input (`None`: not known).
+    pub fn at_line(mut self, line: Option<u64>) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// The line's 1-based number in its input, where the driver keeps count.
+    pub fn line(&self) -> Option<u64> {
+        self.line
+    }
+
     /// The message (UTF-8, or WTF-8 from a JSON lone-surrogate escape).
     pub fn message(&self) -> &'a [u8] {
         self.message
@@ -172,5 +225,37 @@ impl<'a> EventRecord<'a> {
     /// `message.tokens`: `\w+` runs of the whole line.
     pub fn tokens(&self) -> f64 {
         self.tokens
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(cursor: &mut LineCursor, block: &[u8]) -> Vec<(Option<u64>, String)> {
+        cursor
+            .lines(block)
+            .map(|(n, l)| (n, String::from_utf8_lossy(l).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_numbered_across_blocks_and_terminators() {
+        let mut c = LineCursor::default();
+        let got = numbered(&mut c, b"a\r\n\nb\rc\r");
+        assert_eq!(
+            got,
+            vec![
+                (Some(1), "a".into()),
+                (Some(3), "b".into()),
+                (Some(4), "c".into())
+            ]
+        );
+        // The \n completing the last block's \r ends no line.
+        let got = numbered(&mut c, b"\nd\n");
+        assert_eq!(got, vec![(Some(5), "d".into())]);
+        assert_eq!(c.next_line(), Some(6));
+        let mut unknown = LineCursor::UNKNOWN;
+        assert_eq!(numbered(&mut unknown, b"x\ny\n")[1], (None, "y".into()));
     }
 }

@@ -30,6 +30,7 @@ mod tail;
 
 pub use checkpoint::{path_key, FileCheckpoint, PathCheckpoint};
 pub use identity::{FileId, FINGERPRINT_BYTES};
+pub use open_file::lines_before;
 pub use options::{FollowOptions, FollowSpec, StartPoint};
 
 use crate::open_file::{flush_pending, OpenFile};

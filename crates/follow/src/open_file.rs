@@ -116,7 +116,7 @@ pub(crate) const COUNT_LINES_UP_TO: u64 = 1 << 30;
 
 /// Where a file followed from `pos` stands: the lines before `pos` counted, when `pos`
 /// is near enough to the start to read them at once.
-pub(crate) fn lines_before(f: &File, pos: u64) -> LineCursor {
+pub fn lines_before(f: &File, pos: u64) -> LineCursor {
     if pos > COUNT_LINES_UP_TO {
         return LineCursor::UNKNOWN;
     }

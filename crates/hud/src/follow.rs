@@ -84,6 +84,7 @@ fn replay_history(
         return Ok(true);
     }
     let start = backfill_start(&file, end, backfill, MAX_BACKFILL_BYTES).map_err(read_err)?;
+    monitor.set_line_cursor(trace_sentinel_follow::lines_before(&file, start));
     file.seek(SeekFrom::Start(start)).map_err(read_err)?;
     let mut more = true;
     BlockReader::new()
@@ -132,8 +133,9 @@ pub fn run(monitor: &mut Monitor, files: &[FileInput], backfill: usize) -> Resul
             return Ok(());
         }
         let more = follower
-            .poll(&mut |piece, source, _line| {
+            .poll(&mut |piece, source, line| {
                 let format = formats.get(source).copied().unwrap_or(InputFormat::Text);
+                monitor.set_line_cursor(line);
                 if monitor.feed_piece(piece, source, format) {
                     Ok(())
                 } else {

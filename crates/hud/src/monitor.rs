@@ -7,7 +7,7 @@
 //! [`FeedSink`]. The lock on the state is held for at most [`BATCH`] events, and
 //! observers are woken through a `tokio::sync::watch` channel after each batch.
 
-use crate::state::HudState;
+use crate::state::{HudState, TemplatesView};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,8 +18,7 @@ use trace_sentinel_core::input::Piece;
 use trace_sentinel_core::metric;
 use trace_sentinel_core::sink::{Sink, Tee};
 use trace_sentinel_core::stats::{DeliveryProbe, DeliveryStats};
-use trace_sentinel_core::{Anomaly, Config, EventRecord};
-use trace_sentinel_kernels::split::Lines;
+use trace_sentinel_core::{Anomaly, Config, EventRecord, LineCursor};
 use trace_sentinel_pycompat::timestamp::Timestamp;
 
 /// Events processed per hold of the state lock.
@@ -221,6 +220,11 @@ fn copy_meters(
     put(st, metric::SEMANTIC);
 }
 
+/// How often the template panel is refreshed while lines stream in.
+const TEMPLATES_REFRESH: Duration = Duration::from_millis(500);
+/// Templates the panel lists, newest and with the most anomalies.
+const TEMPLATE_ROWS: usize = 8;
+
 /// Runs the engine for the HUD.
 pub struct Monitor {
     engine: Engine,
@@ -232,6 +236,10 @@ pub struct Monitor {
     pace: Duration,
     extra: Option<Extra>,
     notices: Option<Notices>,
+    /// Where the current input stands (its lines' numbers), when the driver knows.
+    cursor: LineCursor,
+    /// When the template panel was last refreshed.
+    templates_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -257,7 +265,14 @@ impl Monitor {
             pace,
             extra: None,
             notices: None,
+            cursor: LineCursor::UNKNOWN,
+            templates_at: None,
         }
+    }
+
+    /// Number the lines fed next from `cursor` ([`LineCursor::UNKNOWN`]: no numbers).
+    pub fn set_line_cursor(&mut self, cursor: LineCursor) {
+        self.cursor = cursor;
     }
 
     /// Also send every anomaly to `sink` (after the feed). Its errors never stop
@@ -319,7 +334,7 @@ impl Monitor {
     /// Observe every line of `block` (complete lines only) from `source` in `format`.
     /// Returns `false` when a stop was requested part-way.
     pub fn feed_block(&mut self, block: &[u8], source: &str, format: InputFormat) -> bool {
-        let mut lines = Lines::new(block).peekable();
+        let mut lines = self.cursor.lines(block).peekable();
         let batch = if self.pace.is_zero() { BATCH } else { 1 };
         while lines.peek().is_some() {
             if self.stopping() {
@@ -327,8 +342,8 @@ impl Monitor {
             }
             let shared = Arc::clone(&self.shared);
             shared.update(|st| {
-                for line in lines.by_ref().take(batch) {
-                    self.observe_line(st, line, source, format);
+                for (number, line) in lines.by_ref().take(batch) {
+                    self.observe_line(st, line, number, source, format);
                 }
                 self.sync_counters(st);
             });
@@ -339,7 +354,27 @@ impl Monitor {
         true
     }
 
-    fn sync_counters(&self, st: &mut HudState) {
+    /// Refresh the template panel from the engine, at most every
+    /// [`TEMPLATES_REFRESH`] unless `now`.
+    fn sync_templates(&mut self, st: &mut HudState, now: bool) {
+        let t = Instant::now();
+        if !now
+            && self
+                .templates_at
+                .is_some_and(|at| t - at < TEMPLATES_REFRESH)
+        {
+            return;
+        }
+        self.templates_at = Some(t);
+        st.templates = self
+            .engine
+            .shards()
+            .template_summary(TEMPLATE_ROWS)
+            .map(|s| TemplatesView::of(&s));
+    }
+
+    fn sync_counters(&mut self, st: &mut HudState) {
+        self.sync_templates(st, false);
         st.counters = self.engine.shards().counters().clone();
         st.sources = self
             .engine
@@ -389,9 +424,18 @@ impl Monitor {
         (parser, engine.shards_mut(), extra, key)
     }
 
-    fn observe_line(&mut self, st: &mut HudState, line: &[u8], source: &str, format: InputFormat) {
+    fn observe_line(
+        &mut self,
+        st: &mut HudState,
+        line: &[u8],
+        number: Option<u64>,
+        source: &str,
+        format: InputFormat,
+    ) {
         let (parser, set, extra, key) = self.parts(format);
-        parser.parse(line, source, |ev| record(st, set, extra, key, ev));
+        parser.parse(line, source, |ev| {
+            record(st, set, extra, key, &ev.at_line(number))
+        });
     }
 
     /// [`Self::feed_block`] or [`Self::feed_oversized`], as the piece says.
@@ -419,11 +463,13 @@ impl Monitor {
         if self.stopping() {
             return false;
         }
+        let number = self.cursor.next_line();
+        self.cursor.advance_line();
         let shared = Arc::clone(&self.shared);
         shared.update(|st| {
             let (parser, set, extra, key) = self.parts(format);
             parser.parse_oversized(prefix, chars, words, source, |ev| {
-                record(st, set, extra, key, ev)
+                record(st, set, extra, key, &ev.at_line(number))
             });
             self.sync_counters(st);
         });
@@ -436,8 +482,10 @@ impl Monitor {
     }
 
     /// Mark a finite source as read to its end (not running, finished) and publish.
-    pub fn set_finished(&self) {
-        self.shared.update(|st| {
+    pub fn set_finished(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        shared.update(|st| {
+            self.sync_templates(st, true);
             st.running = false;
             st.finished = true;
         });

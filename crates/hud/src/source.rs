@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use trace_sentinel_core::engine::InputFormat;
 use trace_sentinel_core::input::{self, BlockReader};
+use trace_sentinel_core::LineCursor;
 
 /// Pause between two passes of a looped replay (the reference's 0.5 s).
 pub const LOOP_PAUSE: Duration = Duration::from_millis(500);
@@ -110,6 +111,7 @@ impl Source {
             } => replay(monitor, files, *repeat, *binary),
             Source::Stdin { format } => {
                 monitor.set_running(true);
+                monitor.set_line_cursor(LineCursor::default());
                 let r = pump(monitor, &mut io::stdin().lock(), "<stdin>", *format);
                 match r {
                     Ok(true) => monitor.set_finished(),
@@ -169,6 +171,7 @@ fn replay(
                 Err(e) => return Err(HudError::Input(e)),
             };
             let name = input::source_name(&f.path);
+            monitor.set_line_cursor(LineCursor::default());
             let more = pump(monitor, &mut stream, &name, f.format).map_err(|e| HudError::Read {
                 path: f.path.clone(),
                 source: e,

@@ -13,7 +13,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
-use trace_sentinel_core::detect::Counters;
+use trace_sentinel_core::detect::{Counters, TemplateCount, TemplateSummary};
 use trace_sentinel_core::stats::StatsSink;
 use trace_sentinel_core::{Anomaly, Severity, Sink};
 use trace_sentinel_pycompat::pyfmt::round_half_even;
@@ -64,6 +64,17 @@ pub struct FeedItem {
     pub explanation: String,
     /// The message (at most [`MAX_MESSAGE_CHARS`] characters).
     pub message: String,
+    /// The line's number in its input, when known.
+    pub line: Option<u64>,
+    /// With the template layer: the line's template id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<u64>,
+    /// With the template layer: the template's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// With the template layer: the level the line names (absent when it names none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<&'static str>,
 }
 
 impl FeedItem {
@@ -81,6 +92,10 @@ impl FeedItem {
             severity: a.severity.as_str(),
             explanation: a.explanation(),
             message: clip(a.message, MAX_MESSAGE_CHARS),
+            line: a.context.line,
+            template_id: a.context.template.map(|t| t.id),
+            template: a.context.template.map(|t| clip(t.text, MAX_MESSAGE_CHARS)),
+            level: a.context.template.and(a.context.level).map(|l| l.name()),
         }
     }
 }
@@ -95,6 +110,63 @@ fn clip(text: &str, max: usize) -> String {
             s
         }
         None => text.to_string(),
+    }
+}
+
+/// The template layer as the dashboard shows it (`--templates`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TemplatesView {
+    /// Templates held now, over all sources.
+    pub held: u64,
+    /// Templates created so far.
+    pub learned: u64,
+    /// Templates evicted to keep the caps.
+    pub evicted: u64,
+    /// The templates created last, newest first.
+    pub newest: Vec<TemplateRow>,
+    /// The templates with the most anomalies, most first.
+    pub top: Vec<TemplateRow>,
+}
+
+/// One template of a [`TemplatesView`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TemplateRow {
+    /// The source it belongs to.
+    pub source: String,
+    /// Its id within the source.
+    pub id: u64,
+    /// The template, `<*>` for variables (at most [`MAX_MESSAGE_CHARS`] characters).
+    pub template: String,
+    /// The level its first line named.
+    pub level: Option<&'static str>,
+    /// Its lines so far.
+    pub lines: u64,
+    /// Anomalies on its lines.
+    pub anomalies: u64,
+}
+
+impl TemplatesView {
+    /// The view of an engine's template summary.
+    pub fn of(s: &TemplateSummary) -> Self {
+        let rows = |v: &[TemplateCount]| -> Vec<TemplateRow> {
+            v.iter()
+                .map(|c| TemplateRow {
+                    source: c.source.clone(),
+                    id: c.id,
+                    template: clip(&c.template, MAX_MESSAGE_CHARS),
+                    level: c.level.map(|l| l.name()),
+                    lines: c.lines,
+                    anomalies: c.anomalies,
+                })
+                .collect()
+        };
+        TemplatesView {
+            held: s.templates,
+            learned: s.created,
+            evicted: s.evicted,
+            newest: rows(&s.newest),
+            top: rows(&s.top),
+        }
     }
 }
 
@@ -164,6 +236,8 @@ pub struct HudState {
     feed: VecDeque<FeedItem>,
     /// Engine counters as of the last update.
     pub counters: Counters,
+    /// The template layer as of its last refresh (`None` without `--templates`).
+    pub templates: Option<TemplatesView>,
     lag: f64,
     rate: f64,
     samples: VecDeque<(Instant, u64)>,
@@ -194,6 +268,7 @@ impl HudState {
             series: VecDeque::from(vec![0.0; SERIES_LEN]),
             feed: VecDeque::with_capacity(FEED_LEN),
             counters: Counters::default(),
+            templates: None,
             lag: 0.0,
             rate: 0.0,
             samples: VecDeque::new(),
@@ -406,6 +481,7 @@ struct StateView<'a> {
     meters_dropped: u64,
     counters: EngineCounters,
     error: Option<&'a str>,
+    templates: Option<&'a TemplatesView>,
 }
 
 impl Serialize for HudState {
@@ -440,6 +516,7 @@ impl Serialize for HudState {
             meters_dropped: self.meters_dropped,
             counters: EngineCounters::from(&self.counters),
             error: self.error.as_deref(),
+            templates: self.templates.as_ref(),
         }
         .serialize(s)
     }

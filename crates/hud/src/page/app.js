@@ -354,14 +354,42 @@
     head.append(
       el("span", "sev", SEV[sev] + " · " + sigma.toFixed(1) + "σ"),
       el("span", "metric", r.metric || ""),
-      el("span", "src", r.source || "—"),
+      el("span", "src", (r.source || "—") + (r.line ? ":" + num(r.line) : "")),
       el("span", "time", String(r.timestamp || "").slice(11, 19) || "--:--:--")
     );
     const msg = el("div", "msg", r.message || "—");
     msg.title = "click to expand";
     msg.addEventListener("click", () => li.classList.toggle("open"));
-    li.append(head, msg, el("div", "why", r.explanation || ""));
+    li.append(head, msg);
+    if (r.template != null) {
+      const lvl = r.level ? " [" + r.level + "]" : "";
+      li.append(el("div", "tmpl", "template #" + num(r.template_id) + lvl + ": " + r.template));
+    }
+    li.append(el("div", "why", r.explanation || ""));
     return li;
+  }
+
+  // The template panel: shown with --templates (the state's `templates` is then set).
+  function tplRows(list, rows, count) {
+    list.replaceChildren();
+    for (const t of rows || []) {
+      const li = el("li");
+      const lvl = t.level ? " [" + t.level + "]" : "";
+      const t_ = el("span", "t", "#" + num(t.id) + lvl + " " + t.template);
+      t_.title = visible(t.template);
+      li.append(el("span", "n", count(t)), t_, el("span", "s", t.source));
+      list.append(li);
+    }
+    if (!list.children.length) list.append(el("li", "empty", "none yet"));
+  }
+  function renderTemplates() {
+    const t = data && data.templates;
+    $("templates-panel").hidden = !t;
+    if (!t) return;
+    $("tpl-count").textContent =
+      fmtInt(t.held) + " held · " + fmtInt(t.learned) + " learned · " + fmtInt(t.evicted) + " evicted";
+    tplRows($("tpl-new"), t.newest, (r) => fmtInt(r.lines) + "×");
+    tplRows($("tpl-top"), t.top, (r) => fmtInt(r.anomalies) + "!");
   }
 
   // Incremental: add only items newer than the last shown seq, newest on top.
@@ -407,6 +435,7 @@
         renderStats();
         renderMeters();
         renderFeed();
+        renderTemplates();
       }
       drawGauge();
       drawWave();

@@ -47,6 +47,8 @@ pub struct TemplateSummary {
     pub evicted: u64,
     /// The templates with the most anomalies, most first (ties: most lines first).
     pub top: Vec<TemplateCount>,
+    /// The templates created last, newest first.
+    pub newest: Vec<TemplateCount>,
 }
 
 /// One template of a [`TemplateSummary`].
@@ -64,6 +66,8 @@ pub struct TemplateCount {
     pub lines: u64,
     /// The level its first line named.
     pub level: Option<Level>,
+    /// Its place in the order of creation across sources (higher is newer).
+    pub born: u64,
 }
 
 impl TemplateLayer {
@@ -72,18 +76,26 @@ impl TemplateLayer {
         out.templates += self.store.len() as u64;
         out.created += self.store.created;
         out.evicted += self.store.evicted;
-        for t in self.store.templates().filter(|t| t.anomalies > 0) {
-            out.top.push(TemplateCount {
-                source: source.to_string(),
-                id: t.id,
-                template: t.text.clone(),
-                anomalies: t.anomalies,
-                lines: t.count,
-                level: Level::from_code(t.level),
-            });
-        }
+        let count = |t: &Template| TemplateCount {
+            source: source.to_string(),
+            id: t.id,
+            template: t.text.clone(),
+            anomalies: t.anomalies,
+            lines: t.count,
+            level: Level::from_code(t.level),
+            born: t.born,
+        };
+        // Candidates only: the n best of this layer, cloned once each.
+        let mut best: Vec<&Template> = self.store.templates().filter(|t| t.anomalies > 0).collect();
+        best.sort_by_key(|t| std::cmp::Reverse((t.anomalies, t.count)));
+        out.top.extend(best.into_iter().take(n).map(count));
         out.top
             .sort_by_key(|c| std::cmp::Reverse((c.anomalies, c.lines)));
+        let mut newest: Vec<&Template> = self.store.templates().collect();
+        newest.sort_by_key(|t| std::cmp::Reverse(t.born));
+        out.newest.extend(newest.into_iter().take(n).map(count));
+        out.newest.sort_by_key(|c| std::cmp::Reverse(c.born));
+        out.newest.truncate(n);
         out.top.truncate(n);
     }
 }
@@ -95,6 +107,8 @@ pub(crate) struct Budget {
     pub(crate) templates: usize,
     /// Vocabulary words left to learn across shards.
     pub(crate) words: usize,
+    /// Templates created across shards, the last one's [`Template::born`].
+    pub(crate) born: u64,
 }
 
 impl Budget {
@@ -103,6 +117,7 @@ impl Budget {
         Budget {
             templates: cfg.max_templates_total,
             words: cfg.max_templates_total.saturating_mul(32),
+            born: 0,
         }
     }
 }
@@ -261,6 +276,10 @@ impl TemplateLayer {
             || masked_tokens(message).join(" "),
             || TemplateBaselines::new(kind, warmup),
         );
+        if a.new {
+            budget.born += 1;
+            self.store.slots[a.slot as usize].born = budget.born;
+        }
         let words = shape.words;
         let word_count = words.count_ones();
         let ratio = self.calibration.observed / self.calibration.expected;
@@ -428,6 +447,10 @@ impl TemplateLayer {
         );
         store.created = saved.created;
         store.evicted = saved.evicted;
+        budget.born = store
+            .templates()
+            .map(|t| t.born)
+            .fold(budget.born, u64::max);
         TemplateLayer {
             store,
             vocabulary: Vocabulary::default(),

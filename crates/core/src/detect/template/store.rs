@@ -26,6 +26,10 @@ pub(crate) struct Template {
     pub(crate) text: String,
     /// Lines assigned so far.
     pub(crate) count: u64,
+    /// When it was created, in the order of creation across every source (see
+    /// [`super::Budget::born`]).
+    #[serde(default)]
+    pub(crate) born: u64,
     /// The level its first line named (a `Level` code, 0 none).
     pub(crate) level: u8,
     /// Anomalies reported on its lines.
@@ -334,6 +338,7 @@ impl Store {
                                 tokens: toks.to_vec(),
                                 text: text(),
                                 count: 0,
+                                born: 0,
                                 level,
                                 anomalies: 0,
                                 baselines: baselines(),
