@@ -175,9 +175,9 @@ pub(crate) struct TemplateLayer {
     levels: [u64; 5],
     levelled: u64,
     pub(crate) categories: Categories,
-    /// The last line's tail probability and level weight, for dashboards (a common
-    /// template's is a lower bound: it could not alert).
-    last: (f64, f64),
+    /// The last line's tail probability (a numerator and a denominator) and level
+    /// weight, for dashboards (a common template's is a lower bound: it could not alert).
+    last: (f64, f64, f64),
     /// The tail probability at which a line alerts, by threshold and weight.
     cuts: [(f64, f64, f64); 2],
 }
@@ -206,14 +206,14 @@ impl TemplateLayer {
             levels: [0; 5],
             levelled: 0,
             categories: Categories::default(),
-            last: (1.0, 1.0),
+            last: (1.0, 1.0, 1.0),
             cuts: [(f64::NAN, 0.0, 0.0); 2],
         }
     }
 
     /// The last line's `template.novelty` in sigma.
     pub(crate) fn last_sigma(&self) -> f64 {
-        tail::sigma_of_tail(self.last.0) * self.last.1
+        tail::sigma_of_tail(self.last.0 / self.last.1) * self.last.2
     }
 
     /// The tail probability at or below which a line of level weight `weight` alerts at
@@ -282,7 +282,8 @@ impl TemplateLayer {
         }
         let words = shape.words;
         let word_count = words.count_ones();
-        let ratio = self.calibration.observed / self.calibration.expected;
+        let calibration = self.calibration;
+        let ratio = || calibration.observed / calibration.expected;
         let is_word = |i: usize| words >> i & 1 == 1;
         let lvl = Level::from_code(level);
         // The level's share, lines at this level or above (Laplace-smoothed), as a
@@ -291,7 +292,6 @@ impl TemplateLayer {
             let at_or_above: u64 = self.levels[l.index()..].iter().sum();
             (at_or_above as f64 + 1.0, self.levelled as f64 + 1.0)
         });
-        let level_share = share_num / share_den;
         let weight = if lvl == Some(Level::Fatal) {
             FATAL_WEIGHT
         } else {
@@ -299,7 +299,9 @@ impl TemplateLayer {
         };
         let cut = self.cut(cfg.threshold, weight);
         let mut unseen = 0u32;
-        let p = if a.new {
+        // The tail probability as a fraction: the common case (a template too common to
+        // alert) needs no division.
+        let (p_num, p_den) = if a.new {
             // Good–Turing: the chance the next line starts a new template is the share
             // of lines whose template was seen once, or the recent rate, if higher.
             unseen = toks
@@ -309,7 +311,8 @@ impl TemplateLayer {
                 .count() as u32;
             let u = self.unseen_rate(self.vocabulary.singles);
             let p_new = ((singles as f64 + 1.0) / (n as f64 + 2.0)).max(self.recent_new);
-            p_new * tail::binomial_tail(unseen, word_count, (ratio * u).min(1.0)) * level_share
+            let words = tail::binomial_tail(unseen, word_count, (ratio() * u).min(1.0));
+            (p_new * words * share_num, share_den)
         } else {
             // The share of past lines whose template was at most this rare. Its own
             // count has moved on to c + 1; before the line it held c of those lines.
@@ -319,10 +322,10 @@ impl TemplateLayer {
             let scale = (n as f64 + 2.0) * share_den;
             if c > 1 && lower > cut * scale {
                 // Common enough that it cannot alert: the exact tail is not needed.
-                lower / scale
+                (lower, scale)
             } else {
                 let mass = self.store.mass.at_most(c) + c;
-                let mut p = (mass + singles + 1) as f64 / (n as f64 + 2.0) * level_share;
+                let mut p = (mass + singles + 1) as f64 / (n as f64 + 2.0) * share_num / share_den;
                 if c == 1 && !toks.is_empty() {
                     let rare = toks
                         .iter()
@@ -332,15 +335,19 @@ impl TemplateLayer {
                         })
                         .count() as u32;
                     let u = self.unseen_rate(2 * self.vocabulary.singles);
-                    p *= tail::binomial_tail(rare, word_count, (ratio * u).min(1.0));
+                    p *= tail::binomial_tail(rare, word_count, (ratio() * u).min(1.0));
                 }
-                p
+                (p, 1.0)
             }
         };
         let scored = n >= cfg.warmup;
-        self.last = (if scored { p } else { 1.0 }, weight);
-        let alert = (scored && p <= cut)
-            .then(|| tail::sigma_of_tail(p) * weight)
+        self.last = if scored {
+            (p_num, p_den, weight)
+        } else {
+            (1.0, 1.0, weight)
+        };
+        let alert = (scored && p_num <= cut * p_den)
+            .then(|| tail::sigma_of_tail(p_num / p_den) * weight)
             .filter(|s| *s >= cfg.threshold);
         // Learn.
         if a.new {
@@ -460,7 +467,7 @@ impl TemplateLayer {
             levels: saved.levels,
             levelled: saved.levelled,
             categories: saved.categories,
-            last: (1.0, 1.0),
+            last: (1.0, 1.0, 1.0),
             cuts: [(f64::NAN, 0.0, 0.0); 2],
         }
     }
