@@ -171,7 +171,10 @@ pub(crate) struct TemplateLayer {
     /// Word occurrences seen (all lines).
     words_seen: u64,
     calibration: WordCalibration,
+    /// The recent rate of new templates as of line `recent_at` (an average over about
+    /// `RECENT_LINES` lines, decayed lazily: lines that start no template only shrink it).
     recent_new: f64,
+    recent_at: u64,
     levels: [u64; 5],
     levelled: u64,
     pub(crate) categories: Categories,
@@ -203,6 +206,7 @@ impl TemplateLayer {
             words_seen: 0,
             calibration: WordCalibration::default(),
             recent_new: 0.0,
+            recent_at: 0,
             levels: [0; 5],
             levelled: 0,
             categories: Categories::default(),
@@ -237,6 +241,16 @@ impl TemplateLayer {
     /// The template in `slot`, mutably.
     pub(crate) fn template_mut(&mut self, slot: u32) -> &mut Template {
         &mut self.store.slots[slot as usize]
+    }
+
+    /// The recent rate of new templates before line `n` of the source.
+    fn recent_new_at(&self, n: u64) -> f64 {
+        // (1 - 1/32)^4096 is below 1e-56: older news is no news.
+        match n.saturating_sub(self.recent_at) {
+            0 => self.recent_new,
+            gap if gap > 4096 => 0.0,
+            gap => self.recent_new * (1.0 - 1.0 / RECENT_LINES).powi(gap as i32),
+        }
     }
 
     fn unseen_rate(&self, singles: u64) -> f64 {
@@ -310,7 +324,7 @@ impl TemplateLayer {
                 .filter(|&(i, h)| is_word(i) && !self.vocabulary.counts.contains_key(h))
                 .count() as u32;
             let u = self.unseen_rate(self.vocabulary.singles);
-            let p_new = ((singles as f64 + 1.0) / (n as f64 + 2.0)).max(self.recent_new);
+            let p_new = ((singles as f64 + 1.0) / (n as f64 + 2.0)).max(self.recent_new_at(n));
             let words = tail::binomial_tail(unseen, word_count, (ratio() * u).min(1.0));
             (p_new * words * share_num, share_den)
         } else {
@@ -356,7 +370,11 @@ impl TemplateLayer {
             c.observed = c.observed * WORDS_DECAY + f64::from(unseen);
             c.expected = c.expected * WORDS_DECAY + f64::from(word_count) * u;
         }
-        self.recent_new += (f64::from(u8::from(a.new)) - self.recent_new) / RECENT_LINES;
+        if a.new {
+            let r = self.recent_new_at(n);
+            self.recent_new = r + (1.0 - r) / RECENT_LINES;
+            self.recent_at = n + 1;
+        }
         if let Some(l) = lvl {
             self.levels[l.index()] += 1;
             self.levelled += 1;
@@ -432,7 +450,7 @@ impl TemplateLayer {
             // The vocabulary is not saved; its word count starts over with it.
             words_seen: 0,
             calibration: self.calibration,
-            recent_new: self.recent_new,
+            recent_new: self.recent_new_at(self.store.lines),
             levels: self.levels,
             levelled: self.levelled,
             categories: self.categories.clone(),
@@ -464,6 +482,7 @@ impl TemplateLayer {
             words_seen: saved.words_seen,
             calibration: saved.calibration,
             recent_new: saved.recent_new,
+            recent_at: saved.lines,
             levels: saved.levels,
             levelled: saved.levelled,
             categories: saved.categories,
