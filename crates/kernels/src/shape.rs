@@ -574,6 +574,37 @@ impl ShapeMemo {
     }
 }
 
+/// Bytes of a template's text ([`template_text`]); past them it ends in `…`.
+pub const MAX_TEMPLATE_TEXT: usize = 512;
+
+/// The text of the template `line` starts: its masked tokens ([`masked_tokens`]) joined
+/// by single spaces, cut to at most [`MAX_TEMPLATE_TEXT`] bytes and a closing `…`, so
+/// that a template's memory does not grow with its line. Allocates.
+pub fn template_text(line: &[u8]) -> String {
+    let mut text = String::new();
+    for token in masked_tokens(line) {
+        let sep = usize::from(!text.is_empty());
+        if sep == 1 {
+            text.push(' ');
+        }
+        if text.len() + token.len() <= MAX_TEMPLATE_TEXT {
+            text.push_str(&token);
+            continue;
+        }
+        let room = MAX_TEMPLATE_TEXT.saturating_sub(text.len());
+        let mut cut = room.min(token.len());
+        while !token.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.push_str(&token[..cut]);
+        text.push('…');
+        break;
+    }
+    // Templates live long: keep no spare capacity.
+    text.shrink_to_fit();
+    text
+}
+
 /// The masked text of `line`'s tokens, for showing a template: `<*>` for variables,
 /// `…` once for tokens past the last position. Allocates.
 pub fn masked_tokens(line: &[u8]) -> Vec<String> {
@@ -802,6 +833,29 @@ mod tests {
             );
             assert_eq!(memo.shape(&line), want.0);
         }
+    }
+
+    #[test]
+    fn template_text_is_bounded() {
+        assert_eq!(
+            template_text(b"GET /a/b 200 took 12 ms"),
+            "GET <*> <*> took <*> ms"
+        );
+        let long: Vec<u8> = (0..40)
+            .flat_map(|i| {
+                let mut t = vec![b'a' + (i % 26) as u8; 100];
+                t.push(b' ');
+                t
+            })
+            .collect();
+        let t = template_text(&long);
+        assert!(t.len() <= MAX_TEMPLATE_TEXT + '…'.len_utf8(), "{}", t.len());
+        assert!(t.ends_with('…'));
+        assert!(t.starts_with(&"a".repeat(100)));
+        // A cut never splits a character.
+        let wide = "é".repeat(400);
+        let t = template_text(wide.as_bytes());
+        assert!(t.len() <= MAX_TEMPLATE_TEXT + '…'.len_utf8() && t.ends_with('…'));
     }
 
     #[test]

@@ -420,7 +420,11 @@ impl Shard {
             let layer = self.templates.as_deref_mut().expect("the layer is on");
             let verdict = layer.categories.observe(key, value, cfg.warmup);
             let fresh = || Detector::new(cfg.detector, cfg.warmup);
-            let baseline = layer.template_mut(seen.slot).baselines.attr(key, fresh);
+            let baseline =
+                layer
+                    .template_mut(seen.slot)
+                    .baselines
+                    .attr(key, fresh, &mut tctx.budget.attrs);
             // A continuous value is scored against its template's baseline once that has
             // learned, before then against the source's (both on the log scale).
             let (by_template, template_ready) = match (verdict, baseline) {

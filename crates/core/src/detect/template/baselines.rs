@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Numeric attributes a template keeps baselines for; later keys use the source's.
 pub(crate) const MAX_TEMPLATE_ATTRS: usize = 16;
 
+/// Attribute baselines all templates together may hold, per template of the shared
+/// template budget: with many numeric keys, the templates that meet them first get
+/// their own baselines, and the rest measure against the source's.
+pub(crate) const ATTRS_PER_TEMPLATE: usize = 2;
+
 /// The noise floor of per-template length and token baselines: 10 % of the centre, and
 /// one unit.
 pub(crate) const FLOOR: NoiseFloor = NoiseFloor { rel: 0.1, abs: 1.0 };
@@ -46,18 +51,21 @@ impl TemplateBaselines {
         }
     }
 
-    /// The baseline of attribute `key`, created with `make` while there is room.
+    /// The baseline of attribute `key`, created with `make` while there is room here
+    /// and in the shared `budget` of attribute baselines.
     pub(crate) fn attr(
         &mut self,
         key: &str,
         make: impl FnOnce() -> Detector,
+        budget: &mut usize,
     ) -> Option<&mut Detector> {
         if let Some(i) = self.attrs.iter().position(|(k, _)| k == key) {
             return Some(&mut self.attrs[i].1);
         }
-        if self.attrs.len() >= MAX_TEMPLATE_ATTRS {
+        if self.attrs.len() >= MAX_TEMPLATE_ATTRS || *budget == 0 {
             return None;
         }
+        *budget -= 1;
         self.attrs.push((key.to_string(), make()));
         self.attrs.last_mut().map(|(_, d)| d)
     }

@@ -22,7 +22,7 @@ use baselines::TemplateBaselines;
 use category::Categories;
 use serde::{Deserialize, Serialize};
 use store::{Store, Template};
-use trace_sentinel_kernels::shape::{masked_tokens, Level, Shape, Shaper};
+use trace_sentinel_kernels::shape::{template_text, Level, Shape, Shaper};
 
 /// Templates younger than this (in lines of their own) teach the source's vocabulary
 /// every word of their lines.
@@ -35,6 +35,8 @@ const WORDS_DECAY: f64 = 0.95;
 pub(crate) const FATAL_WEIGHT: f64 = 1.5;
 /// Words a shard's vocabulary holds before it starts over.
 const VOCABULARY_CAP: usize = 1 << 16;
+/// Vocabulary words all shards together may learn, per template of the shared budget.
+const WORDS_PER_TEMPLATE: usize = 8;
 
 /// What the template layer holds, and the templates that carried the most anomalies.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,6 +109,8 @@ pub(crate) struct Budget {
     pub(crate) templates: usize,
     /// Vocabulary words left to learn across shards.
     pub(crate) words: usize,
+    /// Per-template attribute baselines left to create across shards.
+    pub(crate) attrs: usize,
     /// Templates created across shards, the last one's [`Template::born`].
     pub(crate) born: u64,
 }
@@ -116,7 +120,10 @@ impl Budget {
     pub(crate) fn of(cfg: &Config) -> Self {
         Budget {
             templates: cfg.max_templates_total,
-            words: cfg.max_templates_total.saturating_mul(32),
+            words: cfg.max_templates_total.saturating_mul(WORDS_PER_TEMPLATE),
+            attrs: cfg
+                .max_templates_total
+                .saturating_mul(baselines::ATTRS_PER_TEMPLATE),
             born: 0,
         }
     }
@@ -287,9 +294,11 @@ impl TemplateLayer {
             cached,
             toks,
             level,
-            || masked_tokens(message).join(" "),
+            || template_text(message),
             || TemplateBaselines::new(kind, warmup),
         );
+        // An evicted template's attribute baselines go back to the shared budget.
+        budget.attrs += std::mem::take(&mut self.store.freed_attrs);
         if a.new {
             budget.born += 1;
             self.store.slots[a.slot as usize].born = budget.born;
@@ -472,6 +481,7 @@ impl TemplateLayer {
         );
         store.created = saved.created;
         store.evicted = saved.evicted;
+        budget.attrs = budget.attrs.saturating_sub(store.attr_baselines());
         budget.born = store
             .templates()
             .map(|t| t.born)
@@ -537,6 +547,7 @@ impl TemplateLayer {
     pub(crate) fn fit(&mut self, cfg: &Config, budget: &mut Budget) {
         self.store.set_cap(cfg.max_templates);
         budget.templates = budget.templates.saturating_sub(self.store.len());
+        budget.attrs = budget.attrs.saturating_sub(self.store.attr_baselines());
     }
 }
 

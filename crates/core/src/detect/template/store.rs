@@ -68,7 +68,10 @@ impl Template {
 /// [`EXACT_COUNTS`] (a Fenwick tree of `count × templates`), by power-of-two bucket above.
 #[derive(Debug, Clone)]
 pub(crate) struct CountMass {
-    fenwick: Vec<u64>,
+    /// Sums of `count × templates` over counts up to [`EXACT_COUNTS`]: at most
+    /// `EXACT_COUNTS` times the templates of a shard, so 32 bits hold them (the arithmetic
+    /// wraps, and the sums it reads are exact while they fit).
+    fenwick: Vec<u32>,
     buckets: [u64; 64],
     /// Templates with count exactly 1.
     pub(crate) singletons: u64,
@@ -98,6 +101,7 @@ impl CountMass {
         }
         let delta = (sign as u64).wrapping_mul(c);
         if c as usize <= EXACT_COUNTS {
+            let delta = delta as u32;
             let mut i = c as usize;
             while i <= EXACT_COUNTS {
                 self.fenwick[i] = self.fenwick[i].wrapping_add(delta);
@@ -119,11 +123,12 @@ impl CountMass {
     /// (an over-estimate: rarity is never overstated).
     pub(crate) fn at_most(&self, c: u64) -> u64 {
         let mut i = (c as usize).min(EXACT_COUNTS);
-        let mut m = 0u64;
+        let mut exact = 0u32;
         while i > 0 {
-            m = m.wrapping_add(self.fenwick[i]);
+            exact = exact.wrapping_add(self.fenwick[i]);
             i &= i - 1;
         }
+        let mut m = u64::from(exact);
         if c as usize > EXACT_COUNTS {
             for b in Self::bucket(EXACT_COUNTS as u64 + 1)..=Self::bucket(c) {
                 m = m.wrapping_add(self.buckets[b]);
@@ -159,6 +164,8 @@ pub(crate) struct Store {
     /// Templates created and evicted.
     pub(crate) created: u64,
     pub(crate) evicted: u64,
+    /// Attribute baselines of templates evicted since the layer last collected them.
+    pub(crate) freed_attrs: usize,
     cap: usize,
 }
 
@@ -176,6 +183,7 @@ impl Store {
             lines: 0,
             created: 0,
             evicted: 0,
+            freed_attrs: 0,
             cap: cap.max(1),
         }
     }
@@ -192,6 +200,11 @@ impl Store {
             .zip(&self.live)
             .filter(|(_, l)| **l)
             .map(|(t, _)| t)
+    }
+
+    /// Attribute baselines the live templates hold.
+    pub(crate) fn attr_baselines(&self) -> usize {
+        self.templates().map(|t| t.baselines.attrs.len()).sum()
     }
 
     /// Live templates held.
@@ -258,6 +271,12 @@ impl Store {
     fn place(&mut self, fresh: Template, budget: &mut usize) -> u32 {
         if self.slots.is_empty() || (self.slots.len() < self.cap && *budget > 0) {
             *budget = budget.saturating_sub(1);
+            if self.slots.len() == self.slots.capacity() {
+                // Grow by a quarter, not double: thousands of shards hold templates.
+                let more = (self.slots.len() / 4).max(4);
+                self.slots.reserve_exact(more);
+                self.live.reserve_exact(more);
+            }
             self.slots.push(fresh);
             self.live.push(true);
             return (self.slots.len() - 1) as u32;
@@ -276,6 +295,7 @@ impl Store {
                 self.by_len[len].retain(|&s| s != i as u32);
                 self.evicted += 1;
             }
+            self.freed_attrs += t.baselines.attrs.len();
             let generation = t.generation.wrapping_add(1);
             *t = Template {
                 generation,
@@ -458,6 +478,33 @@ mod tests {
             );
         }
         assert_eq!((s.slots.len(), budget, s.evicted), (3, 0, 7));
+    }
+
+    #[test]
+    fn attribute_baselines_share_one_budget_and_come_back_on_eviction() {
+        use crate::detect::detector::{Detector, DetectorKind};
+        let fresh = || Detector::new(DetectorKind::Zscore, 30);
+        let mut s = Store::new(2);
+        let mut attrs = 3usize;
+        for k in 0..2u64 {
+            let slot = add(&mut s, k, &[k as u32 + 1]).slot;
+            let b = &mut s.slots[slot as usize].baselines;
+            for key in ["a", "b"] {
+                let _ = b.attr(key, fresh, &mut attrs);
+            }
+        }
+        assert_eq!((s.attr_baselines(), attrs), (3, 0), "the budget ran out");
+        let b = &mut s.slots[1].baselines;
+        assert!(
+            b.attr("a", fresh, &mut attrs).is_some(),
+            "an existing one is found"
+        );
+        assert!(b.attr("c", fresh, &mut attrs).is_none());
+        // A new template evicts one of the two; its baselines are freed.
+        add(&mut s, 9, &[99]);
+        assert_eq!(s.evicted, 1);
+        assert_eq!(s.freed_attrs + s.attr_baselines(), 3);
+        assert!(s.freed_attrs > 0);
     }
 
     #[test]
