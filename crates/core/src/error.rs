@@ -64,6 +64,10 @@ pub enum Error {
     /// handing back their chunks.
     #[error("scan worker pool: {0}")]
     WorkerPool(String),
+    /// A message bus (NATS JetStream, ...) could not be reached or refused an operation;
+    /// the error names the server, stream, bucket or subject.
+    #[error("{0}")]
+    Bus(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Result alias.

@@ -34,6 +34,10 @@ pub enum Kind {
     Baseline,
     /// Follow-mode state: file checkpoints and detector state (`--state DIR`).
     FollowState,
+    /// A partition's checkpoint on a message bus (`trace-sentinel worker`): the position
+    /// in the partition and the detector state after it, restored exactly
+    /// ([`parse_continuation`]).
+    PartitionState,
 }
 
 impl Kind {
@@ -42,6 +46,7 @@ impl Kind {
         match self {
             Kind::Baseline => "baseline",
             Kind::FollowState => "follow-state",
+            Kind::PartitionState => "partition-state",
         }
     }
 }
@@ -271,6 +276,35 @@ pub fn parse<F: DeserializeOwned>(
     kind: Kind,
     cfg: &Config,
 ) -> Result<(Option<F>, ShardSet)> {
+    let (files, state) = parse_state(path, bytes, kind, cfg)?;
+    let set = restore(state, cfg).map_err(|r| snap_err(path, r))?;
+    Ok((files, set))
+}
+
+/// Parse and validate snapshot bytes of `kind` like [`parse`], and rebuild the state as
+/// an uninterrupted run would hold it: inter-arrival clocks are kept and sources the
+/// snapshot does not know start from the stored template (priming), not from a pooled
+/// baseline. Scoring the lines after the snapshot then gives what scoring them without
+/// the stop would have given — what a partition taken over by another worker needs.
+/// `name` names the snapshot in errors (a path, or where on a bus it was stored).
+pub fn parse_continuation<F: DeserializeOwned>(
+    name: &Path,
+    bytes: &[u8],
+    kind: Kind,
+    cfg: &Config,
+) -> Result<(Option<F>, ShardSet)> {
+    let (files, state) = parse_state(name, bytes, kind, cfg)?;
+    let set = restore_exact(state, cfg).map_err(|r| snap_err(name, r))?;
+    Ok((files, set))
+}
+
+/// The envelope checks and flag checks of every snapshot, before restoring.
+fn parse_state<F: DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    kind: Kind,
+    cfg: &Config,
+) -> Result<(Option<F>, DetectorState)> {
     let header: Header = serde_json::from_slice(bytes)
         .map_err(|e| snap_err(path, format!("corrupt or truncated: {e}")))?;
     if header.format.as_ref().and_then(|v| v.as_str()) != Some(FORMAT) {
@@ -300,8 +334,7 @@ pub fn parse<F: DeserializeOwned>(
     let env: EnvelopeIn<F> =
         serde_json::from_slice(bytes).map_err(|e| snap_err(path, format!("corrupt: {e}")))?;
     check_flags(&env.detectors.config, cfg).map_err(|r| snap_err(path, r))?;
-    let set = restore(env.detectors, cfg).map_err(|r| snap_err(path, r))?;
-    Ok((env.files, set))
+    Ok((env.files, env.detectors))
 }
 
 fn kind_flags(k: &DetectorKind) -> String {
@@ -439,6 +472,21 @@ fn validate_shard(shard: &mut Shard, cfg: &Config) -> std::result::Result<(), St
 /// start from [`pool_shards`] of all stored shards (or the stored template if there are
 /// none).
 pub fn restore(state: DetectorState, cfg: &Config) -> std::result::Result<ShardSet, String> {
+    rebuild(state, cfg, false)
+}
+
+/// Rebuild a [`ShardSet`] for `cfg` from stored state exactly as it was: inter-arrival
+/// clocks kept, and sources the snapshot does not know starting from the stored template
+/// (or empty), as in the run that took it (see [`parse_continuation`]).
+pub fn restore_exact(state: DetectorState, cfg: &Config) -> std::result::Result<ShardSet, String> {
+    rebuild(state, cfg, true)
+}
+
+fn rebuild(
+    state: DetectorState,
+    cfg: &Config,
+    exact: bool,
+) -> std::result::Result<ShardSet, String> {
     let mut set = ShardSet::new(cfg.clone());
     let mut seen = std::collections::HashSet::new();
     let mut overflow_seen = false;
@@ -457,7 +505,11 @@ pub fn restore(state: DetectorState, cfg: &Config) -> std::result::Result<ShardS
             overflow_seen = true;
         }
         validate_shard(&mut ns.shard, cfg).map_err(|r| format!("shard {:?}: {r}", ns.name))?;
-        ns.shard.last_ts.clear();
+        if !exact {
+            ns.shard.last_ts.clear();
+        } else if ns.shard.last_ts.values().any(|t| !t.is_finite()) {
+            return Err(format!("shard {:?} holds a non-finite event time", ns.name));
+        }
         shards.push(ns);
     }
     let template = match state.template {
@@ -468,7 +520,7 @@ pub fn restore(state: DetectorState, cfg: &Config) -> std::result::Result<ShardS
         }
         None => None,
     };
-    let pooled = if shards.is_empty() {
+    let pooled = if exact || shards.is_empty() {
         template
     } else {
         Some(pool_shards(cfg, shards.iter().map(|ns| &ns.shard)))
@@ -946,5 +998,61 @@ mod tests {
         assert_eq!(got, Some(files));
         let e = parse::<()>(Path::new("s"), &json, Kind::Baseline, &c).unwrap_err();
         assert!(e.to_string().contains("expected"));
+    }
+
+    /// JSON lines with event times from several sources, some of them anomalous.
+    fn timed_jsonl(range: std::ops::Range<usize>) -> String {
+        range
+            .map(|i| {
+                let source = ["api", "db", "cache"][i % 3];
+                let gap = if i % 37 == 36 { 500 } else { i % 3 + 1 };
+                let len = if i % 41 == 40 { 400 } else { 10 + i % 5 };
+                format!(
+                    "{{\"timestamp\": {}, \"source\": \"{source}\", \"message\": \"{}\", \"latency\": {}}}\n",
+                    1_700_000_000 + i * 2 + gap,
+                    "m".repeat(len),
+                    i % 9
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn continuation_equals_an_uninterrupted_run() {
+        for kind in all_kinds() {
+            let c = Config {
+                timed: true,
+                ..cfg(kind, true)
+            };
+            let mut whole = Engine::new(c.clone(), InputFormat::JsonLines);
+            let all = feed(&mut whole, "x", &timed_jsonl(0..400));
+            let mut first = Engine::new(c.clone(), InputFormat::JsonLines);
+            let mut got = feed(&mut first, "x", &timed_jsonl(0..200));
+            let json = to_json(Kind::PartitionState, first.shards(), Some(&7u64));
+            let (pos, restored) =
+                parse_continuation::<u64>(Path::new("p0"), &json, Kind::PartitionState, &c)
+                    .unwrap();
+            assert_eq!(pos, Some(7));
+            let mut second = Engine::new(c.clone(), InputFormat::JsonLines);
+            second.set_shards(restored);
+            // A source first seen after the checkpoint starts empty, as it would have.
+            got.extend(feed(&mut second, "x", &timed_jsonl(200..400)));
+            got.extend(feed(
+                &mut second,
+                "x",
+                "{\"source\": \"new\", \"message\": \"hello\"}\n",
+            ));
+            let mut rest = all;
+            rest.extend(feed(
+                &mut whole,
+                "x",
+                "{\"source\": \"new\", \"message\": \"hello\"}\n",
+            ));
+            if kind == DetectorKind::Zscore {
+                // The clocks crossed the checkpoint: gaps right after it are scored.
+                assert!(got.iter().any(|a| a.starts_with("event.interarrival")));
+            }
+            assert_eq!(got, rest, "{kind:?}");
+        }
     }
 }
