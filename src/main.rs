@@ -51,6 +51,9 @@ fn main() -> ExitCode {
         cli::Command::Hud(args) => cmd::hud::run(args, &signals),
         cli::Command::Completions(args) => cmd::docs::completions(args),
         cli::Command::Man(args) => cmd::docs::man(args),
+        cli::Command::Ship(args) => cmd::nats::ship::run(args, &signals),
+        cli::Command::Worker(args) => cmd::nats::worker::run(args, &signals),
+        cli::Command::TailAnomalies(args) => cmd::nats::tail::run(args, &signals),
     };
     match result {
         Ok(Outcome::Done(n)) => {
@@ -66,6 +69,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::Printed) => ExitCode::SUCCESS,
+        Ok(Outcome::Summary { line, code }) => {
+            say!("{line}");
+            ExitCode::from(code)
+        }
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         // A bad flag value gets the same hint as clap's own errors.
         Err(e @ Error::Config { flag, .. }) if flag.starts_with('-') => {

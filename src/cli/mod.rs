@@ -2,6 +2,7 @@
 //! No clap type crosses into the library.
 
 pub mod hud;
+pub mod nats;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -33,6 +34,17 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) of trace-sentinel or of one of its commands on stdout.
     Man(ManArgs),
+    /// Publish log lines to a NATS JetStream stream, partitioned by source.
+    Ship(nats::ShipArgs),
+    /// Detect anomalies in a share of a NATS log stream's partitions; publish them to NATS.
+    #[command(
+        mut_arg("format", |a| a.hide(true)),
+        mut_arg("webhook", |a| a.hide(true)),
+        mut_arg("webhook_header", |a| a.hide(true))
+    )]
+    Worker(nats::WorkerArgs),
+    /// Print the anomalies workers published to NATS, as text or JSON.
+    TailAnomalies(nats::TailArgs),
 }
 
 /// Shells `completions` writes scripts for.
@@ -79,6 +91,9 @@ impl Command {
             Command::Hud(_) => "hud",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Ship(_) => "ship",
+            Command::Worker(_) => "worker",
+            Command::TailAnomalies(_) => "tail-anomalies",
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod follow;
 #[cfg(feature = "hud")]
 pub mod hud;
+pub mod nats;
 pub mod persist;
 pub mod scan;
 pub mod telemetry;
@@ -28,6 +29,14 @@ pub enum Outcome {
     /// A command that prints a document (completions, a man page): exit 0, nothing more
     /// said.
     Printed,
+    /// A command that says its own last line (`ship`, `worker`): `line` on stderr, then
+    /// exit `code` (0, or 130 when interrupted).
+    Summary {
+        /// The last line.
+        line: String,
+        /// The exit code.
+        code: u8,
+    },
 }
 
 /// Colour only on a terminal and never with `NO_COLOR` set.
