@@ -135,6 +135,12 @@ impl<S: LineSink> Shipper<S> {
         })
     }
 
+    /// Put the lines shipped so far on the wire, without waiting for their
+    /// acknowledgements (when the input pauses).
+    pub fn push(&mut self) -> Result<()> {
+        self.sink.push()
+    }
+
     /// Wait until every line shipped so far is stored.
     pub fn flush(&mut self) -> Result<()> {
         self.sink.flush()

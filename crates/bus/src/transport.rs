@@ -51,6 +51,11 @@ pub trait LineSink {
     /// Publish one line. May return before the bus has stored it; blocks while too many
     /// publications await their acknowledgement.
     fn send(&mut self, line: &OutLine<'_>) -> Result<()>;
+    /// Put on the wire what [`Self::send`] may still hold back, without waiting for
+    /// acknowledgements (called when the input pauses).
+    fn push(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Return once every line sent so far is stored (retrying failed publications in
     /// their order), or fail naming what could not be stored.
     fn flush(&mut self) -> Result<()>;
@@ -179,6 +184,11 @@ pub struct AckCounts {
 pub trait AnomalySink {
     /// Publish one anomaly (may return before it is stored).
     fn send(&mut self, a: &OutAnomaly<'_>) -> Result<()>;
+    /// Put on the wire what [`Self::send`] may still hold back, without waiting for
+    /// acknowledgements (called after every batch of lines).
+    fn push(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Return once every anomaly sent so far is stored, with the counts since the last
     /// flush; an error means some may not be.
     fn flush(&mut self) -> Result<AckCounts>;

@@ -82,10 +82,11 @@ pub fn unescape(value: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-/// A tag for the file a line comes from, stable across restarts of the shipper: a 64-bit
-/// hash of the host's name, the path as given (made absolute), and the file's device and
-/// inode where the shipper knows them (0 otherwise) — so two hosts shipping files at the
-/// same path do not share ids.
+/// A tag for the file a line comes from, stable across restarts of the shipper (and the
+/// same whether it ships once or follows): a 64-bit hash of the host's name, the path as
+/// given (made absolute), and the file's device and inode where a shipper wants them
+/// told apart (0 otherwise) — so two hosts shipping files at the same path do not share
+/// ids.
 pub fn file_tag(host: &str, path_key: &str, dev: u64, ino: u64) -> u64 {
     let mut key = Vec::with_capacity(host.len() + path_key.len() + 18);
     key.extend_from_slice(host.as_bytes());

@@ -355,6 +355,10 @@ where
             self.observe(line)?;
         }
         self.buf = buf;
+        // Anomalies leave at once; only their acknowledgements wait for the checkpoint.
+        if let Err(e) = self.out.push() {
+            self.transient(&e);
+        }
         if Instant::now() >= due {
             let dirty: Vec<u32> = self
                 .parts

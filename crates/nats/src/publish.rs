@@ -257,6 +257,10 @@ impl LineSink for NatsLineSink {
             .push(subject, h, Bytes::copy_from_slice(l.payload), l.partition)
     }
 
+    fn push(&mut self) -> Result<()> {
+        self.pipeline.send_staged()
+    }
+
     fn flush(&mut self) -> Result<()> {
         self.pipeline.flush()
     }
@@ -306,6 +310,10 @@ impl AnomalySink for NatsAnomalySink {
         let key = trace_sentinel_bus::partition::fnv1a32(a.token.as_bytes());
         self.pipeline
             .push(subject, h, Bytes::copy_from_slice(a.body), key)
+    }
+
+    fn push(&mut self) -> Result<()> {
+        self.pipeline.send_staged()
     }
 
     fn flush(&mut self) -> Result<AckCounts> {

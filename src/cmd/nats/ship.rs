@@ -255,8 +255,7 @@ fn once(ctx: &Ctx<'_>, shipper: &mut Shipper<NatsLineSink>, cap: usize) -> Resul
             }
             Err(e) => return Err(e),
         };
-        let (dev, ino) = file_id(path);
-        let tag = file_tag(ctx.host, &path_key(path), dev, ino);
+        let tag = file_tag(ctx.host, &path_key(path), 0, 0);
         let mut cursor = LineCursor::default();
         let read = reader.for_each_piece(&mut stream, |piece| {
             if stop.load(Ordering::Relaxed) {
@@ -282,15 +281,6 @@ fn once(ctx: &Ctx<'_>, shipper: &mut Shipper<NatsLineSink>, cap: usize) -> Resul
     shipper.flush().map_err(bus)?;
     let _ = ctx.start;
     Ok(stopped)
-}
-
-/// Device and inode of a regular file (0, 0 for stdin and the like).
-fn file_id(path: &Path) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    if input::is_stdin(path) {
-        return (0, 0);
-    }
-    std::fs::metadata(path).map_or((0, 0), |m| (m.dev(), m.ino()))
 }
 
 /// Follow the paths until a signal. Returns true (it always ends by one).
@@ -397,6 +387,7 @@ fn follow(
         if more {
             continue;
         }
+        shipper.push().map_err(bus)?;
         let wait = follower.next_timeout().min(
             (last + ctx.every)
                 .saturating_duration_since(Instant::now())
