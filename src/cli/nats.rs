@@ -7,6 +7,7 @@ use clap::Args;
 use std::path::PathBuf;
 use trace_sentinel_core::Error;
 
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
 fn invalid(flag: &'static str, reason: impl Into<String>) -> Error {
     Error::Config {
         flag,
@@ -41,6 +42,7 @@ pub struct StreamArgs {
 
 impl StreamArgs {
     /// Check the names and counts.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     pub fn validate(&self) -> Result<usize, Error> {
         #[cfg(feature = "nats")]
         trace_sentinel_nats::check_url(&self.nats).map_err(|e| invalid("--nats", e.to_string()))?;
@@ -186,6 +188,7 @@ pub struct WorkerArgs {
 impl WorkerArgs {
     /// Refuse the output flags the detection group brings along: a worker publishes
     /// anomalies to NATS (read them with `tail-anomalies`).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     pub fn refuse_output_flags(&self) -> Result<(), Error> {
         if self.detect.format != Format::Text {
             return Err(invalid(

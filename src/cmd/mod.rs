@@ -31,6 +31,7 @@ pub enum Outcome {
     Printed,
     /// A command that says its own last line (`ship`, `worker`): `line` on stderr, then
     /// exit `code` (0, or 130 when interrupted).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     Summary {
         /// The last line.
         line: String,

@@ -166,18 +166,19 @@ impl<S: LineSink> Shipper<S> {
 mod tests {
     use super::*;
 
+    /// One line as sent: partition, token, source, number, payload, whole-line measures.
+    type KeptLine = (
+        u32,
+        String,
+        String,
+        Option<u64>,
+        Vec<u8>,
+        Option<(u64, u64)>,
+    );
+
     /// Keeps what it is sent.
     #[derive(Default)]
-    struct Kept(
-        Vec<(
-            u32,
-            String,
-            String,
-            Option<u64>,
-            Vec<u8>,
-            Option<(u64, u64)>,
-        )>,
-    );
+    struct Kept(Vec<KeptLine>);
 
     impl LineSink for Kept {
         fn send(&mut self, l: &OutLine<'_>) -> Result<()> {
