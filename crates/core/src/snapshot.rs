@@ -16,6 +16,7 @@ use crate::detect::detector::{
 };
 use crate::detect::shard::{MetricSlot, Shard};
 use crate::detect::shard_set::{ShardSet, OVERFLOW_SHARD};
+use crate::detect::template::TemplateContinuation;
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,10 @@ struct EnvelopeOut<'a, F: Serialize> {
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<&'a F>,
     detectors: DetectorStateRef<'a>,
+    /// Partition checkpoints with `--templates`: the template layer's caches, clock,
+    /// vocabulary and budget, for an exact continuation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_continuation: Option<TemplateContinuation>,
 }
 
 /// The envelope fields read before anything else (unknown fields are ignored so that
@@ -129,6 +134,8 @@ struct EnvelopeIn<F> {
     #[serde(default = "none")]
     files: Option<F>,
     detectors: DetectorState,
+    #[serde(default)]
+    template_continuation: Option<TemplateContinuation>,
 }
 
 fn none<F>() -> Option<F> {
@@ -240,6 +247,10 @@ pub fn to_json<F: Serialize>(kind: Kind, set: &ShardSet, files: Option<&F>) -> V
         kind: kind.as_str(),
         files,
         detectors: capture(set),
+        template_continuation: match kind {
+            Kind::PartitionState => set.template_continuation(),
+            Kind::Baseline | Kind::FollowState => None,
+        },
     };
     // Serialising plain data with string keys into memory cannot fail.
     serde_json::to_vec(&env).unwrap_or_default()
@@ -276,7 +287,7 @@ pub fn parse<F: DeserializeOwned>(
     kind: Kind,
     cfg: &Config,
 ) -> Result<(Option<F>, ShardSet)> {
-    let (files, state) = parse_state(path, bytes, kind, cfg)?;
+    let (files, state, _) = parse_state(path, bytes, kind, cfg)?;
     let set = restore(state, cfg).map_err(|r| snap_err(path, r))?;
     Ok((files, set))
 }
@@ -284,17 +295,25 @@ pub fn parse<F: DeserializeOwned>(
 /// Parse and validate snapshot bytes of `kind` like [`parse`], and rebuild the state as
 /// an uninterrupted run would hold it: inter-arrival clocks are kept and sources the
 /// snapshot does not know start from the stored template (priming), not from a pooled
-/// baseline. Scoring the lines after the snapshot then gives what scoring them without
-/// the stop would have given — what a partition taken over by another worker needs.
-/// `name` names the snapshot in errors (a path, or where on a bus it was stored).
+/// baseline; with `--templates`, a [`Kind::PartitionState`] snapshot also carries the
+/// template layer's caches, clock, vocabulary and budget, which are put back. Scoring
+/// the lines after the snapshot then gives what scoring them without the stop would have
+/// given — what a partition taken over by another worker needs. (A snapshot without that
+/// part, or of another kind, continues with the template layer relearning its
+/// vocabulary, as after `--state`.) `name` names the snapshot in errors (a path, or where
+/// on a bus it was stored).
 pub fn parse_continuation<F: DeserializeOwned>(
     name: &Path,
     bytes: &[u8],
     kind: Kind,
     cfg: &Config,
 ) -> Result<(Option<F>, ShardSet)> {
-    let (files, state) = parse_state(name, bytes, kind, cfg)?;
-    let set = restore_exact(state, cfg).map_err(|r| snap_err(name, r))?;
+    let (files, state, continuation) = parse_state(name, bytes, kind, cfg)?;
+    let mut set = restore_exact(state, cfg).map_err(|r| snap_err(name, r))?;
+    if let Some(c) = continuation.filter(|_| cfg.templates) {
+        set.apply_template_continuation(c)
+            .map_err(|r| snap_err(name, r))?;
+    }
     Ok((files, set))
 }
 
@@ -304,7 +323,7 @@ fn parse_state<F: DeserializeOwned>(
     bytes: &[u8],
     kind: Kind,
     cfg: &Config,
-) -> Result<(Option<F>, DetectorState)> {
+) -> Result<(Option<F>, DetectorState, Option<TemplateContinuation>)> {
     let header: Header = serde_json::from_slice(bytes)
         .map_err(|e| snap_err(path, format!("corrupt or truncated: {e}")))?;
     if header.format.as_ref().and_then(|v| v.as_str()) != Some(FORMAT) {
@@ -334,7 +353,7 @@ fn parse_state<F: DeserializeOwned>(
     let env: EnvelopeIn<F> =
         serde_json::from_slice(bytes).map_err(|e| snap_err(path, format!("corrupt: {e}")))?;
     check_flags(&env.detectors.config, cfg).map_err(|r| snap_err(path, r))?;
-    Ok((env.files, env.detectors))
+    Ok((env.files, env.detectors, env.template_continuation))
 }
 
 fn kind_flags(k: &DetectorKind) -> String {
@@ -1054,5 +1073,129 @@ mod tests {
             }
             assert_eq!(got, rest, "{kind:?}");
         }
+    }
+
+    /// Text lines of several shapes from three sources; some carry words never seen
+    /// before, so the template layer's vocabulary, cache and clock all matter.
+    fn template_lines(range: std::ops::Range<usize>) -> String {
+        let words = ["disk", "fan", "psu", "nic", "raid", "bmc", "ssd", "dimm"];
+        range
+            .map(|i| {
+                let source = ["api", "db", "cache"][i % 3];
+                let message = match (i * 7919) % 23 {
+                    0 => format!("ERROR {} {} failed on host{}", words[i % 8], i % 5, i % 7),
+                    1 => format!("WARN queue q{} is {}% full", i % 4, 80 + i % 20),
+                    2 => format!("novel-{i} thing-{} happened", i * 31),
+                    3..=9 => format!("user u{} logged in from 10.0.0.{}", i % 50, i % 9),
+                    _ => format!("GET /items/{} 200 {}ms", i * 13 % 1000, 5 + i % 4),
+                };
+                format!(
+                    "{{\"timestamp\": {}, \"source\": \"{source}\", \"message\": \"{message}\"}}\n",
+                    1_700_000_000 + i
+                )
+            })
+            .collect()
+    }
+
+    fn feed_scored(engine: &mut Engine, lines: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        let mut sink = CallbackSink(|a: &crate::anomaly::Anomaly<'_>| {
+            got.push(format!(
+                "{} {} {} {}",
+                a.metric, a.message, a.score, a.value
+            ))
+        });
+        engine.feed_block(lines.as_bytes(), "x", &mut sink).unwrap();
+        got
+    }
+
+    #[test]
+    fn continuation_with_templates_equals_an_uninterrupted_run() {
+        // A small cap, so that eviction (the clock) runs; priming, so that new sources
+        // start from the template shard.
+        let c = Config {
+            timed: true,
+            templates: true,
+            max_templates: 6,
+            ..cfg(DetectorKind::Zscore, false)
+        };
+        let mut whole = Engine::new(c.clone(), InputFormat::JsonLines);
+        whole.prime_benign(40);
+        let all = feed_scored(&mut whole, &template_lines(0..900));
+        assert!(
+            all.iter().any(|a| a.starts_with("template.novelty")),
+            "{all:?}"
+        );
+        for cut in [1, 97, 450, 899] {
+            let mut first = Engine::new(c.clone(), InputFormat::JsonLines);
+            first.prime_benign(40);
+            let mut got = feed_scored(&mut first, &template_lines(0..cut));
+            let json = to_json(Kind::PartitionState, first.shards(), Some(&1u64));
+            let (_, restored) =
+                parse_continuation::<u64>(Path::new("p"), &json, Kind::PartitionState, &c).unwrap();
+            let mut second = Engine::new(c.clone(), InputFormat::JsonLines);
+            second.set_shards(restored);
+            got.extend(feed_scored(&mut second, &template_lines(cut..900)));
+            assert_eq!(got, all, "checkpoint after line {cut}");
+        }
+    }
+
+    #[test]
+    fn a_template_continuation_that_does_not_fit_is_refused() {
+        let c = Config {
+            templates: true,
+            ..cfg(DetectorKind::Zscore, false)
+        };
+        let mut e = Engine::new(c.clone(), InputFormat::JsonLines);
+        feed_scored(&mut e, &template_lines(0..50));
+        let json = to_json(Kind::PartitionState, e.shards(), Some(&1u64));
+        let mut doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let tc = doc["template_continuation"].clone();
+        assert!(
+            tc["shards"].as_array().is_some_and(|s| s.len() == 3),
+            "{tc}"
+        );
+        let bad = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut d = doc.clone();
+            edit(&mut d["template_continuation"]);
+            let bytes = serde_json::to_vec(&d).unwrap();
+            parse_continuation::<u64>(Path::new("p"), &bytes, Kind::PartitionState, &c)
+                .unwrap_err()
+                .to_string()
+        };
+        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 5] = [
+            (
+                &|t| t["shards"].as_array_mut().unwrap().truncate(2),
+                "describes 2 shards",
+            ),
+            (
+                &|t| t["shards"][0]["store"]["hand"] = 1_000_000.into(),
+                "clock hand",
+            ),
+            (
+                &|t| t["shards"][1]["store"]["by_len"] = serde_json::json!([[3, [99]]]),
+                "candidates",
+            ),
+            (
+                &|t| t["shards"][2]["store"]["exact"] = serde_json::json!([[1, 99, 0]]),
+                "cache",
+            ),
+            (
+                &|t| t["shards"][0]["vocabulary"] = serde_json::json!([[1, 0]]),
+                "vocabulary",
+            ),
+        ];
+        for (edit, want) in cases {
+            let e = bad(edit);
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        // Baselines and follow state carry none.
+        let base = to_json::<()>(Kind::Baseline, e.shards(), None);
+        assert!(!String::from_utf8_lossy(&base).contains("template_continuation"));
+        doc.as_object_mut().unwrap().remove("template_continuation");
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        assert!(
+            parse_continuation::<u64>(Path::new("p"), &bytes, Kind::PartitionState, &c).is_ok()
+        );
     }
 }

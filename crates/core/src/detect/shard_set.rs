@@ -10,7 +10,7 @@ use crate::anomaly::Anomaly;
 use crate::config::{Config, ShardBy};
 use crate::detect::detector::ScorerFactory;
 use crate::detect::shard::{Counters, Shard, TemplateContext};
-use crate::detect::template::TemplateSummary;
+use crate::detect::template::{TemplateContinuation, TemplateSummary};
 use crate::features::{ChunkFeatures, TextAt};
 use crate::record::Attrs;
 use crate::record::{EventRecord, LineCursor};
@@ -101,6 +101,52 @@ impl ShardSet {
     /// Shards with their names (source, or the shared/overflow names).
     pub fn shards(&self) -> impl Iterator<Item = (&str, &Shard)> {
         self.names.iter().map(|n| &**n).zip(self.shards.iter())
+    }
+
+    /// What the template layer holds beyond its saved form, for a partition checkpoint
+    /// (`None` without `--templates`).
+    pub(crate) fn template_continuation(&self) -> Option<TemplateContinuation> {
+        if !self.cfg.templates {
+            return None;
+        }
+        let extras = |s: &Shard| s.templates.as_deref().map(|t| t.extras());
+        Some(TemplateContinuation {
+            shards: self.shards.iter().map(extras).collect(),
+            template: self.template.as_ref().and_then(extras),
+            budget: self.tctx.budget.clone(),
+        })
+    }
+
+    /// Put back [`Self::template_continuation`] of the set this one was restored from
+    /// (same shards, same order). Refuses one that does not fit, naming what.
+    pub(crate) fn apply_template_continuation(
+        &mut self,
+        c: TemplateContinuation,
+    ) -> Result<(), String> {
+        if c.shards.len() != self.shards.len() {
+            return Err(format!(
+                "template continuation describes {} shards, not {}",
+                c.shards.len(),
+                self.shards.len()
+            ));
+        }
+        if self.template.is_none() && c.template.is_some() {
+            return Err("template continuation describes a priming template".into());
+        }
+        let pairs = self
+            .shards
+            .iter_mut()
+            .zip(c.shards)
+            .chain(self.template.as_mut().map(|t| (t, c.template)));
+        for (shard, extras) in pairs {
+            match (shard.templates.as_deref_mut(), extras) {
+                (Some(layer), Some(x)) => layer.apply_extras(x)?,
+                (None, None) => {}
+                _ => return Err("template continuation does not match the shards".into()),
+            }
+        }
+        self.tctx.budget = c.budget;
+        Ok(())
     }
 
     /// Set the state that every new shard starts from (priming, pooled baselines).

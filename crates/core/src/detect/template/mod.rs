@@ -21,7 +21,7 @@ use ahash::AHashMap;
 use baselines::TemplateBaselines;
 use category::Categories;
 use serde::{Deserialize, Serialize};
-use store::{Store, Template};
+use store::{Store, StoreExtras, Template};
 use trace_sentinel_kernels::shape::{template_text, Level, Shape, Shaper};
 
 /// Templates younger than this (in lines of their own) teach the source's vocabulary
@@ -103,7 +103,7 @@ impl TemplateLayer {
 }
 
 /// Templates and vocabulary words every shard together may hold.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Budget {
     /// Templates left to create across shards.
     pub(crate) templates: usize,
@@ -548,6 +548,70 @@ impl TemplateLayer {
         self.store.set_cap(cfg.max_templates);
         budget.templates = budget.templates.saturating_sub(self.store.len());
         budget.attrs = budget.attrs.saturating_sub(self.store.attr_baselines());
+    }
+}
+
+/// What a [`TemplateLayer`] holds besides its saved form ([`SavedLayer`]): the store's
+/// caches and clock ([`StoreExtras`]), the vocabulary and its word count. A saved layer
+/// with its extras continues exactly; without them it relearns (see
+/// `snapshot::parse_continuation`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LayerExtras {
+    store: StoreExtras,
+    /// `(word hash, count)`, sorted by hash.
+    vocabulary: Vec<(u32, u32)>,
+    words_seen: u64,
+    /// The recent rate of new templates and the line it is as of, undecayed (the saved
+    /// form holds it decayed to the last line, which later decay would not repeat bit
+    /// for bit).
+    recent: (f64, u64),
+}
+
+/// The template layer of a whole shard set beyond its saved form: each shard's
+/// [`LayerExtras`] in shard order, the priming template's, and the shared [`Budget`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TemplateContinuation {
+    pub(crate) shards: Vec<Option<LayerExtras>>,
+    pub(crate) template: Option<LayerExtras>,
+    pub(crate) budget: Budget,
+}
+
+impl TemplateLayer {
+    /// The state its saved form leaves out.
+    pub(crate) fn extras(&self) -> LayerExtras {
+        let mut vocabulary: Vec<(u32, u32)> = self
+            .vocabulary
+            .counts
+            .iter()
+            .map(|(&h, &c)| (h, c))
+            .collect();
+        vocabulary.sort_unstable();
+        LayerExtras {
+            store: self.store.extras(),
+            vocabulary,
+            words_seen: self.words_seen,
+            recent: (self.recent_new, self.recent_at),
+        }
+    }
+
+    /// Put back what [`Self::extras`] took from the layer this one was restored from;
+    /// refuses extras that do not fit it, changing nothing.
+    pub(crate) fn apply_extras(&mut self, x: LayerExtras) -> Result<(), String> {
+        if x.vocabulary.len() > VOCABULARY_CAP || x.vocabulary.iter().any(|&(_, c)| c == 0) {
+            return Err("template vocabulary out of range".into());
+        }
+        if !(0.0..=1.0).contains(&x.recent.0) {
+            return Err("template rate of new templates out of range".into());
+        }
+        self.store.apply_extras(x.store)?;
+        let counts: AHashMap<u32, u32> = x.vocabulary.into_iter().collect();
+        self.vocabulary = Vocabulary {
+            singles: counts.values().filter(|&&c| c == 1).count() as u64,
+            counts,
+        };
+        self.words_seen = x.words_seen;
+        (self.recent_new, self.recent_at) = x.recent;
+        Ok(())
     }
 }
 

@@ -149,6 +149,22 @@ pub(crate) struct Assigned {
     pub(crate) count_before: u64,
 }
 
+/// What a [`Store`] holds besides its templates' saved form: the clock's hand, each
+/// slot's generation and second-chance bit, the similarity candidates in their order and
+/// the exact-key cache. A partition checkpoint carries it so that a worker taking the
+/// partition over assigns every later line to the template an uninterrupted run would
+/// (see `snapshot::parse_continuation`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct StoreExtras {
+    hand: usize,
+    /// `(generation, referenced)` of each slot, in slot order.
+    slots: Vec<(u32, bool)>,
+    /// The non-empty candidate lists: `(token count, slots)`, most recently matched first.
+    by_len: Vec<(usize, Vec<u32>)>,
+    /// The exact-key cache: `(key, slot, generation)`, sorted by key.
+    exact: Vec<(u64, u32, u32)>,
+}
+
 /// The templates of one shard.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
@@ -238,6 +254,71 @@ impl Store {
         }
         s.created = s.slots.len() as u64;
         s
+    }
+
+    /// The state [`Self::restore`] does not rebuild (see [`StoreExtras`]).
+    pub(crate) fn extras(&self) -> StoreExtras {
+        let mut exact: Vec<(u64, u32, u32)> = self
+            .exact
+            .iter()
+            .map(|(&k, &(slot, generation))| (k, slot, generation))
+            .collect();
+        exact.sort_unstable();
+        StoreExtras {
+            hand: self.hand,
+            slots: self
+                .slots
+                .iter()
+                .map(|t| (t.generation, t.referenced))
+                .collect(),
+            by_len: self
+                .by_len
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(n, l)| (n, l.clone()))
+                .collect(),
+            exact,
+        }
+    }
+
+    /// Put back what [`Self::extras`] took from the store that was saved; this store
+    /// must hold that store's templates, restored in slot order. Refuses extras that do
+    /// not fit them (a crafted or mismatched checkpoint) without changing anything.
+    pub(crate) fn apply_extras(&mut self, x: StoreExtras) -> Result<(), String> {
+        let n = self.slots.len();
+        if x.slots.len() != n {
+            return Err(format!(
+                "template cache describes {} templates, not {n}",
+                x.slots.len()
+            ));
+        }
+        if x.hand >= n.max(1) {
+            return Err(format!("template clock hand {} out of range", x.hand));
+        }
+        let slot_ok = |s: u32| (s as usize) < n;
+        let mut by_len = vec![Vec::new(); MAX_TOKENS + 1];
+        for (len, list) in x.by_len {
+            if len > MAX_TOKENS || list.len() > CANDIDATES || !list.iter().all(|&s| slot_ok(s)) {
+                return Err(format!("template candidates for {len} tokens out of range"));
+            }
+            by_len[len] = list;
+        }
+        if x.exact.len() > self.cap.saturating_mul(16) || !x.exact.iter().all(|e| slot_ok(e.1)) {
+            return Err("template cache out of range".into());
+        }
+        for (t, (generation, referenced)) in self.slots.iter_mut().zip(x.slots) {
+            t.generation = generation;
+            t.referenced = referenced;
+        }
+        self.hand = x.hand;
+        self.by_len = by_len;
+        self.exact = x
+            .exact
+            .into_iter()
+            .map(|(k, slot, generation)| (k, (slot, generation)))
+            .collect();
+        Ok(())
     }
 
     fn similar(&self, toks: &[u32]) -> Option<u32> {
