@@ -4,19 +4,24 @@
 //! per source and in order, what `watch --jsonl --format json` prints — none missing, none
 //! repeated — in steady state, when a worker is SIGKILLed mid-stream and the other takes
 //! its partitions over after the lease TTL, when both are stopped with SIGTERM and
-//! restarted, and when the shipper is killed and restarted. Plus the commands' errors.
+//! restarted (also with `--templates`, against `watch --templates`), and when the shipper
+//! is killed and restarted. Plus the worker's `--metrics-addr` and the commands' errors.
 //!
-//! Without `nats-server` on the PATH the tests say so and pass, except under CI (`CI`
-//! set), where `.ci/run` installs it and its absence is a failure.
+//! `nats-server` is Debian's package (`.ci/run` installs it; `NATS_SERVER` names another
+//! binary). Without it the tests fail where apt-get could install it, and are skipped
+//! with a notice elsewhere.
 
+#[path = "support/prometheus.rs"]
+mod prometheus;
 #[path = "support/scratch.rs"]
 mod scratch;
 
+use prometheus::{free_port, http_get, promtool_bin, promtool_check};
 use scratch::scratch;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -28,27 +33,9 @@ const TTL_MS: u64 = 2000;
 /// Longest wait for the anomaly stream to be complete.
 const COMPLETE: Duration = Duration::from_secs(120);
 
-/// Whether nats-server is here; without it (and not under CI) a test passes with a note.
-fn have_server() -> bool {
-    let found = Command::new("nats-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nats-server is not installed (.ci/run installs it)"
-        );
-        eprintln!("note: nats-server not found; NATS test skipped");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// `nats-server`, if it can be had (see the module comment).
+fn nats_server(test: &str) -> Option<PathBuf> {
+    prometheus::tool("NATS_SERVER", &["nats-server"], "nats-server", test)
 }
 
 /// A nats-server with JetStream on a loopback port, stopped when dropped.
@@ -58,10 +45,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path) -> Server {
+    fn start(bin: &Path, dir: &Path) -> Server {
         let port = free_port();
         let log = std::fs::File::create(dir.join("nats-server.log")).unwrap();
-        let child = Command::new("nats-server")
+        let child = Command::new(bin)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(dir.join("jetstream"))
             .stdin(Stdio::null())
@@ -231,10 +218,11 @@ fn by_source(lines: &str) -> BySource {
     m
 }
 
-/// What `watch --jsonl --format json` prints for the file.
-fn expected(path: &Path) -> (BySource, usize) {
+/// What `watch --jsonl --format json` (with `extra` flags) prints for the file.
+fn expected(path: &Path, extra: &[&str]) -> (BySource, usize) {
     let out = Command::new(BIN)
         .args(["watch", "--jsonl", "--format", "json"])
+        .args(extra)
         .arg(path)
         .output()
         .unwrap();
@@ -245,8 +233,14 @@ fn expected(path: &Path) -> (BySource, usize) {
 
 /// The anomaly stream as `tail-anomalies --format json` prints it.
 fn published(url: &str) -> String {
+    published_on(url, "anomalies")
+}
+
+/// The anomalies published under `subject` (`--anomalies`).
+fn published_on(url: &str, subject: &str) -> String {
     let out = Command::new(BIN)
         .args(["tail-anomalies", "--nats", url, "--format", "json"])
+        .args(["--anomalies", subject])
         .output()
         .unwrap();
     assert!(
@@ -259,9 +253,14 @@ fn published(url: &str) -> String {
 
 /// Wait until the anomaly stream holds at least `n` anomalies.
 fn wait_published(url: &str, n: usize, procs: &[&Proc]) -> String {
+    wait_published_on(url, "anomalies", n, procs)
+}
+
+/// Wait until at least `n` anomalies are published under `subject`.
+fn wait_published_on(url: &str, subject: &str, n: usize, procs: &[&Proc]) -> String {
     let t0 = Instant::now();
     loop {
-        let text = published(url);
+        let text = published_on(url, subject);
         if text.lines().count() >= n {
             return text;
         }
@@ -305,15 +304,15 @@ fn assert_same(want: &BySource, got: &BySource) {
 }
 
 fn worker(dir: &Path, url: &str, name: &str) -> Proc {
-    worker_every(dir, url, name, 200)
+    worker_every(dir, url, name, 200, &[])
 }
 
-/// A worker checkpointing every `checkpoint_ms`.
-fn worker_every(dir: &Path, url: &str, name: &str, checkpoint_ms: u64) -> Proc {
+/// A worker checkpointing every `checkpoint_ms`, with `extra` flags.
+fn worker_every(dir: &Path, url: &str, name: &str, checkpoint_ms: u64, extra: &[&str]) -> Proc {
     let ttl = TTL_MS.to_string();
     let every = checkpoint_ms.to_string();
     let stats = format!("{name}.json");
-    let args = [
+    let mut args = vec![
         "worker",
         "--nats",
         url,
@@ -327,6 +326,7 @@ fn worker_every(dir: &Path, url: &str, name: &str, checkpoint_ms: u64) -> Proc {
         "--worker-id",
         name,
     ];
+    args.extend_from_slice(extra);
     Proc::spawn(dir, name, &args)
 }
 
@@ -365,26 +365,36 @@ fn lines_seen(v: &Value) -> u64 {
 
 /// `ship --follow --from-start --state DIR` over `path`.
 fn follow_shipper(dir: &Path, url: &str, path: &Path, name: &str) -> Proc {
+    follow_shipper_to(dir, url, path, name, "ship-state", &[])
+}
+
+/// `ship --follow --from-start --state STATE` over `path`, with `extra` flags.
+fn follow_shipper_to(
+    dir: &Path,
+    url: &str,
+    path: &Path,
+    name: &str,
+    state: &str,
+    extra: &[&str],
+) -> Proc {
     let path = path.to_str().unwrap();
-    Proc::spawn(
-        dir,
-        name,
-        &[
-            "ship",
-            "--nats",
-            url,
-            "--jsonl",
-            "--follow",
-            "--from-start",
-            "--state",
-            "ship-state",
-            "--checkpoint-interval",
-            "50",
-            "--poll-interval",
-            "20",
-            path,
-        ],
-    )
+    let mut args = vec![
+        "ship",
+        "--nats",
+        url,
+        "--jsonl",
+        "--follow",
+        "--from-start",
+        "--state",
+        state,
+        "--checkpoint-interval",
+        "50",
+        "--poll-interval",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    args.push(path);
+    Proc::spawn(dir, name, &args)
 }
 
 struct Setup {
@@ -396,36 +406,75 @@ struct Setup {
     total: usize,
 }
 
-fn setup(tag: &str) -> Setup {
+/// A server, the input and what `watch` (with `flags`) prints for it; `None` when the
+/// test is skipped for want of nats-server.
+fn setup(tag: &str, test: &str, flags: &[&str]) -> Option<Setup> {
+    let bin = nats_server(test)?;
     let dir = scratch(tag);
-    let server = Server::start(dir.path());
+    let server = Server::start(&bin, dir.path());
     let lines = input(240);
     let file = dir.path().join("events.jsonl");
     write_lines(&file, &lines, false);
-    let (want, total) = expected(&file);
+    let (want, total) = expected(&file, flags);
+    // Every one of the 50 sources has anomalies (the template layer reports fewer).
+    let (sources, least) = if flags.is_empty() {
+        (50, 150)
+    } else {
+        (40, 100)
+    };
     assert!(
-        want.len() == 50 && total > 150,
+        want.len() >= sources && total > least,
         "{} sources, {total} anomalies",
         want.len()
     );
     // The scenarios write the file again in parts.
     std::fs::write(&file, "").unwrap();
-    Setup {
+    Some(Setup {
         dir,
         server,
         file,
         lines,
         want,
         total,
+    })
+}
+
+/// The address `--metrics-addr 127.0.0.1:0` picked, from the process's stderr.
+fn metrics_addr(p: &Proc) -> String {
+    let t0 = Instant::now();
+    loop {
+        let err = p.stderr();
+        if let Some(rest) = err.split("metrics on http://").nth(1) {
+            if let Some(addr) = rest.split("/metrics").next() {
+                return addr.to_string();
+            }
+        }
+        assert!(
+            t0.elapsed() < COMPLETE,
+            "{}: no metrics address: {err}",
+            p.name
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Samples of an exposition: `name{labels}` → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
 }
 
 #[test]
 fn steady_state_two_workers_publish_what_watch_prints() {
-    if !have_server() {
+    let test = "steady_state_two_workers_publish_what_watch_prints";
+    let Some(s) = setup("nats-steady", test, &[]) else {
         return;
-    }
-    let s = setup("nats-steady");
+    };
     let d = s.dir.path();
     let url = &s.server.url;
     write_lines(&s.file, &s.lines, false);
@@ -444,10 +493,54 @@ fn steady_state_two_workers_publish_what_watch_prints() {
         )),
         "{err}"
     );
-    let mut a = worker(d, url, "a");
+    let mut a = worker_every(d, url, "a", 200, &["--metrics-addr", "127.0.0.1:0"]);
     let mut b = worker(d, url, "b");
     let text = wait_published(url, s.total, &[&a, &b]);
     assert_same(&s.want, &by_source(&text));
+    // The worker's metrics: follow mode's names for what the engines and checkpoints
+    // did, the worker's own for its partitions; they agree with --stats-json.
+    let addr = metrics_addr(&a);
+    let t0 = Instant::now();
+    let (body, sa) = loop {
+        let before = stats(d, "a");
+        let (status, body) = http_get(&addr, "/metrics").expect("scrape the worker");
+        assert_eq!(status, 200);
+        let m = samples(&body);
+        let events = before.as_ref().and_then(|v| v["events"].as_f64());
+        if events.is_some() && m.get("trace_sentinel_events_total").copied() == events {
+            break (body, before.unwrap());
+        }
+        assert!(t0.elapsed() < COMPLETE, "metrics never settled:\n{body}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let m = samples(&body);
+    let anomalies: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("trace_sentinel_anomalies_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(Some(anomalies), sa["anomalies"]["total"].as_f64(), "{body}");
+    for name in [
+        "trace_sentinel_read_bytes_total",
+        "trace_sentinel_sources",
+        "trace_sentinel_checkpoints_total",
+        "trace_sentinel_stage_duration_seconds_count{stage=\"detect\"}",
+        "trace_sentinel_worker_info{worker=\"a\"}",
+        "trace_sentinel_worker_lines_total",
+        "trace_sentinel_worker_anomalies_total{result=\"stored\"}",
+        "trace_sentinel_worker_partition_changes_total{change=\"claimed\"}",
+        "trace_sentinel_worker_partitions_owned",
+    ] {
+        assert!(m.contains_key(name), "{name} in\n{body}");
+    }
+    assert_eq!(
+        m["trace_sentinel_worker_partitions_owned"] as usize,
+        owned(&sa),
+        "{body}"
+    );
+    if let Some(promtool) = promtool_bin(test) {
+        promtool_check(&promtool, &body).unwrap();
+    }
     a.term();
     b.term();
     let (sa, sb) = (stats(d, "a").unwrap(), stats(d, "b").unwrap());
@@ -470,10 +563,10 @@ fn steady_state_two_workers_publish_what_watch_prints() {
 
 #[test]
 fn a_killed_worker_is_replaced_after_the_lease_ttl() {
-    if !have_server() {
+    let test = "a_killed_worker_is_replaced_after_the_lease_ttl";
+    let Some(s) = setup("nats-kill", test, &[]) else {
         return;
-    }
-    let s = setup("nats-kill");
+    };
     let d = s.dir.path();
     let url = &s.server.url;
     let third = s.lines.len() / 3;
@@ -481,7 +574,7 @@ fn a_killed_worker_is_replaced_after_the_lease_ttl() {
     let mut ship = follow_shipper(d, url, &s.file, "ship");
     // `a` checkpoints only when it hands a partition over: what it publishes after its
     // last checkpoint is published again by `b`, and must be dropped as duplicates.
-    let mut a = worker_every(d, url, "a", 600_000);
+    let mut a = worker_every(d, url, "a", 600_000, &[]);
     let mut b = worker(d, url, "b");
     // Both own partitions (one may have read every line so far before the other came).
     wait_stats(d, &a, |v| owned(v) > 0);
@@ -511,19 +604,20 @@ fn a_killed_worker_is_replaced_after_the_lease_ttl() {
     assert_same(&s.want, &by_source(&published(url)));
 }
 
-#[test]
-fn workers_stopped_with_sigterm_resume_from_their_checkpoints() {
-    if !have_server() {
+/// Two workers (with `flags`) stopped with SIGTERM mid-stream and restarted publish
+/// what `watch` with the same flags prints; the restarted ones resume from the
+/// checkpoints and replay nothing.
+fn sigterm_and_restart(tag: &str, test: &str, flags: &[&str]) {
+    let Some(s) = setup(tag, test, flags) else {
         return;
-    }
-    let s = setup("nats-term");
+    };
     let d = s.dir.path();
     let url = &s.server.url;
     let half = s.lines.len() / 2;
     write_lines(&s.file, &s.lines[..half], true);
     let mut ship = follow_shipper(d, url, &s.file, "ship");
-    let mut a = worker(d, url, "a");
-    let mut b = worker(d, url, "b");
+    let mut a = worker_every(d, url, "a", 200, flags);
+    let mut b = worker_every(d, url, "b", 200, flags);
     wait_stats(d, &a, |v| owned(v) > 0);
     wait_stats(d, &b, |v| owned(v) > 0);
     wait_published(url, 1, &[&a, &b]);
@@ -532,8 +626,8 @@ fn workers_stopped_with_sigterm_resume_from_their_checkpoints() {
     assert!(!published(url).is_empty());
     write_lines(&s.file, &s.lines[half..], true);
     let _ = std::fs::remove_file(d.join("a.json"));
-    let mut a = worker(d, url, "a");
-    let mut b = worker(d, url, "b");
+    let mut a = worker_every(d, url, "a", 200, flags);
+    let mut b = worker_every(d, url, "b", 200, flags);
     let text = wait_published(url, s.total, &[&ship, &a, &b]);
     assert_same(&s.want, &by_source(&text));
     let va = wait_stats(d, &a, |v| v["worker"]["resumed"].as_u64() > Some(0));
@@ -548,11 +642,29 @@ fn workers_stopped_with_sigterm_resume_from_their_checkpoints() {
 }
 
 #[test]
+fn workers_stopped_with_sigterm_resume_from_their_checkpoints() {
+    sigterm_and_restart(
+        "nats-term",
+        "workers_stopped_with_sigterm_resume_from_their_checkpoints",
+        &[],
+    );
+}
+
+#[test]
+fn template_workers_resume_exactly_what_watch_templates_prints() {
+    sigterm_and_restart(
+        "nats-term-templates",
+        "template_workers_resume_exactly_what_watch_templates_prints",
+        &["--templates"],
+    );
+}
+
+#[test]
 fn a_killed_shipper_resumes_from_its_state() {
-    if !have_server() {
+    let test = "a_killed_shipper_resumes_from_its_state";
+    let Some(s) = setup("nats-ship", test, &[]) else {
         return;
-    }
-    let s = setup("nats-ship");
+    };
     let d = s.dir.path();
     let url = &s.server.url;
     // Workers first: they wait for the first shipper to create the stream.
@@ -623,6 +735,20 @@ fn nats_commands_refuse_bad_flags_and_name_what_failed() {
             "tail-anomalies",
         ),
         (
+            &[
+                "worker",
+                "--nats",
+                &dead,
+                "--alertmanager",
+                "http://127.0.0.1:9093",
+            ],
+            "--alertmanager: not supported by the worker",
+        ),
+        (
+            &["worker", "--nats", &dead, "--metrics-addr", "nonsense"],
+            "--metrics-addr",
+        ),
+        (
             &["worker", "--nats", &dead, "--lease-ttl", "100"],
             "--lease-ttl: 100 (must be 1000 to 60000)",
         ),
@@ -646,10 +772,10 @@ fn nats_commands_refuse_bad_flags_and_name_what_failed() {
             "{args:?}: {err}"
         );
     }
-    if !have_server() {
+    let Some(bin) = nats_server("nats_commands_refuse_bad_flags_and_name_what_failed") else {
         return;
-    }
-    let server = Server::start(d.path());
+    };
+    let server = Server::start(&bin, d.path());
     // Nothing published yet: nothing to print, exit 0.
     let (code, err) = run(&["tail-anomalies", "--nats", &server.url]);
     assert_eq!(code, Some(0), "{err}");

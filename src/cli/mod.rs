@@ -40,7 +40,10 @@ pub enum Command {
     #[command(
         mut_arg("format", |a| a.hide(true)),
         mut_arg("webhook", |a| a.hide(true)),
-        mut_arg("webhook_header", |a| a.hide(true))
+        mut_arg("webhook_header", |a| a.hide(true)),
+        mut_arg("alertmanager", |a| a.hide(true)),
+        mut_arg("alert_label", |a| a.hide(true)),
+        mut_arg("alert_resolve_after", |a| a.hide(true))
     )]
     Worker(nats::WorkerArgs),
     /// Print the anomalies workers published to NATS, as text or JSON.

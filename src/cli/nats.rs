@@ -2,7 +2,7 @@
 //! checks into plain values. The commands live in `cmd/nats/`; without the `nats`
 //! feature the flags still parse and the commands refuse to run.
 
-use super::{DetectArgs, Format};
+use super::{DetectArgs, Format, MetricsArgs};
 use clap::Args;
 use std::path::PathBuf;
 use trace_sentinel_core::Error;
@@ -174,10 +174,8 @@ pub struct WorkerArgs {
     /// [default: none].
     #[arg(long = "stats-json", value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
-    /// Serve Prometheus metrics at http://ADDR/metrics while running (HOST:PORT; port 0
-    /// picks one, printed on stderr) [default: none].
-    #[arg(long = "metrics-addr", value_name = "ADDR")]
-    pub metrics_addr: Option<String>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// This worker's name in the lease bucket [default: HOST-PID-RANDOM].
     #[arg(long = "worker-id", value_name = "ID")]
     pub worker_id: Option<String>,
@@ -199,6 +197,12 @@ impl WorkerArgs {
         if self.detect.webhook.webhook.is_some() {
             return Err(invalid(
                 "--webhook",
+                "not supported by the worker; read the anomaly stream instead",
+            ));
+        }
+        if !self.detect.alerts.alertmanager.is_empty() {
+            return Err(invalid(
+                "--alertmanager",
                 "not supported by the worker; read the anomaly stream instead",
             ));
         }

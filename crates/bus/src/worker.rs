@@ -21,9 +21,12 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use trace_sentinel_core::detect::{Counters, ShardSet, TemplateSummary, OVERFLOW_SHARD};
 use trace_sentinel_core::engine::{Engine, InputFormat};
 use trace_sentinel_core::snapshot::{self, Kind};
-use trace_sentinel_core::stats::StatsSink;
+use trace_sentinel_core::stats::{
+    CheckpointStats, PartitionWorkerStats, RunStats, StageHistogram, StatsSink,
+};
 use trace_sentinel_core::{Anomaly, Config, LineCursor, Sink};
 
 /// What decides a worker's results and pace.
@@ -156,6 +159,12 @@ pub struct Worker<C, K, F, A> {
     token: String,
     next_tick: Instant,
     last_checkpoint: Instant,
+    /// The engine counters of partitions no longer owned.
+    retired: Counters,
+    /// Partition checkpoints written or failed, their sizes and durations.
+    checkpoint_stats: CheckpointStats,
+    /// Time per batch of lines through the engines.
+    detect_stage: StageHistogram,
 }
 
 /// Longest wait for lines in one step.
@@ -187,6 +196,9 @@ where
             token: String::new(),
             next_tick: now,
             last_checkpoint: now,
+            retired: Counters::default(),
+            checkpoint_stats: CheckpointStats::default(),
+            detect_stage: StageHistogram::default(),
         }
     }
 
@@ -278,6 +290,7 @@ where
         self.feed.close(partition);
         if let Some(p) = self.parts.remove(&partition) {
             self.stats.oversized += p.engine.oversized_lines();
+            add_counters(&mut self.retired, p.engine.shards().counters());
         }
     }
 
@@ -351,8 +364,12 @@ where
         if let Err(e) = got {
             self.transient(&e);
         }
+        let t0 = Instant::now();
         for line in &buf {
             self.observe(line)?;
+        }
+        if !buf.is_empty() {
+            self.detect_stage.record(t0.elapsed());
         }
         self.buf = buf;
         // Anomalies leave at once; only their acknowledgements wait for the checkpoint.
@@ -526,8 +543,20 @@ where
                 last_seq: part.last_seq,
                 lines: part.lines,
             };
+            let t0 = Instant::now();
             let bytes = snapshot::to_json(Kind::PartitionState, part.engine.shards(), Some(&pos));
-            match self.store.save(p, &bytes) {
+            let saved = self.store.save(p, &bytes);
+            let c = &mut self.checkpoint_stats;
+            match &saved {
+                Ok(Saved::Stored) => {
+                    c.written += 1;
+                    c.bytes_total += bytes.len() as u64;
+                    c.last_bytes = bytes.len() as u64;
+                    c.duration.record(t0.elapsed());
+                }
+                Ok(Saved::Fenced) | Err(_) => c.failed += 1,
+            }
+            match saved {
                 Ok(Saved::Stored) => {
                     self.stats.checkpoints += 1;
                     if let Some(part) = self.parts.get_mut(&p) {
@@ -575,6 +604,62 @@ where
         &self.collect.stats
     }
 
+    /// The run's statistics (`--stats-json`, `--metrics-addr`) after `elapsed`, over
+    /// every partition this worker has owned: the engines' counts (the owned ones now,
+    /// plus what dropped ones had counted), anomalies detected, partition checkpoints,
+    /// the time per batch (stage `detect`), and the worker section under `id`. Sources
+    /// and templates are those of the partitions owned now; the template summary keeps
+    /// the `top_templates` with the most anomalies.
+    pub fn run_stats(&self, elapsed: Duration, id: &str, top_templates: usize) -> RunStats {
+        let mut counters = self.retired.clone();
+        for p in self.parts.values() {
+            add_counters(&mut counters, p.engine.shards().counters());
+        }
+        let st = &self.stats;
+        let mut run = RunStats {
+            events: st.events,
+            bytes: st.bytes,
+            anomalies: self.collect.stats.clone(),
+            elapsed,
+            threads: 1,
+            sources: self
+                .parts
+                .values()
+                .map(|p| {
+                    p.engine
+                        .shards()
+                        .shards()
+                        .filter(|(name, _)| *name != OVERFLOW_SHARD)
+                        .count() as u64
+                })
+                .sum(),
+            checkpoints: Some(self.checkpoint_stats.clone()),
+            templates: merged_templates(
+                self.parts.values().map(|p| p.engine.shards()),
+                top_templates,
+            ),
+            worker: Some(PartitionWorkerStats {
+                id: id.to_string(),
+                lines: st.lines,
+                published: st.published,
+                duplicates: st.duplicates,
+                claimed: st.claimed,
+                resumed: st.resumed,
+                surrendered: st.surrendered,
+                lost: st.lost,
+                rewound: st.rewound,
+                format_mismatches: st.format_mismatches,
+                partitions: self.owned(),
+            }),
+            ..Default::default()
+        };
+        run.set_engine_counters(&counters);
+        run.counters
+            .insert("oversized_lines", self.oversized_lines());
+        run.stages.insert("detect", self.detect_stage.clone());
+        run
+    }
+
     /// Lines over `--max-line-bytes` so far.
     pub fn oversized_lines(&self) -> u64 {
         self.stats.oversized
@@ -584,4 +669,37 @@ where
                 .map(|p| p.engine.oversized_lines())
                 .sum::<u64>()
     }
+}
+
+/// Add the bounded-resource counts of `c` to `into` (events and anomalies are counted by
+/// the worker itself).
+fn add_counters(into: &mut Counters, c: &Counters) {
+    into.overflow_events += c.overflow_events;
+    into.metrics_dropped += c.metrics_dropped;
+    into.interarrival_untracked += c.interarrival_untracked;
+}
+
+/// One template summary over several partitions' shard sets (`None` without
+/// `--templates`): counts summed, the `n` templates with the most anomalies.
+fn merged_templates<'a>(
+    sets: impl Iterator<Item = &'a ShardSet>,
+    n: usize,
+) -> Option<TemplateSummary> {
+    let mut out: Option<TemplateSummary> = None;
+    for set in sets {
+        let Some(t) = set.template_summary(n) else {
+            continue;
+        };
+        let o = out.get_or_insert_with(TemplateSummary::default);
+        o.templates += t.templates;
+        o.created += t.created;
+        o.evicted += t.evicted;
+        o.top.extend(t.top);
+    }
+    if let Some(o) = &mut out {
+        o.top
+            .sort_by_key(|c| std::cmp::Reverse((c.anomalies, c.lines)));
+        o.top.truncate(n);
+    }
+    out
 }

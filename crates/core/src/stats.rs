@@ -1,5 +1,6 @@
 //! Run statistics: counts, throughput, per-stage latency histograms (hdrhistogram),
-//! followed files, checkpoints and anomaly deliveries, as one [`RunStats`] model. The
+//! followed files, checkpoints, anomaly deliveries and a worker's partitions, as one
+//! [`RunStats`] model. The
 //! drivers fill it; `--stats-json` is its JSON rendering ([`RunStats::to_json`]) and the
 //! Prometheus endpoints render the same model (`trace-sentinel-metrics`). A sink
 //! ([`StatsSink`]) counts anomalies by metric and severity without changing them.
@@ -152,7 +153,36 @@ pub struct FollowFileStats {
     pub truncations: u64,
 }
 
-/// Durable checkpoints written by follow mode.
+/// What a `trace-sentinel worker` did with its share of a log stream's partitions
+/// (see `docs/scale-out.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionWorkerStats {
+    /// The worker's name in the lease bucket.
+    pub id: String,
+    /// Lines read from owned partitions (replays after a takeover or rewind included).
+    pub lines: u64,
+    /// Anomalies the anomaly stream stored.
+    pub published: u64,
+    /// Anomalies the anomaly stream already had (replays dropped by their id).
+    pub duplicates: u64,
+    /// Partitions claimed.
+    pub claimed: u64,
+    /// Partitions claimed that resumed from a checkpoint.
+    pub resumed: u64,
+    /// Partitions handed back to balance the workers.
+    pub surrendered: u64,
+    /// Partitions lost (lease expired or taken, checkpoint fenced).
+    pub lost: u64,
+    /// Partitions restarted from their checkpoint after a failed publication.
+    pub rewound: u64,
+    /// Lines shipped in the other format (`--jsonl` or not) than the worker reads.
+    pub format_mismatches: u64,
+    /// Owned partitions now, each with the last stream position it has observed.
+    pub partitions: Vec<(u32, u64)>,
+}
+
+/// Durable checkpoints written by follow mode (state files) or a worker (partition
+/// checkpoints).
 #[derive(Debug, Clone, Default)]
 pub struct CheckpointStats {
     /// Checkpoints written.
@@ -299,6 +329,8 @@ pub struct RunStats {
     pub checkpoints: Option<CheckpointStats>,
     /// Delivery endpoints (`--webhook`, `--alertmanager`).
     pub deliveries: Vec<DeliveryStats>,
+    /// A worker's partitions (`trace-sentinel worker` only).
+    pub worker: Option<PartitionWorkerStats>,
 }
 
 impl RunStats {
@@ -403,6 +435,21 @@ impl RunStats {
                     })
                 })
                 .collect();
+        }
+        if let Some(w) = &self.worker {
+            doc["worker"] = json!({
+                "id": w.id,
+                "lines": w.lines,
+                "published": w.published,
+                "duplicates": w.duplicates,
+                "claimed": w.claimed,
+                "resumed": w.resumed,
+                "surrendered": w.surrendered,
+                "lost": w.lost,
+                "rewound": w.rewound,
+                "format_mismatches": w.format_mismatches,
+                "partitions": w.partitions.iter().map(|(p, seq)| json!({"partition": p, "last_seq": seq})).collect::<Vec<_>>(),
+            });
         }
         if let Some(c) = &self.checkpoints {
             doc["checkpoints"] = json!({

@@ -20,6 +20,13 @@
 //! | `trace_sentinel_delivery_anomalies_total{sink,target,outcome}` | counter | `deliveries` |
 //! | `trace_sentinel_delivery_pending{sink,target}` | gauge | `deliveries` |
 //! | `trace_sentinel_delivery_requests_total{sink,target}`, `..._retries_total` | counter | `deliveries` |
+//! | `trace_sentinel_worker_info{worker}` | gauge | `worker` |
+//! | `trace_sentinel_worker_lines_total` | counter | `worker` |
+//! | `trace_sentinel_worker_anomalies_total{result}` | counter | `worker` (stored, duplicate) |
+//! | `trace_sentinel_worker_partition_changes_total{change}` | counter | `worker` (claimed, resumed, surrendered, lost, rewound) |
+//! | `trace_sentinel_worker_format_mismatches_total` | counter | `worker` |
+//! | `trace_sentinel_worker_partitions_owned` | gauge | `worker` |
+//! | `trace_sentinel_worker_partition_last_seq{partition}` | gauge | `worker` |
 
 use crate::exposition::{Exposition, Kind};
 use trace_sentinel_core::stats::{DeliveryCounts, FollowFileStats, RunStats};
@@ -46,12 +53,14 @@ const COUNTER_HELP: [(&str, &str); 4] = [
     ),
 ];
 
-/// Every family of a run: build, engine, input, follow mode, deliveries.
+/// Every family of a run: build, engine, input, follow mode and checkpoints,
+/// deliveries, a worker's partitions.
 pub fn render_run(stats: &RunStats, out: &mut Exposition) {
     render_engine(stats, out);
     render_input(stats, out);
     render_follow(stats, out);
     render_deliveries(stats, out);
+    render_worker(stats, out);
 }
 
 /// The build and what the engine did: events, anomalies by metric and severity, sources
@@ -296,10 +305,85 @@ pub fn render_deliveries(stats: &RunStats, out: &mut Exposition) {
     );
 }
 
+/// A worker's share of a log stream (nothing outside `trace-sentinel worker`).
+pub fn render_worker(stats: &RunStats, out: &mut Exposition) {
+    let Some(w) = &stats.worker else {
+        return;
+    };
+    out.family(
+        "trace_sentinel_worker_info",
+        Kind::Gauge,
+        "The worker's name in the lease bucket (always 1).",
+    );
+    out.sample("trace_sentinel_worker_info", &[("worker", &w.id)], 1.0);
+    out.one(
+        "trace_sentinel_worker_lines_total",
+        Kind::Counter,
+        "Lines read from owned partitions (replays after a takeover included).",
+        w.lines as f64,
+    );
+    out.family(
+        "trace_sentinel_worker_anomalies_total",
+        Kind::Counter,
+        "Anomalies published, by what the anomaly stream did: result=\"stored\", or result=\"duplicate\" (a replay dropped by its id).",
+    );
+    for (result, n) in [("stored", w.published), ("duplicate", w.duplicates)] {
+        out.sample(
+            "trace_sentinel_worker_anomalies_total",
+            &[("result", result)],
+            n as f64,
+        );
+    }
+    out.family(
+        "trace_sentinel_worker_partition_changes_total",
+        Kind::Counter,
+        "Changes of ownership: claimed, resumed (claimed from a checkpoint), surrendered (handed back to balance), lost (lease expired or taken), rewound (restarted from its checkpoint after a failed publication).",
+    );
+    for (change, n) in [
+        ("claimed", w.claimed),
+        ("resumed", w.resumed),
+        ("surrendered", w.surrendered),
+        ("lost", w.lost),
+        ("rewound", w.rewound),
+    ] {
+        out.sample(
+            "trace_sentinel_worker_partition_changes_total",
+            &[("change", change)],
+            n as f64,
+        );
+    }
+    out.one(
+        "trace_sentinel_worker_format_mismatches_total",
+        Kind::Counter,
+        "Lines shipped in the other format (--jsonl or not) than the worker reads.",
+        w.format_mismatches as f64,
+    );
+    out.one(
+        "trace_sentinel_worker_partitions_owned",
+        Kind::Gauge,
+        "Partitions this worker owns now.",
+        w.partitions.len() as f64,
+    );
+    out.family(
+        "trace_sentinel_worker_partition_last_seq",
+        Kind::Gauge,
+        "The last log stream position an owned partition has observed.",
+    );
+    for (p, seq) in &w.partitions {
+        out.sample(
+            "trace_sentinel_worker_partition_last_seq",
+            &[("partition", &p.to_string())],
+            *seq as f64,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trace_sentinel_core::stats::{CheckpointStats, DeliveryStats, StageHistogram};
+    use trace_sentinel_core::stats::{
+        CheckpointStats, DeliveryStats, PartitionWorkerStats, StageHistogram,
+    };
 
     #[test]
     fn a_run_renders_every_family_once() {
@@ -343,10 +427,25 @@ mod tests {
                 last_failure: None,
             },
         });
+        stats.worker = Some(PartitionWorkerStats {
+            id: "w-1".into(),
+            lines: 40,
+            published: 5,
+            duplicates: 2,
+            claimed: 3,
+            partitions: vec![(0, 17), (5, 23)],
+            ..Default::default()
+        });
         let mut e = Exposition::new();
         render_run(&stats, &mut e);
         let text = e.finish();
         for want in [
+            "trace_sentinel_worker_info{worker=\"w-1\"} 1\n",
+            "trace_sentinel_worker_lines_total 40\n",
+            "trace_sentinel_worker_anomalies_total{result=\"duplicate\"} 2\n",
+            "trace_sentinel_worker_partition_changes_total{change=\"claimed\"} 3\n",
+            "trace_sentinel_worker_partitions_owned 2\n",
+            "trace_sentinel_worker_partition_last_seq{partition=\"5\"} 23\n",
             "trace_sentinel_events_total 12\n",
             "trace_sentinel_read_bytes_total 345\n",
             "trace_sentinel_anomalies_total{metric=\"attr.\\\"q\\\"\",severity=\"warning\"} 1\n",
@@ -386,12 +485,14 @@ mod tests {
     }
 
     #[test]
-    fn outside_follow_mode_there_are_no_follow_families() {
+    fn outside_follow_mode_there_are_no_follow_or_worker_families() {
         let mut e = Exposition::new();
         render_run(&RunStats::default(), &mut e);
         let text = e.finish();
         assert!(
-            !text.contains("trace_sentinel_follow") && !text.contains("trace_sentinel_checkpoint"),
+            !text.contains("trace_sentinel_follow")
+                && !text.contains("trace_sentinel_checkpoint")
+                && !text.contains("trace_sentinel_worker"),
             "{text}"
         );
         assert!(text.contains("trace_sentinel_delivery_anomalies_total counter"));

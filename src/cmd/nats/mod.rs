@@ -7,8 +7,6 @@
 #[cfg(feature = "nats")]
 mod common;
 #[cfg(feature = "nats")]
-mod metrics;
-#[cfg(feature = "nats")]
 pub mod ship;
 #[cfg(feature = "nats")]
 pub mod tail;

@@ -5,17 +5,16 @@
 //! itself is `trace_sentinel_bus::Worker`; this module wires NATS to it and reports.
 
 use super::common::{bus, connect, host_name, millis, nats};
-use super::metrics::{label, MetricsEndpoint};
 use crate::cli::nats::WorkerArgs;
+use crate::cmd::persist::TOP_TEMPLATES;
+use crate::cmd::telemetry::Telemetry;
 use crate::cmd::Outcome;
 use crate::signals::Signals;
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use trace_sentinel_bus::layout::check_subject_prefix;
 use trace_sentinel_bus::{Worker, WorkerOptions};
-use trace_sentinel_core::fsutil::{check_writable, write_atomic};
-use trace_sentinel_core::stats::RunStats;
+use trace_sentinel_core::fsutil::check_writable;
 use trace_sentinel_core::{Error, ShardBy};
 use trace_sentinel_nats::checkpoint::NatsCheckpointStore;
 use trace_sentinel_nats::feed::NatsPartitionFeed;
@@ -25,7 +24,7 @@ use trace_sentinel_nats::streams;
 
 type NatsWorker = Worker<NatsCoordinator, NatsCheckpointStore, NatsPartitionFeed, NatsAnomalySink>;
 
-/// How often statistics and metrics are refreshed.
+/// How often `--stats-json` is rewritten.
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// A worker id unique enough: host, process and a little clock noise.
@@ -84,14 +83,7 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
     if let Some(p) = &args.stats_json {
         check_writable(p)?;
     }
-    let endpoint = match &args.metrics_addr {
-        Some(spec) => {
-            let e = MetricsEndpoint::start(spec)?;
-            say!("trace-sentinel: metrics on {}", e.url());
-            Some(e)
-        }
-        None => None,
-    };
+    let mut telemetry = Telemetry::start(&args.metrics, Vec::new())?;
     let s = &args.stream;
     let conn = connect(&s.nats, &format!("trace-sentinel worker {id}"))?;
     let stop = signals.stop_flag();
@@ -168,17 +160,14 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
     );
     let start = Instant::now();
     let mut last_report = start;
-    let report = |worker: &NatsWorker, final_: bool| -> Result<(), Error> {
+    let stats_json = |worker: &NatsWorker, final_: bool| -> Result<(), Error> {
         if let Some(p) = &args.stats_json {
-            let text = serde_json::to_string_pretty(&stats_doc(worker, start.elapsed(), &id))
-                .unwrap_or_default();
-            let written = write_atomic(p, text.as_bytes());
+            let written = worker
+                .run_stats(start.elapsed(), &id, TOP_TEMPLATES)
+                .write_to(p);
             if final_ {
                 written?;
             }
-        }
-        if let Some(e) = &endpoint {
-            e.publish(metrics_text(worker, &id));
         }
         Ok(())
     };
@@ -192,15 +181,19 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
             say!("trace-sentinel: {n}");
         }
         if last_report.elapsed() >= REPORT_EVERY {
-            report(&worker, false)?;
+            stats_json(&worker, false)?;
             last_report = Instant::now();
+        }
+        if telemetry.due() {
+            telemetry.publish(worker.run_stats(start.elapsed(), &id, TOP_TEMPLATES));
         }
     }
     let shut = worker.shutdown().map_err(bus);
     for n in worker.take_notices() {
         say!("trace-sentinel: {n}");
     }
-    report(&worker, true)?;
+    telemetry.publish(worker.run_stats(start.elapsed(), &id, TOP_TEMPLATES));
+    stats_json(&worker, true)?;
     outcome?;
     shut?;
     let st = worker.stats();
@@ -215,150 +208,4 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
         line,
         code: if signals.terminated() { 0 } else { 130 },
     })
-}
-
-/// The `--stats-json` document: the engine's run statistics over every partition this
-/// worker observed, plus a `worker` section.
-fn stats_doc(worker: &NatsWorker, elapsed: Duration, id: &str) -> serde_json::Value {
-    let st = worker.stats();
-    let mut run = RunStats {
-        events: st.events,
-        bytes: st.bytes,
-        anomalies: worker.anomaly_counts().clone(),
-        elapsed,
-        threads: 1,
-        ..Default::default()
-    };
-    run.counters
-        .insert("oversized_lines", worker.oversized_lines());
-    let mut doc = run.to_json();
-    let owned: Vec<serde_json::Value> = worker
-        .owned()
-        .iter()
-        .map(|(p, seq)| serde_json::json!({"partition": p, "last_seq": seq}))
-        .collect();
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert(
-            "worker".into(),
-            serde_json::json!({
-                "id": id,
-                "lines": st.lines,
-                "published": st.published,
-                "duplicates": st.duplicates,
-                "checkpoints": st.checkpoints,
-                "claimed": st.claimed,
-                "resumed": st.resumed,
-                "surrendered": st.surrendered,
-                "lost": st.lost,
-                "rewound": st.rewound,
-                "format_mismatches": st.format_mismatches,
-                "partitions": owned,
-            }),
-        );
-    }
-    doc
-}
-
-/// The Prometheus text of the worker's counters.
-fn metrics_text(worker: &NatsWorker, id: &str) -> String {
-    let st = worker.stats();
-    let w = label(id);
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = writeln!(out, "# HELP trace_sentinel_worker_{name} {help}");
-        let _ = writeln!(out, "# TYPE trace_sentinel_worker_{name} {kind}");
-        let _ = writeln!(
-            out,
-            "trace_sentinel_worker_{name}{{worker=\"{w}\"}} {value}"
-        );
-    };
-    metric(
-        "lines_total",
-        "counter",
-        "Lines observed (replays included).",
-        st.lines,
-    );
-    metric(
-        "events_total",
-        "counter",
-        "Events the engines observed.",
-        st.events,
-    );
-    metric(
-        "bytes_total",
-        "counter",
-        "Bytes of the lines observed.",
-        st.bytes,
-    );
-    metric(
-        "anomalies_published_total",
-        "counter",
-        "Anomalies the stream stored.",
-        st.published,
-    );
-    metric(
-        "anomalies_duplicate_total",
-        "counter",
-        "Anomalies the stream already had (replays).",
-        st.duplicates,
-    );
-    metric(
-        "checkpoints_total",
-        "counter",
-        "Partition checkpoints written.",
-        st.checkpoints,
-    );
-    metric(
-        "partitions_claimed_total",
-        "counter",
-        "Partitions claimed.",
-        st.claimed,
-    );
-    metric(
-        "partitions_lost_total",
-        "counter",
-        "Partitions lost (lease expired or taken).",
-        st.lost,
-    );
-    metric(
-        "partitions_surrendered_total",
-        "counter",
-        "Partitions handed back to balance the workers.",
-        st.surrendered,
-    );
-    metric(
-        "partitions_rewound_total",
-        "counter",
-        "Partitions restarted from their checkpoint after a failed publication.",
-        st.rewound,
-    );
-    let owned = worker.owned();
-    metric(
-        "partitions_owned",
-        "gauge",
-        "Partitions owned now.",
-        owned.len() as u64,
-    );
-    let _ = writeln!(out, "# HELP trace_sentinel_worker_partition_last_seq Last log stream position observed, per owned partition.");
-    let _ = writeln!(out, "# TYPE trace_sentinel_worker_partition_last_seq gauge");
-    for (p, seq) in owned {
-        let _ = writeln!(
-            out,
-            "trace_sentinel_worker_partition_last_seq{{worker=\"{w}\",partition=\"{p}\"}} {seq}"
-        );
-    }
-    let _ = writeln!(out, "# HELP trace_sentinel_worker_anomalies_detected_total Anomalies detected, by metric (replays included).");
-    let _ = writeln!(
-        out,
-        "# TYPE trace_sentinel_worker_anomalies_detected_total counter"
-    );
-    for (m, n) in &worker.anomaly_counts().by_metric {
-        let _ = writeln!(
-            out,
-            "trace_sentinel_worker_anomalies_detected_total{{worker=\"{w}\",metric=\"{}\"}} {}",
-            label(m),
-            n.iter().sum::<u64>()
-        );
-    }
-    out
 }
