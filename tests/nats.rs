@@ -33,8 +33,13 @@ const TTL_MS: u64 = 2000;
 /// Longest wait for the anomaly stream to be complete.
 const COMPLETE: Duration = Duration::from_secs(120);
 
-/// `nats-server`, if it can be had (see the module comment).
+/// `nats-server`, if it can be had (see the module comment). Debian installs it in
+/// /usr/sbin, which a non-root PATH may lack.
 fn nats_server(test: &str) -> Option<PathBuf> {
+    let sbin = Path::new("/usr/sbin/nats-server");
+    if std::env::var_os("NATS_SERVER").is_none() && sbin.is_file() {
+        return Some(sbin.to_path_buf());
+    }
     prometheus::tool("NATS_SERVER", &["nats-server"], "nats-server", test)
 }
 
