@@ -52,9 +52,9 @@ impl std::fmt::Debug for Nats {
     }
 }
 
-/// Check a NATS URL (`nats://host:port`, `host:port`, several separated by commas).
-pub fn check_url(url: &str) -> Result<(), NatsError> {
-    use async_nats::ToServerAddrs;
+/// The servers of a NATS URL (`nats://host:port`, `host:port`, several separated by
+/// commas).
+fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, NatsError> {
     let bad = |reason: String| NatsError::Url {
         url: url.to_string(),
         reason,
@@ -62,20 +62,28 @@ pub fn check_url(url: &str) -> Result<(), NatsError> {
     if url.trim().is_empty() {
         return Err(bad("empty".into()));
     }
-    let addrs = url
-        .to_server_addrs()
-        .map_err(|e| bad(error::one_line(&e.to_string())))?;
-    if addrs.count() == 0 {
-        return Err(bad("no server address".into()));
-    }
-    Ok(())
+    url.split(',')
+        .map(|part| {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err(bad("an empty server address between commas".into()));
+            }
+            part.parse::<async_nats::ServerAddr>()
+                .map_err(|e| bad(format!("'{part}': {}", error::one_line(&e.to_string()))))
+        })
+        .collect()
+}
+
+/// Check a NATS URL (`nats://host:port`, `host:port`, several separated by commas).
+pub fn check_url(url: &str) -> Result<(), NatsError> {
+    server_addrs(url).map(|_| ())
 }
 
 impl Nats {
     /// Connect to `url` (one or more servers, comma-separated) as client `name`, and
     /// check that the account has JetStream. Reconnects on its own after that.
     pub fn connect(url: &str, name: &str) -> Result<Nats, NatsError> {
-        check_url(url)?;
+        let addrs = server_addrs(url)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("nats-client")
@@ -90,7 +98,7 @@ impl Nats {
             // not end a worker.
             .max_reconnects(None);
         let client = rt
-            .block_on(opts.connect(url))
+            .block_on(opts.connect(addrs))
             .map_err(|e| NatsError::Connect {
                 url: url.to_string(),
                 reason: error::one_line(&e.to_string()),
@@ -158,5 +166,32 @@ impl Nats {
     pub fn flush(&self) -> Result<(), NatsError> {
         self.block_on(self.client.flush())
             .map_err(|e| NatsError::request(format!("NATS at {}", self.url), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_one_or_more_servers() {
+        for (url, n) in [
+            ("nats://127.0.0.1:4222", 1),
+            ("127.0.0.1:4222", 1),
+            ("localhost", 1),
+            ("nats://a:1,nats://b:2, c:3", 3),
+        ] {
+            assert_eq!(server_addrs(url).map(|a| a.len()).ok(), Some(n), "{url}");
+        }
+        for url in [
+            "",
+            " ",
+            "nats://a:1,,nats://b:2",
+            "nats://a:1,",
+            "nats://a:x",
+            "http://a:1",
+        ] {
+            assert!(check_url(url).is_err(), "{url}");
+        }
     }
 }
