@@ -114,8 +114,10 @@ pub trait Coordinator {
     /// How often [`Self::tick`] must run.
     fn tick_every(&self) -> Duration;
     /// Renew what is owned, claim free partitions up to a fair share, ask for surplus
-    /// partitions back.
-    fn tick(&mut self) -> Result<Vec<LeaseEvent>>;
+    /// partitions back, appending each change to `events` as it happens. An error ends
+    /// the tick early; the events appended before it stand (a partition claimed before
+    /// a later request failed is owned all the same).
+    fn tick(&mut self, events: &mut Vec<LeaseEvent>) -> Result<()>;
     /// Whether the partition is owned now, judged by this worker's own clock against
     /// its last successful renewal (so a worker cut off from the bus stops in time).
     fn holds(&self, partition: u32) -> bool;

@@ -245,9 +245,9 @@ where
 
     /// Take ownership of `partition`: its checkpoint (or a fresh engine), then its lines.
     fn adopt(&mut self, partition: u32) -> Result<()> {
-        if self.parts.contains_key(&partition) {
-            return Ok(());
-        }
+        // State this worker still holds from an earlier ownership may be behind the
+        // checkpoint another owner wrote since: start again from the checkpoint.
+        self.drop_part(partition);
         let mut part = Part {
             engine: self.fresh_engine(),
             last_seq: 0,
@@ -296,13 +296,10 @@ where
 
     /// Run the coordinator's tick and act on what changed.
     fn tick(&mut self) -> Result<()> {
-        let events = match self.coord.tick() {
-            Ok(ev) => ev,
-            Err(e) => {
-                self.transient(&e);
-                Vec::new()
-            }
-        };
+        let mut events = Vec::new();
+        if let Err(e) = self.coord.tick(&mut events) {
+            self.transient(&e);
+        }
         for ev in events {
             match ev {
                 LeaseEvent::Gained(p) => {

@@ -18,6 +18,10 @@ use trace_sentinel_bus::{token, wire, Result};
 
 /// Lines queued between the readers and the worker.
 const QUEUE: usize = 4096;
+/// How long a partition's reader waits for a message before it asks the stream whether
+/// the partition has lines after the last one read: an ordered consumer whose server
+/// went away does not always notice, and is then created again.
+const STALL_CHECK: Duration = Duration::from_secs(5);
 
 enum Item {
     Line(u64, InLine),
@@ -104,10 +108,11 @@ async fn read_partition(
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            c.messages().await.map_err(|e| e.to_string())
+            let m = c.messages().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((s, m))
         }
         .await;
-        let mut messages = match consumer {
+        let (stream_handle, mut messages) = match consumer {
             Ok(m) => m,
             Err(e) => {
                 let msg = crate::error::one_line(&e);
@@ -118,7 +123,21 @@ async fn read_partition(
                 continue;
             }
         };
-        while let Some(m) = messages.next().await {
+        loop {
+            let m = match tokio::time::timeout(STALL_CHECK, messages.next()).await {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(_) => {
+                    use async_nats::jetstream::stream::LastRawMessageErrorKind as K;
+                    match stream_handle.get_last_raw_message_by_subject(&filter).await {
+                        Ok(last) if last.sequence <= after => continue,
+                        Err(e) if e.kind() == K::NoMessageFound => continue,
+                        // Lines the consumer has not delivered, or no answer: read
+                        // again from a new consumer.
+                        _ => break,
+                    }
+                }
+            };
             match m {
                 Ok(msg) => {
                     let Ok(info) = msg.info() else { continue };

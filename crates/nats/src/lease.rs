@@ -38,6 +38,8 @@ pub struct NatsCoordinator {
     ttl: Duration,
     held: BTreeMap<u32, Held>,
     surrendering: Vec<u32>,
+    /// Live workers when last counted.
+    live: usize,
 }
 
 fn lease_key(p: u32) -> String {
@@ -89,6 +91,7 @@ impl NatsCoordinator {
             ttl,
             held: BTreeMap::new(),
             surrendering: Vec::new(),
+            live: 1,
         })
     }
 
@@ -191,11 +194,19 @@ impl Coordinator for NatsCoordinator {
         self.ttl / 4
     }
 
-    fn tick(&mut self) -> Result<Vec<LeaseEvent>> {
-        let mut events: Vec<LeaseEvent> = self.renew().into_iter().map(LeaseEvent::Lost).collect();
-        self.heartbeat()?;
-        let live = self.live_workers()?;
-        let share = (self.partitions as usize).div_ceil(live);
+    fn tick(&mut self, events: &mut Vec<LeaseEvent>) -> Result<()> {
+        events.extend(self.renew().into_iter().map(LeaseEvent::Lost));
+        // A failed heartbeat or count does not stop the claims: the count last known
+        // stands in (listing the keys needs a consumer, which a cluster missing a node
+        // may fail to place now and then).
+        let mut first_err = self.heartbeat().err();
+        match self.live_workers() {
+            Ok(n) => self.live = n,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+        let share = (self.partitions as usize).div_ceil(self.live);
         let owned = self.held.len() - self.surrendering.len();
         if owned < share {
             // Start at a place of our own so that workers do not all race for partition 0.
@@ -210,9 +221,16 @@ impl Coordinator for NatsCoordinator {
                 if self.held.contains_key(&p) {
                     continue;
                 }
-                if self.claim(p)? {
-                    events.push(LeaseEvent::Gained(p));
-                    want -= 1;
+                match self.claim(p) {
+                    Ok(true) => {
+                        events.push(LeaseEvent::Gained(p));
+                        want -= 1;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                        break;
+                    }
                 }
             }
         } else if owned > share {
@@ -229,7 +247,10 @@ impl Coordinator for NatsCoordinator {
                 events.push(LeaseEvent::Surrender(p));
             }
         }
-        Ok(events)
+        match first_err {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     fn holds(&self, partition: u32) -> bool {

@@ -5,8 +5,9 @@
 //! up to [`MAX_IN_FLIGHT`] awaiting their acknowledgement. Each carries `Nats-Msg-Id`, so
 //! the stream drops one it already holds (within its duplicate window) and acknowledges
 //! it as a duplicate. When an acknowledgement fails (timeout, no stream leader), nothing
-//! new is sent: every message in flight is awaited, then the failed ones are published
-//! again one at a time, in their order, with backoff, for up to [`RETRY_FOR`]. A failed
+//! new is sent: every message in flight is awaited (all at once), then the failed ones
+//! are published again in their order — the oldest alone, with backoff for up to
+//! [`RETRY_FOR`], until the stream takes it, then the others pipelined. A failed
 //! message whose successor in the same partition was stored is counted as `reordered`
 //! (see `docs/scale-out.md`).
 
@@ -145,8 +146,57 @@ impl Pipeline {
                 self.counts.reordered += 1;
             }
         }
-        for (_, p, reason) in failed {
-            self.retry(p, reason)?;
+        self.resend(failed.into_iter().map(|(_, p, r)| (p, r)).collect())
+    }
+
+    /// Publish failed messages again, in their order, before anything newer: the oldest
+    /// alone until it is stored (the stream is back), then the others as one pipelined
+    /// window; those that fail again go round once more.
+    fn resend(&mut self, mut batch: Vec<(Pending, String)>) -> Result<()> {
+        while !batch.is_empty() {
+            let mut rest = batch.into_iter();
+            if let Some((first, reason)) = rest.next() {
+                self.retry(first, reason)?;
+            }
+            let mut rest: Vec<Pending> = rest.map(|(p, _)| p).collect();
+            if rest.is_empty() {
+                break;
+            }
+            self.counts.retried += rest.len() as u64;
+            let js = self.nats.js().clone();
+            self.nats.block_on(async {
+                for p in &mut rest {
+                    p.ack = js
+                        .publish_with_headers(
+                            p.subject.clone(),
+                            p.headers.clone(),
+                            p.payload.clone(),
+                        )
+                        .await
+                        .ok();
+                }
+            });
+            let n = rest.len();
+            let saved = std::mem::replace(&mut self.window, rest.into_iter().collect());
+            let outcomes = self.await_acks(n);
+            let rest: Vec<Pending> = std::mem::replace(&mut self.window, saved).into();
+            let mut last_stored: std::collections::HashMap<u32, usize> = Default::default();
+            let mut again = Vec::new();
+            for (i, (p, o)) in rest.into_iter().zip(outcomes).enumerate() {
+                match o {
+                    Outcome::Failed(reason) => again.push((i, p, reason)),
+                    ok => {
+                        self.count(&ok);
+                        last_stored.insert(p.key, i);
+                    }
+                }
+            }
+            for (i, p, _) in &again {
+                if last_stored.get(&p.key).is_some_and(|j| j > i) {
+                    self.counts.reordered += 1;
+                }
+            }
+            batch = again.into_iter().map(|(_, p, r)| (p, r)).collect();
         }
         Ok(())
     }
@@ -158,20 +208,22 @@ impl Pipeline {
             .take(n)
             .map(|p| p.ack.take())
             .collect();
-        self.nats.block_on(async {
-            let mut out = Vec::with_capacity(acks.len());
-            for ack in acks {
-                out.push(match ack {
-                    None => Outcome::Failed("not sent".into()),
-                    Some(f) => match f.await {
-                        Ok(a) if a.duplicate => Outcome::Duplicate,
-                        Ok(_) => Outcome::Stored,
-                        Err(e) => Outcome::Failed(crate::error::one_line(&e.to_string())),
-                    },
-                });
-            }
-            out
-        })
+        // All at once: each acknowledgement's timeout starts when it is awaited, so
+        // awaiting them one after another would wait that long for every lost one (a
+        // node going away loses the whole window's).
+        self.nats
+            .block_on(futures_util::future::join_all(acks.into_iter().map(
+                |ack| async move {
+                    match ack {
+                        None => Outcome::Failed("not sent".into()),
+                        Some(f) => match f.await {
+                            Ok(a) if a.duplicate => Outcome::Duplicate,
+                            Ok(_) => Outcome::Stored,
+                            Err(e) => Outcome::Failed(crate::error::one_line(&e.to_string())),
+                        },
+                    }
+                },
+            )))
     }
 
     fn count(&mut self, o: &Outcome) {
@@ -182,10 +234,12 @@ impl Pipeline {
         }
     }
 
-    /// Publish `p` again, alone, until it is stored or [`RETRY_FOR`] has passed.
+    /// Publish `p` again, alone, until it is stored or [`RETRY_FOR`] has passed: at once,
+    /// then after pauses that double from 100 ms up to 2 s while it keeps failing.
     fn retry(&mut self, p: Pending, mut reason: String) -> Result<()> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(100);
+        let mut first = true;
         loop {
             if start.elapsed() > RETRY_FOR {
                 return Err(NatsError::request(
@@ -194,8 +248,11 @@ impl Pipeline {
                 )
                 .into());
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(2));
+            if !first {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            first = false;
             self.counts.retried += 1;
             let js = self.nats.js().clone();
             let got = self.nats.block_on(async {

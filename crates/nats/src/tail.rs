@@ -1,7 +1,7 @@
 //! Reading the anomaly stream back (`trace-sentinel tail-anomalies`): an ordered consumer
 //! over `<anomalies>.>` from the start, each message as its JSON body with the headers
-//! the text rendering needs. Without `follow` it ends at the last anomaly there was when
-//! it started.
+//! the text rendering needs, created again after the last anomaly read whenever it fails
+//! or stalls. Without `follow` it ends at the last anomaly there was when it started.
 
 use crate::{Nats, NatsError};
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
@@ -32,12 +32,25 @@ pub struct AnomalyMessage {
     pub timed: bool,
 }
 
+/// How long the reader waits for a message before it asks the stream whether there are
+/// anomalies after the last one read (a consumer whose server went away is then created
+/// again).
+const STALL_CHECK: Duration = Duration::from_secs(5);
+
 /// Reads the anomaly stream.
 pub struct AnomalyReader {
     nats: Nats,
+    stream: String,
+    prefix: String,
     messages: Option<pull::Ordered>,
     follow: bool,
+    /// The last stream position read.
+    after: u64,
+    /// Without `follow`: the last anomaly's position when reading started.
+    end: u64,
     done: bool,
+    /// Time spent waiting since the last message or check.
+    idle: Duration,
     what: String,
 }
 
@@ -45,40 +58,93 @@ impl AnomalyReader {
     /// Read the anomalies under `prefix` in stream `stream` from the start; with
     /// `follow`, keep waiting for new ones.
     pub fn open(nats: &Nats, stream: &str, prefix: &str, follow: bool) -> Result<Self, NatsError> {
-        let what = format!("reading stream {stream}");
-        let consumer = nats.block_on(async {
-            let s = nats
-                .js()
-                .get_stream(stream)
-                .await
-                .map_err(|e| e.to_string())?;
-            let c = s
-                .create_consumer(pull::OrderedConfig {
-                    filter_subject: format!("{prefix}.>"),
-                    deliver_policy: DeliverPolicy::All,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            let pending = c.cached_info().num_pending;
-            let m = c.messages().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((pending, m))
-        });
-        let (pending, messages) = consumer.map_err(|e| NatsError::request(&what, e))?;
-        Ok(AnomalyReader {
+        let mut r = AnomalyReader {
             nats: nats.clone(),
-            messages: Some(messages),
+            stream: stream.to_string(),
+            prefix: prefix.to_string(),
+            messages: None,
             follow,
-            done: !follow && pending == 0,
-            what,
-        })
+            after: 0,
+            end: 0,
+            done: false,
+            idle: Duration::ZERO,
+            what: format!("reading stream {stream}"),
+        };
+        if !follow {
+            r.end = r.last_position()?;
+            r.done = r.end == 0;
+        }
+        if !r.done {
+            r.start()?;
+        }
+        Ok(r)
+    }
+
+    /// The position of the last anomaly in the stream now (0: none).
+    fn last_position(&self) -> Result<u64, NatsError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind as K;
+        let subject = format!("{}.>", self.prefix);
+        self.nats
+            .block_on(async {
+                let s = self
+                    .nats
+                    .js()
+                    .get_stream(&self.stream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match s.get_last_raw_message_by_subject(&subject).await {
+                    Ok(m) => Ok(m.sequence),
+                    Err(e) if e.kind() == K::NoMessageFound => Ok(0),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .map_err(|e| NatsError::request(&self.what, e))
+    }
+
+    /// A consumer reading on after the last position read.
+    fn start(&mut self) -> Result<(), NatsError> {
+        let after = self.after;
+        let filter = format!("{}.>", self.prefix);
+        let messages = self
+            .nats
+            .block_on(async {
+                let s = self
+                    .nats
+                    .js()
+                    .get_stream(&self.stream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let c = s
+                    .create_consumer(pull::OrderedConfig {
+                        filter_subject: filter,
+                        deliver_policy: if after == 0 {
+                            DeliverPolicy::All
+                        } else {
+                            DeliverPolicy::ByStartSequence {
+                                start_sequence: after + 1,
+                            }
+                        },
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.messages().await.map_err(|e| e.to_string())
+            })
+            .map_err(|e| NatsError::request(&self.what, e))?;
+        self.messages = Some(messages);
+        self.idle = Duration::ZERO;
+        Ok(())
     }
 
     /// The next anomaly; `None` after `wait` without one, or at the end (then
-    /// [`Self::finished`] says so).
+    /// [`Self::finished`] says so). An error leaves the reader usable: the next call
+    /// reads on from a new consumer after the last anomaly returned.
     pub fn next(&mut self, wait: Duration) -> Result<Option<AnomalyMessage>, NatsError> {
         if self.done {
             return Ok(None);
+        }
+        if self.messages.is_none() {
+            self.start()?;
         }
         let Some(messages) = self.messages.as_mut() else {
             return Ok(None);
@@ -87,17 +153,34 @@ impl AnomalyReader {
             .nats
             .block_on(async { tokio::time::timeout(wait, messages.next()).await });
         let msg = match got {
-            Err(_) => return Ok(None),
-            Ok(None) => {
-                self.done = true;
+            Err(_) => {
+                self.idle += wait;
+                if self.idle >= STALL_CHECK {
+                    self.idle = Duration::ZERO;
+                    if self.last_position()? > self.after {
+                        self.messages = None;
+                    }
+                }
                 return Ok(None);
             }
-            Ok(Some(Err(e))) => return Err(NatsError::request(&self.what, e)),
+            Ok(None) => {
+                self.messages = None;
+                return Ok(None);
+            }
+            Ok(Some(Err(e))) => {
+                self.messages = None;
+                return Err(NatsError::request(&self.what, e));
+            }
             Ok(Some(Ok(m))) => m,
         };
+        self.idle = Duration::ZERO;
         let info = msg.info().map_err(|e| NatsError::request(&self.what, e))?;
-        let (seq, pending) = (info.stream_sequence, info.pending);
-        if !self.follow && pending == 0 {
+        let seq = info.stream_sequence;
+        if seq <= self.after {
+            return Ok(None);
+        }
+        self.after = seq;
+        if !self.follow && seq >= self.end {
             self.done = true;
         }
         let h = msg.headers.as_ref();

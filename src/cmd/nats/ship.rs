@@ -4,7 +4,7 @@
 //! of lines the stream has stored, so a restarted shipper resumes after them (and what it
 //! sends again is dropped by the stream as a duplicate within its window).
 
-use super::common::{bus, connect, host_name, millis, nats};
+use super::common::{bus, connect, host_name, millis, patiently};
 use crate::cli::nats::ShipArgs;
 use crate::cmd::{classify, Outcome};
 use crate::signals::Signals;
@@ -152,8 +152,19 @@ pub fn run(args: ShipArgs, signals: &Signals) -> Result<Outcome, Error> {
     }
     let s = &args.stream;
     let conn = connect(&s.nats, "trace-sentinel ship")?;
-    let layout = streams::ensure_log_stream(&conn, &s.stream, &s.subject, partitions, replicas)
-        .map_err(nats)?;
+    let Some(layout) = patiently(signals.stop_flag(), || {
+        streams::ensure_log_stream(&conn, &s.stream, &s.subject, partitions, replicas)
+    })?
+    else {
+        return Ok(Outcome::Summary {
+            line: "stopped — nothing shipped".into(),
+            code: if args.follow && signals.terminated() {
+                0
+            } else {
+                130
+            },
+        });
+    };
     let room = conn.max_payload().saturating_sub(HEADER_ROOM).max(1);
     let cap = (args.max_line_bytes as usize).min(room);
     let format = if args.jsonl {

@@ -4,14 +4,14 @@
 //! and headers and writes the usual text entries to stderr. Without `--follow` it stops
 //! at the last anomaly there was when it started.
 
-use super::common::{connect, nats};
+use super::common::{connect, nats, patiently, STARTUP_PATIENCE};
 use crate::cli::nats::TailArgs;
 use crate::cli::Format;
 use crate::cmd::{make_sink, Outcome};
 use crate::signals::Signals;
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use trace_sentinel_bus::layout::check_subject_prefix;
 use trace_sentinel_core::sink::Sink;
 use trace_sentinel_core::{
@@ -35,7 +35,13 @@ pub fn run(args: TailArgs, signals: &Signals) -> Result<Outcome, Error> {
     let stop = signals.stop_flag();
     let mut said = false;
     let stream = loop {
-        if let Some(name) = streams::find_anomaly_stream(&conn, &args.anomalies).map_err(nats)? {
+        let Some(found) = patiently(stop, || {
+            streams::find_anomaly_stream(&conn, &args.anomalies)
+        })?
+        else {
+            break None;
+        };
+        if let Some(name) = found {
             break Some(name);
         }
         if !args.follow {
@@ -55,13 +61,42 @@ pub fn run(args: TailArgs, signals: &Signals) -> Result<Outcome, Error> {
     };
     let mut printed = 0u64;
     if let Some(stream) = stream {
-        let mut reader =
-            AnomalyReader::open(&conn, &stream, &args.anomalies, args.follow).map_err(nats)?;
+        let Some(mut reader) = patiently(stop, || {
+            AnomalyReader::open(&conn, &stream, &args.anomalies, args.follow)
+        })?
+        else {
+            return Ok(if signals.terminated() {
+                Outcome::Terminated(0)
+            } else {
+                Outcome::Interrupted(0)
+            });
+        };
         let mut out = make_sink(args.format, None);
         let mut stdout = io::BufWriter::new(io::stdout().lock());
         let mut doc = JsonDoc::default();
+        // A transient failure (a node of the cluster going away) is said once and read
+        // through; one that lasts longer than a startup's patience ends the command.
+        let mut failing_since: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) && !reader.finished() {
-            let Some(m) = reader.next(Duration::from_millis(200)).map_err(nats)? else {
+            let next = match reader.next(Duration::from_millis(200)) {
+                Ok(m) => {
+                    failing_since = None;
+                    m
+                }
+                Err(e) if e.is_transient() => {
+                    let since = *failing_since.get_or_insert_with(|| {
+                        say!("trace-sentinel: warning: {e} (retrying)");
+                        Instant::now()
+                    });
+                    if since.elapsed() > STARTUP_PATIENCE {
+                        return Err(nats(e));
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+                Err(e) => return Err(nats(e)),
+            };
+            let Some(m) = next else {
                 out.flush().map_err(Error::Output)?;
                 stdout.flush().map_err(Error::Output)?;
                 continue;

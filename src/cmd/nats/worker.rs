@@ -4,7 +4,7 @@
 //! stored; on SIGTERM (or SIGINT) checkpoint, release the leases and exit. The loop
 //! itself is `trace_sentinel_bus::Worker`; this module wires NATS to it and reports.
 
-use super::common::{bus, connect, host_name, millis, nats};
+use super::common::{bus, connect, host_name, millis, patiently};
 use crate::cli::nats::WorkerArgs;
 use crate::cmd::persist::TOP_TEMPLATES;
 use crate::cmd::telemetry::Telemetry;
@@ -88,8 +88,15 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
     let conn = connect(&s.nats, &format!("trace-sentinel worker {id}"))?;
     let stop = signals.stop_flag();
     let mut said_waiting = false;
+    let stopped = || Outcome::Summary {
+        line: "stopped — no stream to read".into(),
+        code: if signals.terminated() { 0 } else { 130 },
+    };
     let layout = loop {
-        if let Some(l) = streams::load_layout(&conn, &s.stream).map_err(nats)? {
+        let Some(found) = patiently(stop, || streams::load_layout(&conn, &s.stream))? else {
+            return Ok(stopped());
+        };
+        if let Some(l) = found {
             break l;
         }
         if !said_waiting {
@@ -100,10 +107,7 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
             said_waiting = true;
         }
         if stop.load(Ordering::Relaxed) {
-            return Ok(Outcome::Summary {
-                line: "stopped — no stream to read".into(),
-                code: if signals.terminated() { 0 } else { 130 },
-            });
+            return Ok(stopped());
         }
         std::thread::sleep(Duration::from_millis(500));
     };
@@ -125,10 +129,18 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
             ),
         });
     }
-    let anomaly_stream =
-        streams::ensure_anomaly_stream(&conn, &args.anomalies, replicas).map_err(nats)?;
-    let coord = NatsCoordinator::join(&conn, &s.stream, layout.partitions, &id, ttl, replicas)
-        .map_err(nats)?;
+    let Some(anomaly_stream) = patiently(stop, || {
+        streams::ensure_anomaly_stream(&conn, &args.anomalies, replicas)
+    })?
+    else {
+        return Ok(stopped());
+    };
+    let Some(coord) = patiently(stop, || {
+        NatsCoordinator::join(&conn, &s.stream, layout.partitions, &id, ttl, replicas)
+    })?
+    else {
+        return Ok(stopped());
+    };
     if coord.ttl() != ttl {
         say!(
             "trace-sentinel: note: the leases of stream {} expire after {} ms (fixed by the first worker), not --lease-ttl {} ms",
@@ -138,7 +150,12 @@ pub fn run(args: WorkerArgs, signals: &Signals) -> Result<Outcome, Error> {
         );
     }
     let ttl_in_force = coord.ttl();
-    let store = NatsCheckpointStore::open(&conn, &s.stream, replicas).map_err(nats)?;
+    let Some(store) = patiently(stop, || {
+        NatsCheckpointStore::open(&conn, &s.stream, replicas)
+    })?
+    else {
+        return Ok(stopped());
+    };
     let feed = NatsPartitionFeed::new(&conn, &s.stream, layout.clone());
     let out = NatsAnomalySink::new(conn.clone(), &args.anomalies);
     let opts = WorkerOptions {
