@@ -52,11 +52,34 @@ impl std::fmt::Debug for Nats {
     }
 }
 
+/// `url` with the password of every `user:password@` (and a `token@`) replaced by
+/// `***`, for messages.
+pub fn redacted(url: &str) -> String {
+    url.split(',')
+        .map(|part| {
+            let (scheme, rest) = match part.find("://") {
+                Some(i) => part.split_at(i + 3),
+                None => ("", part),
+            };
+            let host_start = rest.find('/').unwrap_or(rest.len());
+            match rest[..host_start].rfind('@') {
+                // `user:password@`, or a token alone (`token@`).
+                Some(at) => match rest[..at].split_once(':') {
+                    Some((user, _)) => format!("{scheme}{user}:***{}", &rest[at..]),
+                    None => format!("{scheme}***{}", &rest[at..]),
+                },
+                None => part.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The servers of a NATS URL (`nats://host:port`, `host:port`, several separated by
 /// commas).
 fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, NatsError> {
     let bad = |reason: String| NatsError::Url {
-        url: url.to_string(),
+        url: redacted(url),
         reason,
     };
     if url.trim().is_empty() {
@@ -68,8 +91,13 @@ fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, NatsError> {
             if part.is_empty() {
                 return Err(bad("an empty server address between commas".into()));
             }
-            part.parse::<async_nats::ServerAddr>()
-                .map_err(|e| bad(format!("'{part}': {}", error::one_line(&e.to_string()))))
+            part.parse::<async_nats::ServerAddr>().map_err(|e| {
+                bad(format!(
+                    "'{}': {}",
+                    redacted(part),
+                    error::one_line(&e.to_string())
+                ))
+            })
         })
         .collect()
 }
@@ -100,7 +128,7 @@ impl Nats {
         let client = rt
             .block_on(opts.connect(addrs))
             .map_err(|e| NatsError::Connect {
-                url: url.to_string(),
+                url: redacted(url),
                 reason: error::one_line(&e.to_string()),
             })?;
         // The context spawns its acknowledgement task on the runtime.
@@ -115,7 +143,7 @@ impl Nats {
         // them wants fields nats-server 2.9 does not send).
         let info = rt.block_on(client.request("$JS.API.INFO", bytes::Bytes::new()));
         let no_js = |reason: String| NatsError::NoJetStream {
-            url: url.to_string(),
+            url: redacted(url),
             reason,
         };
         let info = info.map_err(|e| no_js(error::one_line(&e.to_string())))?;
@@ -128,7 +156,7 @@ impl Nats {
             rt: Arc::new(rt),
             client,
             js,
-            url: url.to_string(),
+            url: redacted(url),
         })
     }
 
@@ -172,6 +200,26 @@ impl Nats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_not_repeated() {
+        for (url, shown) in [
+            ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+            ("nats://ann:s3cr@t@h:1", "nats://ann:***@h:1"),
+            (
+                "tls://ann:pw@h:1,nats://h2:2",
+                "tls://ann:***@h:1,nats://h2:2",
+            ),
+            ("nats://s3cr3t@h:1", "nats://***@h:1"),
+            ("", ""),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+        }
+        let e = check_url("nats://ann:pw@h:notaport")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pw"), "{e}");
+    }
 
     #[test]
     fn urls_name_one_or_more_servers() {
