@@ -25,8 +25,8 @@ pub struct StreamArgs {
     /// JetStream stream of the log lines (created when missing).
     #[arg(long, value_name = "NAME", default_value = "LOGS")]
     pub stream: String,
-    /// Subject prefix of the log lines: each travels on SUBJECT.<partition>.<source
-    /// token>.
+    /// Subject prefix of the log lines: each travels on SUBJECT.PARTITION.TOKEN (TOKEN:
+    /// its source made subject-safe).
     #[arg(long, value_name = "SUBJECT", default_value = "logs")]
     pub subject: String,
     /// Replicas (1 to 5) of the streams and buckets this command creates; 3 on a
@@ -147,8 +147,9 @@ pub struct ShipArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub stream: StreamArgs,
-    /// Subject prefix of the anomalies: each is published on ANOMALIES.<source token>,
-    /// into the stream holding ANOMALIES.> (created when missing).
+    /// Subject prefix of the anomalies: each is published on ANOMALIES.TOKEN (TOKEN: its
+    /// source made subject-safe), into the stream holding ANOMALIES.> (created when
+    /// missing).
     #[arg(long, value_name = "SUBJECT", default_value = "anomalies")]
     pub anomalies: String,
     /// How long a partition's lease outlives its worker, in ms (1000 to 60000): a worker

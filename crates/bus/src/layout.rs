@@ -56,8 +56,8 @@ impl Layout {
 
     /// Parse a stored layout, checking it is one this build can use; `what` names where
     /// it was read from.
-    pub fn parse(bytes: &[u8], what: &str) -> crate::Result<Layout> {
-        let bad = |reason: String| crate::BusError::invalid(what, reason);
+    pub fn parse(bytes: &[u8], what: &str) -> crate::error::Result<Layout> {
+        let bad = |reason: String| crate::error::BusError::invalid(what, reason);
         let l: Layout = serde_json::from_slice(bytes)
             .map_err(|e| bad(format!("not a trace-sentinel layout ({e})")))?;
         if l.format != FORMAT || l.version != 1 {

@@ -4,10 +4,11 @@
 //! its subject token and partition, its number in its file, and its message id. Reading
 //! inputs is the caller's; publishing is the [`LineSink`]'s.
 
+use crate::error::Result;
 use crate::layout::Layout;
 use crate::partition::partition_of;
 use crate::transport::{LineSink, OutLine, ShipCounts};
-use crate::{token, wire, Result};
+use crate::{token, wire};
 use trace_sentinel_core::engine::{InputFormat, LineParser};
 use trace_sentinel_core::extract::LineMeter;
 use trace_sentinel_core::input::Piece;

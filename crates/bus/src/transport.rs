@@ -8,7 +8,7 @@
 //! make the worker's results exact are stated on each method: lines of one partition
 //! arrive in the order they were stored, checkpoints are fenced, message ids deduplicate.
 
-use crate::Result;
+use crate::error::Result;
 use std::time::Duration;
 
 /// A line to publish on its partition.

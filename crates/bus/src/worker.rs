@@ -11,11 +11,12 @@
 //! partition and a partition is read in order by one worker at a time. See
 //! `docs/scale-out.md` for where this stops.
 
+use crate::error::{BusError, Result};
 use crate::transport::{
     AckCounts, AnomalySink, CheckpointStore, Coordinator, InLine, LeaseEvent, OutAnomaly,
     PartitionFeed, Saved,
 };
-use crate::{token, wire, BusError, Result};
+use crate::{token, wire};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;

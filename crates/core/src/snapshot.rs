@@ -1163,7 +1163,8 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        let cases: [(&dyn Fn(&mut serde_json::Value), &str); 5] = [
+        type Edit<'a> = &'a dyn Fn(&mut serde_json::Value);
+        let cases: [(Edit<'_>, &str); 5] = [
             (
                 &|t| t["shards"].as_array_mut().unwrap().truncate(2),
                 "describes 2 shards",
