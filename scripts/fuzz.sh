@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target in fuzz/ (or the ones named) for a given time each, one
+# after the other, one libFuzzer job at a time, on the nightly toolchain.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600 s, every target)
+#
+# Installs cargo-fuzz from the registry when `cargo fuzz` is missing. Seeds an empty
+# corpus (fuzz/corpus/TARGET, not checked in) with the lines of tests/golden/ and the
+# regression inputs of tests/fuzz_regressions/. Writes one summary line per target to
+# fuzz/logs/summary.tsv (date, target, seconds, executions, result) and libFuzzer's own
+# log to fuzz/logs/TARGET.log; a crash leaves its input in fuzz/artifacts/TARGET/.
+# Environment: FUZZ_SANITIZER (default `none`: AddressSanitizer off, debug assertions
+# on; `address` turns ASan on), FUZZ_MAX_LEN (default 16384).
+# Exit status: 0 when no target found anything, 1 when one did, 2 on a setup error.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+secs=${1:-600}
+shift || true
+case $secs in
+'' | *[!0-9]*)
+  echo "fuzz.sh: SECONDS_PER_TARGET must be a whole number, got '$secs'" >&2
+  exit 2
+  ;;
+esac
+sanitizer=${FUZZ_SANITIZER:-none}
+max_len=${FUZZ_MAX_LEN:-16384}
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz.sh: the nightly toolchain is missing (rustup toolchain install nightly)" >&2
+  exit 2
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz"
+  cargo install cargo-fuzz --locked || {
+    echo "fuzz.sh: cargo install cargo-fuzz failed" >&2
+    exit 2
+  }
+fi
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
+fi
+
+# Seed corpus: one file per line of the golden inputs (engine inputs start with its 4
+# configuration bytes), plus the checked-in regression inputs.
+seed() {
+  local t=$1 dir=fuzz/corpus/$1 n=0 f line
+  [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && return
+  mkdir -p "$dir"
+  for f in tests/golden/*.log tests/golden/*.jsonl; do
+    [ -f "$f" ] || continue
+    while IFS= read -r line && [ $n -lt 400 ]; do
+      n=$((n + 1))
+      case $t in
+      engine) printf '\x00\x11\x22\x33%s\n' "$line" >"$dir/golden-$n" ;;
+      snapshot) : ;;
+      *) printf '%s\n' "$line" >"$dir/golden-$n" ;;
+      esac
+    done <"$f"
+  done
+  for f in tests/fuzz_regressions/"$t"-*; do
+    [ -f "$f" ] && cp "$f" "$dir/"
+  done
+  return 0
+}
+
+mkdir -p fuzz/logs
+summary=$root/fuzz/logs/summary.tsv
+[ -f "$summary" ] || printf 'date\ttarget\tseconds\texecutions\tresult\n' >"$summary"
+status=0
+echo "== building ${#targets[@]} target(s) (sanitizer: $sanitizer)"
+(cd fuzz && cargo +nightly fuzz build -s "$sanitizer") || exit 2
+for t in "${targets[@]}"; do
+  seed "$t"
+  log=$root/fuzz/logs/$t.log
+  echo "== $t: ${secs}s, log in fuzz/logs/$t.log"
+  start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  t0=$(date +%s)
+  # -jobs=1 runs the fuzzer as one child process whose output goes to fuzz-0.log in its
+  # working directory (fuzz/); both logs end up in fuzz/logs/TARGET.log.
+  work=$(mktemp -d)
+  (cd fuzz && cargo +nightly fuzz run -s "$sanitizer" "$t" -- \
+    -jobs=1 -workers=1 -max_total_time="$secs" -max_len="$max_len" \
+    -print_final_stats=1 -artifact_prefix="$root/fuzz/artifacts/$t/" \
+    "$root/fuzz/corpus/$t" >"$work/cargo.log" 2>&1)
+  rc=$?
+  cat "$work/cargo.log" "$root"/fuzz/fuzz-*.log >"$log" 2>/dev/null
+  rm -f "$root"/fuzz/fuzz-*.log
+  rm -rf "$work"
+  elapsed=$(($(date +%s) - t0))
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+  if [ $rc -eq 0 ] && ! grep -q -e '^==[0-9]*== ERROR' -e 'panicked at' "$log"; then
+    result=ok
+  else
+    result="FOUND (exit $rc, see fuzz/artifacts/$t/)"
+    status=1
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$start" "$t" "$elapsed" "${execs:-?}" "$result" | tee -a "$summary"
+done
+exit $status
