@@ -145,8 +145,14 @@ fn run(args: &[&str], dir: &Path) -> Run {
     run_with(&args, None, dir)
 }
 
+/// Bidirectional formatting characters: marks, embeddings, overrides and isolates.
+fn is_bidi(c: char) -> bool {
+    matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
 /// The text console must be UTF-8 with no C0 control (but the line feed), DEL or C1
-/// control — hence no escape sequence at all.
+/// control — hence no escape sequence at all — and no bidirectional formatting
+/// character.
 fn assert_console_clean(bytes: &[u8], what: &str) {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -155,7 +161,7 @@ fn assert_console_clean(bytes: &[u8], what: &str) {
     for (i, c) in text.char_indices() {
         let u = c as u32;
         assert!(
-            c == '\n' || !(u < 0x20 || (0x7f..0xa0).contains(&u)),
+            c == '\n' || !(u < 0x20 || (0x7f..0xa0).contains(&u) || is_bidi(c)),
             "{what}: control U+{u:04X} at byte {i} of the console output: {:?}",
             &text[i.saturating_sub(60)..(i + 20).min(text.len())]
         );
@@ -842,6 +848,56 @@ fn terminal_escapes_are_neutralised() {
         assert!(
             r.stderr_text().contains(" log-\u{FFFD}[31m-"),
             "{}: the sanitised file name is the source:\n{}",
+            r.what,
+            r.stderr_text()
+        );
+        assert_console_clean(&r.stderr, &r.what);
+    }
+}
+
+/// Bidi overrides and isolates in a JSON source, a message and a file name would make the
+/// terminal show text in another order than it was logged (a source `x\u{202E}gol.exe`
+/// reads as `xexe.log`): each becomes U+FFFD on the console.
+#[test]
+fn bidi_overrides_are_neutralised_on_the_console() {
+    let tmp = scratch_in_target("hostile-bidi");
+    let dir = tmp.path();
+    let mut s = String::new();
+    for i in 0..40 {
+        let v = if i == 30 { 100_000 } else { 10 + i % 3 };
+        s.push_str(&format!(
+            "{{\"source\": \"svc\\u202egol.exe\", \"message\": \"ok \\u2066admin\\u2069 \\u202a\\u202b\\u202c\\u202d \\u2067\\u2068\", \"k\": {v}, \"timestamp\": {}}}\n",
+            1_700_000_000 + i
+        ));
+    }
+    fs::write(dir.join("bidi.jsonl"), &s).expect("write");
+    let name = "app\u{202E}gol.exe";
+    let mut t = String::new();
+    for i in 0..60 {
+        t.push_str(&format!("line {i} ok\n"));
+    }
+    t.push_str(&"long \u{2067}line\u{2069} ".repeat(300));
+    t.push('\n');
+    fs::write(dir.join(name), &t).expect("write");
+    for cmd in ["watch", "scan"] {
+        let r = run(
+            &[cmd, "--jsonl", "--warmup", "5", "--format", "text", "bidi.jsonl"],
+            dir,
+        );
+        r.assert_exit(0);
+        let err = r.stderr_text();
+        assert!(
+            err.contains("svc\u{FFFD}gol.exe") && err.contains("ok \u{FFFD}admin\u{FFFD}"),
+            "{}: the source and message, neutralised:\n{err}",
+            r.what
+        );
+        assert_console_clean(&r.stderr, &r.what);
+        let args: Vec<OsString> = vec![cmd.into(), "--format".into(), "text".into(), name.into()];
+        let r = run_with(&args, None, dir);
+        r.assert_exit(0);
+        assert!(
+            r.stderr_text().contains(" app\u{FFFD}gol.exe:"),
+            "{}: the neutralised file name is the source:\n{}",
             r.what,
             r.stderr_text()
         );

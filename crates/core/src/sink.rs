@@ -49,18 +49,31 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
 }
 
-/// Replace every C0 control, DEL and C1 control with U+FFFD (terminal safety), appending
-/// to `out`. Without ESC/CSI no escape sequence can reach the terminal.
+/// Whether `c` must not reach a terminal: a C0 control, DEL, a C1 control, or a
+/// bidirectional formatting character (U+200E/U+200F marks, U+202A–U+202E embeddings and
+/// overrides, U+2066–U+2069 isolates), which can reorder or hide the text around it.
+pub fn is_unsafe_for_terminal(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20
+        || (0x7f..0xa0).contains(&u)
+        || matches!(u, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
+/// Replace every character [`is_unsafe_for_terminal`] names with U+FFFD, appending to
+/// `out`. Without ESC/CSI no escape sequence can reach the terminal, and without bidi
+/// controls no text is displayed in another order than it is stored.
 pub fn push_sanitized(out: &mut String, text: &str) {
-    let is_control = |c: char| (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32));
-    if !text.chars().any(is_control) {
+    if !text.chars().any(is_unsafe_for_terminal) {
         out.push_str(text);
         return;
     }
-    out.extend(
-        text.chars()
-            .map(|c| if is_control(c) { '\u{FFFD}' } else { c }),
-    );
+    out.extend(text.chars().map(|c| {
+        if is_unsafe_for_terminal(c) {
+            '\u{FFFD}'
+        } else {
+            c
+        }
+    }));
 }
 
 /// Width a text entry's excerpts are cut to when the writer is not a terminal.
@@ -361,5 +374,33 @@ mod tests {
         let mut s = String::new();
         push_sanitized(&mut s, "a\x1b[31mb\x7f\u{85}c\u{a0}");
         assert_eq!(s, "a\u{FFFD}[31mb\u{FFFD}\u{FFFD}c\u{a0}");
+    }
+
+    #[test]
+    fn sanitizes_bidi_controls() {
+        let cases = [
+            ("", ""),
+            ("plain", "plain"),
+            ("a\u{202E}gpj.exe", "a\u{FFFD}gpj.exe"),
+            (
+                "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}",
+                "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
+            ),
+            (
+                "\u{2066}x\u{2067}y\u{2068}z\u{2069}",
+                "\u{FFFD}x\u{FFFD}y\u{FFFD}z\u{FFFD}",
+            ),
+            ("\u{200E}\u{200F}", "\u{FFFD}\u{FFFD}"),
+            // Neighbours stay: U+2029, U+202F, U+2065, U+206A, Arabic and Hebrew text.
+            (
+                "\u{2029}\u{202F}\u{2065}\u{206A}\u{5d0}\u{627}",
+                "\u{2029}\u{202F}\u{2065}\u{206A}\u{5d0}\u{627}",
+            ),
+        ];
+        for (input, want) in cases {
+            let mut s = String::new();
+            push_sanitized(&mut s, input);
+            assert_eq!(s, want, "{input:?}");
+        }
     }
 }
