@@ -760,3 +760,42 @@ fn following_a_missing_path_says_so_and_keeps_saying_it() {
     assert!(ok.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// A run killed while writing a checkpoint leaves `.follow-state.json.tmp.<pid>` behind,
+/// as large as the state: the next start removes every such file whose process is gone
+/// and says so, and keeps the one of a process that is still running.
+#[test]
+fn stale_checkpoint_temporaries_are_removed_on_start() {
+    let d = scratch("follow-stale-tmp");
+    let st = d.path().join("st");
+    std::fs::create_dir_all(&st).unwrap();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let mut live = Command::new("sleep").arg("60").spawn().unwrap();
+    let stale = st.join(format!(".follow-state.json.tmp.{dead}"));
+    let busy = st.join(format!(".follow-state.json.tmp.{}", live.id()));
+    std::fs::write(&stale, "x".repeat(4096)).unwrap();
+    std::fs::write(&busy, "y").unwrap();
+    let log = d.path().join("app.log");
+    append(&log, &normal(0, 3));
+    let mut f = Follow::start(&d, "s1.json", &["--state", "st", "app.log"]);
+    let (status, err) = f.signal("-TERM");
+    let _ = live.kill();
+    let _ = live.wait();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!stale.exists(), "the dead run's temporary is removed");
+    assert!(busy.exists(), "a live process's temporary is kept");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("trace-sentinel: note: removed ")
+                && l.contains(&format!(".follow-state.json.tmp.{dead}"))),
+        "{err}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&st)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp."))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}

@@ -881,7 +881,15 @@ fn bidi_overrides_are_neutralised_on_the_console() {
     fs::write(dir.join(name), &t).expect("write");
     for cmd in ["watch", "scan"] {
         let r = run(
-            &[cmd, "--jsonl", "--warmup", "5", "--format", "text", "bidi.jsonl"],
+            &[
+                cmd,
+                "--jsonl",
+                "--warmup",
+                "5",
+                "--format",
+                "text",
+                "bidi.jsonl",
+            ],
             dir,
         );
         r.assert_exit(0);

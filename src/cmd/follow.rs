@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::Engine;
-use trace_sentinel_core::fsutil::{self, check_writable, prepare_atomic, sync_dir};
+use trace_sentinel_core::fsutil::{
+    self, check_writable, prepare_atomic, remove_stale_temporaries, sync_dir,
+};
 use trace_sentinel_core::input;
 use trace_sentinel_core::sink::{Sink, Tee};
 use trace_sentinel_core::snapshot::{self, Kind};
@@ -29,6 +31,8 @@ use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint}
 
 /// Name of the state file inside `--state DIR`.
 pub const STATE_FILE: &str = "follow-state.json";
+/// What the names of every file of the state start with.
+const STATE_PREFIX: &str = "follow-state";
 /// Shortest gap between checkpoints that release held-back anomaly output.
 const ANOMALY_CHECKPOINT_GAP: Duration = Duration::from_millis(20);
 
@@ -216,6 +220,14 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
                 source,
             })?;
             let file = dir.join(STATE_FILE);
+            // Temporaries of checkpoints a killed run was writing: as large as the
+            // state each, and never read.
+            for stale in remove_stale_temporaries(dir, STATE_PREFIX) {
+                say!(
+                    "trace-sentinel: note: removed {} (left by a run that was killed while writing it)",
+                    stale.display()
+                );
+            }
             check_writable(&file)?;
             Some(file)
         }

@@ -2,6 +2,8 @@
 //! directory — so a reader never sees a half-written stats, state or snapshot file.
 //! The two halves are separable ([`prepare_atomic`], [`PreparedWrite::commit`]) so that
 //! several files can be made durable first and then switched in back to back.
+//! Temporaries a killed process left behind are found by the process id in their name
+//! ([`remove_stale_temporaries`]).
 
 use crate::error::{Error, Result};
 use std::fs::{self, File};
@@ -53,6 +55,69 @@ pub fn check_writable(path: &Path) -> Result<()> {
     let (_, tmp) = temp_path(path);
     File::create(&tmp).map_err(write_err(path))?;
     fs::remove_file(&tmp).map_err(write_err(path))
+}
+
+/// The process id in the name of a temporary file of a write whose target's name starts
+/// with `prefix` (`.{prefix}….tmp.{pid}`), if `name` is one.
+fn temporary_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_prefix(prefix)?;
+    let (_, pid) = rest.rsplit_once(".tmp.")?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` exists (on Unix: `kill(pid, 0)` succeeds or is refused for lack
+/// of permission). Elsewhere every process counts as alive, so nothing is removed.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled; it
+        // sends nothing and touches no memory of ours.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Remove the temporary files that writes of files in `dir` whose names start with
+/// `prefix` left behind when their process died mid-write (SIGKILL, power loss):
+/// `.{prefix}….tmp.{pid}` where `pid` is no running process, or is this process (which
+/// has not written yet when this runs at start; its pid was reused). A temporary of a
+/// live process is left alone: it may be a write in progress. Returns what was removed;
+/// a file that cannot be removed is skipped (the next start tries again).
+pub fn remove_stale_temporaries(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| temporary_pid(n, prefix)) else {
+            continue;
+        };
+        if pid != me && process_alive(pid) {
+            continue;
+        }
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// Write `bytes` to a synced temporary file next to `path`.
@@ -141,5 +206,68 @@ mod tests {
         left.sort();
         assert_eq!(left, ["plain"]);
         assert_eq!(fs::read(d.join("plain")).expect("read"), b"x");
+    }
+
+    #[test]
+    fn temporary_names_are_recognised() {
+        let p = "follow-state";
+        for (name, want) in [
+            (".follow-state.json.tmp.123", Some(123)),
+            (".follow-state.delta-2-7.json.tmp.9", Some(9)),
+            ("follow-state.json.tmp.123", None),
+            (".follow-state.json.tmp.", None),
+            (".follow-state.json.tmp.12a", None),
+            (".follow-state.json.tmp.-1", None),
+            (".follow-state.json", None),
+            (".other.json.tmp.123", None),
+            ("", None),
+            (".follow-state.json.tmp.99999999999", None),
+        ] {
+            assert_eq!(temporary_pid(name, p), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_live_ones_kept() {
+        let dir = tempfile::Builder::new()
+            .prefix("ts-fsutil-")
+            .tempdir()
+            .expect("dir");
+        let d = dir.path();
+        // A process that has exited: its pid is free (until reused, which a test this
+        // short does not see).
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn");
+        let names = [
+            format!(".follow-state.json.tmp.{dead}"),
+            format!(".follow-state.json.tmp.{}", live.id()),
+            format!(".follow-state.json.tmp.{}", std::process::id()),
+            format!(".stats.json.tmp.{dead}"),
+            "follow-state.json".to_string(),
+        ];
+        for n in &names {
+            fs::write(d.join(n), "x").expect("write");
+        }
+        let removed = remove_stale_temporaries(d, "follow-state");
+        let mut live = live;
+        let _ = live.kill();
+        let _ = live.wait();
+        let mut want = vec![d.join(&names[0]), d.join(&names[2])];
+        want.sort();
+        assert_eq!(removed, want);
+        let mut left: Vec<String> = fs::read_dir(d)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut keep = vec![names[1].clone(), names[3].clone(), names[4].clone()];
+        keep.sort();
+        assert_eq!(left, keep);
+        assert!(remove_stale_temporaries(&d.join("missing"), "x").is_empty());
     }
 }
