@@ -799,3 +799,75 @@ fn stale_checkpoint_temporaries_are_removed_on_start() {
         .collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+/// Files of the state directory whose names start with `prefix`, with their sizes.
+fn state_files(dir: &Path, prefix: &str) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+            (e.file_name().to_string_lossy().into_owned(), len)
+        })
+        .filter(|(n, _)| n.starts_with(prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A checkpoint costs what changed since the one before: with 300 sources in the state,
+/// a line of one source writes a delta of that shard and the positions, not the whole
+/// state; a SIGKILL then loses nothing (the base and its deltas reload), and a clean stop
+/// leaves one compacted file.
+#[test]
+fn checkpoints_write_what_changed_not_the_whole_state() {
+    let d = scratch("follow-delta");
+    let log = d.path().join("events.jsonl");
+    let line = |s: usize, i: usize| {
+        let attrs: String = (0..6)
+            .map(|k| format!(", \"k{k}\": {}", 10 + (i + k) % 3))
+            .collect();
+        format!("{{\"source\": \"svc{s}\", \"message\": \"tick {i}\"{attrs}}}\n")
+    };
+    let mut text = String::new();
+    for s in 0..300 {
+        for i in 0..3 {
+            text.push_str(&line(s, i));
+        }
+    }
+    append(&log, &text);
+    let args = ["--jsonl", "--from-start", "--state", "st", "events.jsonl"];
+    let mut f = Follow::start(&d, "s1.json", &args);
+    f.wait_events(900);
+    let st = d.path().join("st");
+    for i in 0..3 {
+        append(&log, &line(7, 10 + i));
+        f.wait_events(901 + i as u64);
+    }
+    // The stats are switched in with the state: once they count a line, its delta is there.
+    let deltas = state_files(&st, "follow-state.delta-");
+    assert!(!deltas.is_empty(), "no delta: {:?}", state_files(&st, ""));
+    // The base the deltas apply to holds all 300 shards.
+    let base = state_files(&st, "follow-state.json")[0].1;
+    let biggest = deltas.iter().map(|(_, n)| *n).max().unwrap();
+    assert!(
+        biggest * 30 < base,
+        "a one-line delta of {biggest} bytes against a base of {base}: {deltas:?}"
+    );
+    f.child.kill().unwrap();
+    f.finish();
+    let before = f.read_stats().unwrap()["events"].as_u64().unwrap();
+    assert_eq!(before, 903);
+    append(&log, &line(8, 20));
+    let mut g = Follow::start(&d, "s2.json", &["--jsonl", "--state", "st", "events.jsonl"]);
+    g.wait_events(1);
+    assert_eq!(g.term()["events"], 1, "each line once across the kill");
+    assert_eq!(
+        state_files(&st, "follow-state")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["follow-state.json"],
+        "a clean stop compacts"
+    );
+}

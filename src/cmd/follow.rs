@@ -24,7 +24,7 @@ use trace_sentinel_core::fsutil::{
 };
 use trace_sentinel_core::input;
 use trace_sentinel_core::sink::{Sink, Tee};
-use trace_sentinel_core::snapshot::{self, Kind};
+use trace_sentinel_core::state_journal::StateJournal;
 use trace_sentinel_core::stats::{CheckpointStats, RunStats, StageHistogram};
 use trace_sentinel_core::Error;
 use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
@@ -50,7 +50,7 @@ type Output<'a> = Tee<AnomalyCounter, &'a mut dyn Sink>;
 
 /// The state and stats files and when they were last written.
 struct Durability {
-    state_file: Option<PathBuf>,
+    journal: Option<StateJournal>,
     stats_file: Option<PathBuf>,
     every: Duration,
     last: Instant,
@@ -87,7 +87,7 @@ impl Durability {
     }
 
     fn enabled(&self) -> bool {
-        self.state_file.is_some() || self.stats_file.is_some()
+        self.journal.is_some() || self.stats_file.is_some()
     }
 
     /// Whether anything was read since the last checkpoint.
@@ -98,7 +98,9 @@ impl Durability {
     /// Make positions, detector state and stats durable, then release the output: both
     /// files are written and synced under temporary names, switched in back to back, and
     /// only then is the output flushed — so an anomaly that was printed is never printed
-    /// again after a crash, and `events` in the stats agrees with the state.
+    /// again after a crash, and `events` in the stats agrees with the state. The state
+    /// is a delta of what changed since the last checkpoint unless a compaction is due
+    /// or `full` asks for one ([`StateJournal`]).
     fn write(
         &mut self,
         telemetry: &Telemetry,
@@ -106,15 +108,16 @@ impl Durability {
         follower: &mut Follower,
         sink: &mut Output<'_>,
         stage: &StageHistogram,
+        full: bool,
     ) -> Result<(), Error> {
         let t0 = Instant::now();
         let cps = follower.checkpoints();
         let mut written = 0u64;
-        let state = match &self.state_file {
-            Some(p) => {
-                let json = snapshot::to_json(Kind::FollowState, engine.shards(), Some(&cps));
-                written += json.len() as u64;
-                Some(prepare_atomic(p, &json)?)
+        let state = match &mut self.journal {
+            Some(j) => {
+                let cp = j.prepare(engine.shards(), &cps, full)?;
+                written += cp.bytes();
+                Some(cp)
             }
             None => None,
         };
@@ -127,12 +130,20 @@ impl Durability {
             None => None,
         };
         let mut dirs = Vec::new();
-        for w in [state, stats].into_iter().flatten() {
+        let mut compacted = false;
+        if let (Some(j), Some(cp)) = (&mut self.journal, state) {
+            compacted = cp.is_full();
+            dirs.push(j.switch(cp, engine.shards())?);
+        }
+        if let Some(w) = stats {
             dirs.push(w.switch()?);
         }
         sink.flush().map_err(Error::Output)?;
         for d in dirs {
             sync_dir(&d);
+        }
+        if let (Some(j), true) = (&self.journal, compacted) {
+            j.remove_stale_deltas();
         }
         self.last = Instant::now();
         self.last_cps = cps;
@@ -167,7 +178,7 @@ impl Durability {
         sink: &mut Output<'_>,
         stage: &StageHistogram,
     ) -> Result<(), Error> {
-        match self.write(telemetry, engine, follower, sink, stage) {
+        match self.write(telemetry, engine, follower, sink, stage, false) {
             Ok(()) => {
                 self.failing = None;
                 Ok(())
@@ -237,13 +248,17 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     let mut engine = Engine::new(cfg.clone(), format);
     engine.set_max_line_bytes(args.detect.max_line_bytes as usize);
     let mut checkpoints: Vec<PathCheckpoint> = Vec::new();
-    match &state_file {
-        Some(sf) if sf.exists() => {
-            let (files, shards) = snapshot::load_follow_state(sf, &cfg)?;
+    let mut journal = state_file.as_deref().map(StateJournal::new);
+    let restored = match &mut journal {
+        Some(j) => j.load::<Vec<PathCheckpoint>>(&cfg)?,
+        None => None,
+    };
+    match restored {
+        Some((files, shards)) => {
             engine.set_shards(shards);
             checkpoints = files;
         }
-        _ => {
+        None => {
             persist::load_baseline(&mut engine, &args.persist)?;
             if args.detect.seed > 0 {
                 let primed = engine.prime_benign(args.detect.seed as usize);
@@ -269,7 +284,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     signals.on_signal(move || waker.wake());
     let start = Instant::now();
     let mut durable = Durability {
-        state_file,
+        journal,
         stats_file: args.stats_json.clone(),
         every,
         last: start,
@@ -279,7 +294,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         failing: None,
         checkpoints: CheckpointStats::default(),
     };
-    let mut out = make_output(&args.detect, durable.state_file.is_some(), None)?;
+    let mut out = make_output(&args.detect, durable.journal.is_some(), None)?;
     let mut telemetry = Telemetry::start(&args.metrics, out.deliveries)?;
     let mut sink: Output<'_> = Tee(telemetry.counter(), &mut *out.sink);
     let mut stage = StageHistogram::default();
@@ -289,7 +304,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
     // Record the starting positions at once: a follower killed before its first interval
     // must not restart at the (by then later) end of its files.
     if durable.enabled() {
-        durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
+        durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage, false)?;
     }
     while !interrupted.load(Ordering::Relaxed) {
         let anomalies = engine.shards().counters().anomalies;
@@ -310,7 +325,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
             say!("trace-sentinel: note: {n}");
         }
         if engine.shards().counters().anomalies != anomalies {
-            if durable.state_file.is_some() {
+            if durable.journal.is_some() {
                 held = true;
             } else {
                 sink.flush().map_err(Error::Output)?;
@@ -342,7 +357,8 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         }
         follower.wait(timeout);
     }
-    durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
+    // The last checkpoint is a compaction: a stopped follower leaves one complete file.
+    durable.write(&telemetry, &engine, &mut follower, &mut sink, &stage, true)?;
     // The delivery sinks finish here (bounded); the statistics file then gets their
     // final counts (events and positions are those of the checkpoint just written).
     drop(sink);
@@ -388,5 +404,5 @@ fn start_line(follower: &Follower, state: Option<&Path>) -> String {
 /// A rotated file was closed (or picked up) without new bytes: positions changed, so a
 /// checkpoint is due on the usual interval.
 fn periodic_retiring_changed(d: &Durability, follower: &Follower, now: Instant) -> bool {
-    d.state_file.is_some() && now >= d.last + d.every && follower.checkpoints() != d.last_cps
+    d.journal.is_some() && now >= d.last + d.every && follower.checkpoints() != d.last_cps
 }

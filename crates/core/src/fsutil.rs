@@ -138,6 +138,52 @@ pub fn prepare_atomic(path: &Path, bytes: &[u8]) -> Result<PreparedWrite> {
     Ok(prepared)
 }
 
+/// Write a synced temporary file next to `path` through `fill`, which gets a buffered
+/// writer (so a large file is never held in memory whole); returns the prepared write
+/// and the bytes written.
+pub fn prepare_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(PreparedWrite, u64)> {
+    let (dir, tmp) = temp_path(path);
+    let prepared = PreparedWrite {
+        tmp,
+        path: path.to_path_buf(),
+        dir,
+        done: false,
+    };
+    let bytes = (|| {
+        let f = File::create(&prepared.tmp)?;
+        let mut w = CountingWriter {
+            inner: std::io::BufWriter::with_capacity(1 << 16, f),
+            bytes: 0,
+        };
+        fill(&mut w)?;
+        let f = w.inner.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(w.bytes)
+    })()
+    .map_err(write_err(path))?;
+    Ok((prepared, bytes))
+}
+
+/// Counts the bytes written through it.
+struct CountingWriter<W: Write> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl PreparedWrite {
     /// Rename the temporary file over the target and sync the directory.
     pub fn commit(self) -> Result<()> {

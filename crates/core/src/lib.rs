@@ -16,7 +16,8 @@
 //! * The drivers' toolkit, for raw byte streams at volume: [`input`] (files, `.gz`,
 //!   stdin, the block reader), [`engine`] (parse + extract per worker, the sequential
 //!   engine), [`detect`] (shards and the ordered hot loop), [`scan`] (the parallel
-//!   driver), [`snapshot`] (saved baselines), [`sink`], [`stats`], [`fsutil`].
+//!   driver), [`snapshot`] (saved baselines), [`state_journal`] (follow state as a
+//!   base and deltas), [`sink`], [`stats`], [`fsutil`].
 //!
 //! This crate never prints and never panics on input; errors are [`Error`]. Python
 //! semantics come from `trace-sentinel-pycompat`, byte kernels from
@@ -43,6 +44,7 @@ mod semantic;
 mod sentinel;
 pub mod sink;
 pub mod snapshot;
+pub mod state_journal;
 pub mod stats;
 
 pub use anomaly::{Anomaly, LineContext, Rarity, Severity, TemplateRef};

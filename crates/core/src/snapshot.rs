@@ -104,6 +104,10 @@ struct EnvelopeOut<'a, F: Serialize> {
     format: &'static str,
     version: u64,
     kind: &'static str,
+    /// Follow state written as a base of deltas (see `crate::state_journal`): which
+    /// deltas belong to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<&'a F>,
     detectors: DetectorStateRef<'a>,
@@ -124,25 +128,27 @@ struct Header {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnvelopeIn<F> {
+pub(crate) struct EnvelopeIn<F> {
     #[allow(dead_code)]
     format: String,
     #[allow(dead_code)]
     version: u64,
     #[allow(dead_code)]
     kind: String,
-    #[serde(default = "none")]
-    files: Option<F>,
-    detectors: DetectorState,
     #[serde(default)]
-    template_continuation: Option<TemplateContinuation>,
+    pub(crate) generation: Option<u64>,
+    #[serde(default = "none")]
+    pub(crate) files: Option<F>,
+    pub(crate) detectors: DetectorState,
+    #[serde(default)]
+    pub(crate) template_continuation: Option<TemplateContinuation>,
 }
 
 fn none<F>() -> Option<F> {
     None
 }
 
-fn snap_err(path: &Path, reason: impl Into<String>) -> Error {
+pub(crate) fn snap_err(path: &Path, reason: impl Into<String>) -> Error {
     Error::Snapshot {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -212,7 +218,7 @@ fn sanitize(s: &Shard) -> Shard {
     s
 }
 
-fn borrow_shard(s: &Shard) -> Cow<'_, Shard> {
+pub(crate) fn borrow_shard(s: &Shard) -> Cow<'_, Shard> {
     if shard_is_finite(s) {
         Cow::Borrowed(s)
     } else {
@@ -241,10 +247,26 @@ fn capture(set: &ShardSet) -> DetectorStateRef<'_> {
 
 /// Serialise `set` (and, for follow state, the file checkpoints `files`) as snapshot JSON.
 pub fn to_json<F: Serialize>(kind: Kind, set: &ShardSet, files: Option<&F>) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Serialising plain data with string keys into memory cannot fail.
+    let _ = write_json(&mut out, kind, set, files, None);
+    out
+}
+
+/// Serialise like [`to_json`] straight into `w` (no copy of the whole snapshot in
+/// memory), with the `generation` a follow-state base carries.
+pub(crate) fn write_json<F: Serialize, W: std::io::Write>(
+    w: W,
+    kind: Kind,
+    set: &ShardSet,
+    files: Option<&F>,
+    generation: Option<u64>,
+) -> std::io::Result<()> {
     let env = EnvelopeOut {
         format: FORMAT,
         version: VERSION,
         kind: kind.as_str(),
+        generation,
         files,
         detectors: capture(set),
         template_continuation: match kind {
@@ -252,8 +274,7 @@ pub fn to_json<F: Serialize>(kind: Kind, set: &ShardSet, files: Option<&F>) -> V
             Kind::Baseline | Kind::FollowState => None,
         },
     };
-    // Serialising plain data with string keys into memory cannot fail.
-    serde_json::to_vec(&env).unwrap_or_default()
+    serde_json::to_writer(w, &env).map_err(std::io::Error::from)
 }
 
 /// Write all detector state of `set` to `path` atomically (`--save-baseline`).
@@ -324,6 +345,35 @@ fn parse_state<F: DeserializeOwned>(
     kind: Kind,
     cfg: &Config,
 ) -> Result<(Option<F>, DetectorState, Option<TemplateContinuation>)> {
+    let env: EnvelopeIn<F> = parse_envelope(path, bytes, kind.as_str())?;
+    check_flags(&env.detectors.config, cfg).map_err(|r| snap_err(path, r))?;
+    Ok((env.files, env.detectors, env.template_continuation))
+}
+
+/// Check stored detector state against the flags `cfg` of this run and rebuild it.
+pub(crate) fn finish<F>(
+    path: &Path,
+    files: Option<F>,
+    detectors: DetectorState,
+    cfg: &Config,
+) -> Result<(Option<F>, ShardSet)> {
+    check_flags(&detectors.config, cfg).map_err(|r| snap_err(path, r))?;
+    let set = restore(detectors, cfg).map_err(|r| snap_err(path, r))?;
+    Ok((files, set))
+}
+
+/// Check the envelope of snapshot bytes (format, version, `kind`) and deserialise them.
+pub(crate) fn parse_envelope<T: DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    kind: &str,
+) -> Result<T> {
+    check_header(path, bytes, kind)?;
+    serde_json::from_slice(bytes).map_err(|e| snap_err(path, format!("corrupt: {e}")))
+}
+
+/// Check the envelope fields of snapshot bytes: format, version and `kind`.
+fn check_header(path: &Path, bytes: &[u8], kind: &str) -> Result<()> {
     let header: Header = serde_json::from_slice(bytes)
         .map_err(|e| snap_err(path, format!("corrupt or truncated: {e}")))?;
     if header.format.as_ref().and_then(|v| v.as_str()) != Some(FORMAT) {
@@ -340,20 +390,13 @@ fn parse_state<F: DeserializeOwned>(
         None => return Err(snap_err(path, "missing or invalid \"version\"")),
     }
     let found = header.kind.as_ref().and_then(|v| v.as_str()).unwrap_or("");
-    if found != kind.as_str() {
+    if found != kind {
         return Err(snap_err(
             path,
-            format!(
-                "is a {:?} snapshot, expected a {:?} snapshot",
-                found,
-                kind.as_str()
-            ),
+            format!("is a {found:?} snapshot, expected a {kind:?} snapshot"),
         ));
     }
-    let env: EnvelopeIn<F> =
-        serde_json::from_slice(bytes).map_err(|e| snap_err(path, format!("corrupt: {e}")))?;
-    check_flags(&env.detectors.config, cfg).map_err(|r| snap_err(path, r))?;
-    Ok((env.files, env.detectors, env.template_continuation))
+    Ok(())
 }
 
 fn kind_flags(k: &DetectorKind) -> String {
