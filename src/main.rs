@@ -73,6 +73,10 @@ fn main() -> ExitCode {
             say!("{line}");
             ExitCode::from(code)
         }
+        Ok(Outcome::Failed(n)) => {
+            say!("done — {}", surfaced(n));
+            ExitCode::from(2)
+        }
         Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         // A bad flag value gets the same hint as clap's own errors.
         Err(e @ Error::Config { flag, .. }) if flag.starts_with('-') => {

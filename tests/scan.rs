@@ -704,3 +704,139 @@ fn stats_json_describes_the_scan() {
         }
     }
 }
+
+/// `scan` of a file another process truncates while it is mapped: no SIGBUS. The run
+/// stops reading that file, says so in one line naming it, goes on with the next input,
+/// writes its stats and exits 2; every anomaly printed before is a real line of the file.
+///
+/// The consumer is held still by a full stdout pipe (nobody reads it) while the file is
+/// cut to 4 KiB, so the truncation lands while most of the map is still unread.
+#[test]
+fn a_file_truncated_while_mapped_is_a_one_line_error_not_sigbus() {
+    use std::io::Read;
+    let d = scratch("scan-truncated");
+    let big = d.path().join("big.log");
+    let mut text = String::new();
+    let mut i = 0usize;
+    while text.len() < 8 << 20 {
+        if i % 40 == 39 {
+            text.push_str(&format!("spike {i} {}\n", "x".repeat(300 + i % 7)));
+        } else {
+            text.push_str(&format!("request {i} served in {} ms ok\n", i % 9));
+        }
+        i += 1;
+    }
+    std::fs::write(&big, &text).unwrap();
+    let after = d.path().join("after.log");
+    let mut tail = String::new();
+    for i in 0..60 {
+        tail.push_str(&format!("after {i} fine\n"));
+    }
+    tail.push_str(&format!("after spike {}\n", "y".repeat(900)));
+    std::fs::write(&after, &tail).unwrap();
+    let stats = d.path().join("stats.json");
+    let mut child = Command::new(bin())
+        .args([
+            "scan",
+            "--threads",
+            "2",
+            "--chunk-size",
+            "65536",
+            "--format",
+            "json",
+        ])
+        .arg("--stats-json")
+        .arg(&stats)
+        .arg(&big)
+        .arg(&after)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the pipe is full and the run is blocked on it.
+    let pid = child.id();
+    let wchar = || -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/io"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("wchar: ").map(|v| v.trim().parse().ok()))
+            })
+            .flatten()
+            .unwrap_or(0)
+    };
+    let t0 = std::time::Instant::now();
+    let mut last = (wchar(), std::time::Instant::now());
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = wchar();
+        if now != last.0 {
+            last = (now, std::time::Instant::now());
+        } else if now > 0 && last.1.elapsed() > std::time::Duration::from_millis(500) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "the run never blocked on its output"
+        );
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{status:?}; stderr: {stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("trace-sentinel: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains(&*big.to_string_lossy()) && errors[0].contains("truncated"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(
+        lines.len() > 100,
+        "anomalies before the cut: {}",
+        lines.len()
+    );
+    let from_big: Vec<&str> = lines
+        .iter()
+        .filter(|v| v["source"] == "big.log")
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    for m in &from_big {
+        assert!(
+            text.lines().any(|l| l == *m),
+            "an anomaly whose message is not a line of the file: {m:?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|v| v["source"] == "after.log"),
+        "the next input is still scanned"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(v["anomalies"]["total"].as_u64(), Some(lines.len() as u64));
+}

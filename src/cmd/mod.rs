@@ -38,6 +38,8 @@ pub enum Outcome {
         /// The exit code.
         code: u8,
     },
+    /// Finished, but an input failed part-way (already reported on stderr): exit 2.
+    Failed(u64),
 }
 
 /// Colour only on a terminal and never with `NO_COLOR` set.

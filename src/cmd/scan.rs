@@ -194,6 +194,7 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
             }
         }
         ScanEvent::Skipped(e) => bar.suspend(|| say!("trace-sentinel: note: {e}")),
+        ScanEvent::Failed(e) => bar.suspend(|| say!("trace-sentinel: error: {e}")),
     };
     let report = scanner.run(
         &inputs,
@@ -227,6 +228,9 @@ pub fn run(args: cli::ScanArgs, signals: &Signals) -> Result<Outcome, Error> {
     let n = engine.shards().counters().anomalies;
     Ok(if report.interrupted {
         Outcome::Interrupted(n)
+    } else if !report.failed.is_empty() {
+        // Each failed input was reported as it happened; the run still finished.
+        Outcome::Failed(n)
     } else {
         Outcome::Done(n)
     })

@@ -60,6 +60,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A memory-mapped input shrank while it was being scanned (another process
+    /// truncated it): what was reported from it stands, the rest is not read.
+    #[error("'{0}' was truncated while it was being scanned; anomalies up to that point were reported, the rest of it was not read")]
+    Truncated(PathBuf),
     /// The worker threads of a parallel scan could not be started, or stopped before
     /// handing back their chunks.
     #[error("scan worker pool: {0}")]

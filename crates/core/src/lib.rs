@@ -35,6 +35,7 @@ pub mod extract;
 mod features;
 pub mod fsutil;
 pub mod input;
+mod mapguard;
 pub mod metric;
 mod parse;
 mod record;

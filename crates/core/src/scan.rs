@@ -21,6 +21,7 @@ use crate::detect::shard_set::ShardSet;
 use crate::error::{Error, Result};
 use crate::features::ChunkFeatures;
 use crate::input;
+use crate::mapguard::GuardedMap;
 use crate::parse::{InputFormat, LineParser};
 use crate::record::LineCursor;
 use crate::sink::Sink;
@@ -75,11 +76,19 @@ pub struct ScanInput {
 
 /// Bytes of one chunk: a slice of a shared map, or an owned buffer.
 enum ChunkBytes {
-    Mapped(Arc<Mmap>, Range<usize>),
+    Mapped(Arc<GuardedMap>, Range<usize>),
     Owned(Vec<u8>),
 }
 
 impl ChunkBytes {
+    /// The map of a mapped chunk.
+    fn map(&self) -> Option<&GuardedMap> {
+        match self {
+            ChunkBytes::Mapped(m, _) => Some(m),
+            ChunkBytes::Owned(_) => None,
+        }
+    }
+
     /// The first `at` bytes, and the rest when there is any (a mapped rest shares the
     /// map; an owned one is split off into its own buffer).
     fn split_at(self, at: usize) -> (ChunkBytes, Option<ChunkBytes>) {
@@ -143,13 +152,17 @@ pub enum ScanEvent<'a> {
     /// An input was skipped ([`Error::Binary`]: it looks binary); the scan goes on with
     /// the next one.
     Skipped(&'a Error),
+    /// An input failed part-way ([`Error::Truncated`]: it shrank while mapped); what was
+    /// reported from it stands, the rest of it is not read, and the scan goes on with
+    /// the next input. The error is also in [`ScanReport::failed`].
+    Failed(&'a Error),
 }
 
 /// Where a scan reports [`ScanEvent`]s.
 pub type Progress<'a> = &'a mut dyn FnMut(ScanEvent<'_>);
 
 /// What the scan measured.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct ScanReport {
     /// Input bytes consumed.
     pub bytes: u64,
@@ -161,6 +174,8 @@ pub struct ScanReport {
     pub read: StageHistogram,
     /// Whether the scan stopped early on the interrupt flag.
     pub interrupted: bool,
+    /// Inputs that failed part-way (see [`ScanEvent::Failed`]), in input order.
+    pub failed: Vec<Error>,
 }
 
 /// Scratch shared by everyone who extracts: the pending jobs (oldest first), idle
@@ -291,6 +306,11 @@ impl Scanner {
                 Ok(chunks) => chunks,
                 Err(e @ Error::Binary(_)) => {
                     progress(ScanEvent::Skipped(&e));
+                    continue;
+                }
+                Err(e @ Error::Truncated(_)) => {
+                    progress(ScanEvent::Failed(&e));
+                    st.report.failed.push(e);
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -454,6 +474,12 @@ impl Ordered<'_> {
         self.collect_finished();
         while let Some(mut done) = self.pending.remove(&self.next) {
             let (seq, piece) = self.next;
+            // A chunk of a map that was truncated may hold zeros instead of the file's
+            // bytes: it is not observed, nor is the rest of it.
+            let truncated = done.bytes.map().is_some_and(GuardedMap::truncated);
+            if truncated {
+                done.rest = None;
+            }
             match done.rest.take() {
                 // The rest of a capped chunk takes the chunk's place in flight (so
                 // memory stays bounded) and goes first in the queue: nothing after it
@@ -481,20 +507,42 @@ impl Ordered<'_> {
                 }
             }
             self.report.extract.record_us(done.extract_us);
+            if truncated {
+                self.fail_truncated(done.input, progress);
+                lock(&self.shared.frozen_pool).push(done.features);
+                continue;
+            }
             let t0 = Instant::now();
             let source = self.inputs[done.input].source.as_str();
             if self.cursor.0 != done.input {
                 self.cursor = (done.input, LineCursor::default());
             }
-            shards
-                .observe_chunk(
+            let observed = match done.bytes.map() {
+                Some(map) => {
+                    let mut guarded = TruncationGuard { map, inner: sink };
+                    shards.observe_chunk(
+                        &done.features,
+                        &done.bytes,
+                        source,
+                        &mut self.cursor.1,
+                        &mut guarded,
+                    )
+                }
+                None => shards.observe_chunk(
                     &done.features,
                     &done.bytes,
                     source,
                     &mut self.cursor.1,
                     sink,
-                )
-                .map_err(Error::Output)?;
+                ),
+            };
+            match observed {
+                Ok(()) => {}
+                Err(e) if e.get_ref().is_some_and(|r| r.is::<TruncatedMark>()) => {
+                    self.fail_truncated(done.input, progress);
+                }
+                Err(e) => return Err(Error::Output(e)),
+            }
             lock(&self.shared.frozen_pool).push(done.features);
             self.report.detect.record(t0.elapsed());
             self.report.bytes += done.bytes.len() as u64;
@@ -504,6 +552,55 @@ impl Ordered<'_> {
             });
         }
         Ok(())
+    }
+}
+
+impl Ordered<'_> {
+    /// Record, once per input, that `input` was truncated while mapped.
+    fn fail_truncated(&mut self, input: usize, progress: Progress<'_>) {
+        let path = &self.inputs[input].path;
+        let known = self
+            .report
+            .failed
+            .iter()
+            .any(|e| matches!(e, Error::Truncated(p) if p == path));
+        if !known {
+            let e = Error::Truncated(path.clone());
+            progress(ScanEvent::Failed(&e));
+            self.report.failed.push(e);
+        }
+    }
+}
+
+/// What a [`TruncationGuard`] returns to stop a chunk whose map was truncated.
+#[derive(Debug)]
+struct TruncatedMark;
+
+impl std::fmt::Display for TruncatedMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("input truncated while mapped")
+    }
+}
+
+impl std::error::Error for TruncatedMark {}
+
+/// Passes a mapped chunk's anomalies on while its map is intact; once a read has hit the
+/// truncated part (the message bytes an anomaly borrows may be zeros), it stops the
+/// chunk instead.
+struct TruncationGuard<'a> {
+    map: &'a GuardedMap,
+    inner: &'a mut dyn Sink,
+}
+
+impl Sink for TruncationGuard<'_> {
+    fn emit(&mut self, anomaly: &crate::anomaly::Anomaly<'_>) -> std::io::Result<()> {
+        if self.map.truncated() {
+            return Err(std::io::Error::other(TruncatedMark));
+        }
+        self.inner.emit(anomaly)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -522,7 +619,7 @@ const MAX_CHUNK_LINES: usize = 1 << 16;
 /// Produces the chunks of one input.
 enum ChunkSource {
     Mapped {
-        map: Arc<Mmap>,
+        map: Arc<GuardedMap>,
         pos: usize,
         chunk: usize,
     },
@@ -572,12 +669,13 @@ impl ChunkSource {
         }
         // SAFETY: the map is read-only and never assumed to be valid UTF-8 or stable:
         // every byte is validated where it is interpreted. A concurrent truncation of the
-        // file can still raise SIGBUS, as with any mmap reader (documented; follow mode
-        // never maps).
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::Input {
+        // file raises SIGBUS on the pages past its new end; the guard turns those into
+        // zero pages and marks the map, which the consumer checks before it trusts a
+        // chunk (`mapguard`; follow mode never maps).
+        let map = GuardedMap::new(unsafe { Mmap::map(&file) }.map_err(|e| Error::Input {
             path: inp.path.clone(),
             source: e,
-        })?;
+        })?);
         if input::Compression::of_magic(&map).is_some() {
             // Compressed under another name (a rotated `app.log.1`): streamed and
             // decompressed from the file already open (mapping it did not move its
@@ -586,11 +684,14 @@ impl ChunkSource {
             let reader = input::checked_stream(&inp.path, Box::new(file), binary)?;
             return Ok(Self::stream(reader, chunk, max_line));
         }
-        if !binary && input::looks_binary(&map) {
+        if !binary && input::looks_binary(&map) && !map.truncated() {
             return Err(Error::Binary(inp.path.clone()));
         }
+        if map.truncated() {
+            return Err(Error::Truncated(inp.path.clone()));
+        }
         #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
+        let _ = map.map().advise(memmap2::Advice::Sequential);
         Ok(ChunkSource::Mapped {
             map: Arc::new(map),
             pos: 0,
@@ -616,7 +717,8 @@ impl ChunkSource {
             ChunkSource::Empty => Ok(None),
             ChunkSource::Mapped { map, pos, chunk } => {
                 let len = map.len();
-                if *pos >= len {
+                // Past a truncation the map holds zeros: nothing more to read.
+                if *pos >= len || map.truncated() {
                     return Ok(None);
                 }
                 let target = pos.saturating_add(*chunk);
