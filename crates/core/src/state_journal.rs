@@ -249,7 +249,9 @@ impl StateJournal {
             || self.next > MAX_DELTAS
             || (self.delta_bytes > 0 && self.delta_bytes >= self.base_bytes);
         if compact {
-            let generation = self.generation + 1;
+            // Wraps instead of overflowing on a crafted huge generation; the deltas of a
+            // reused number are removed with the others after the compaction.
+            let generation = self.generation.wrapping_add(1);
             let (write, bytes) = fsutil::prepare_atomic_with(&self.base, |w| {
                 snapshot::write_json(w, Kind::FollowState, set, Some(files), Some(generation))
             })?;
@@ -322,12 +324,13 @@ impl StateJournal {
         Ok(dir)
     }
 
-    /// Remove the deltas of every generation but the current one (best effort: one left
-    /// behind is never applied, and the next compaction tries again). Call it only once
+    /// Remove the deltas of every generation but the current one, and any of the current
+    /// one not written yet by this run (best effort: one left behind is never applied,
+    /// and the next compaction tries again). Call it only once
     /// the rename of the base that replaced them is durable (its directory synced).
     pub fn remove_stale_deltas(&self) {
-        for (g, _, path) in self.list_deltas() {
-            if g != self.generation {
+        for (g, seq, path) in self.list_deltas() {
+            if g != self.generation || seq >= self.next {
                 let _ = std::fs::remove_file(path);
             }
         }
@@ -575,6 +578,32 @@ mod tests {
         assert_eq!(reload(&base).1, restored_full(&e, &vec![2]));
         checkpoint(&mut k, &e, &vec![3], true);
         assert_eq!(names(dir.path()), ["follow-state.json"]);
+    }
+
+    #[test]
+    fn a_crafted_last_generation_wraps_and_stale_deltas_of_the_new_one_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("follow-state.json");
+        let mut e = engine();
+        feed(&mut e, &line(0, 2, 0));
+        let json = snapshot::to_json(Kind::FollowState, e.shards(), Some(&vec![0u64]));
+        let text = String::from_utf8(json).unwrap().replacen(
+            "\"kind\":\"follow-state\",",
+            &format!("\"kind\":\"follow-state\",\"generation\":{},", u64::MAX),
+            1,
+        );
+        std::fs::write(&base, text).unwrap();
+        // A delta of generation 0 from another life: not part of the state.
+        std::fs::write(dir.path().join("follow-state.delta-0-1.json"), "old").unwrap();
+        let mut j = StateJournal::new(&base);
+        let (_, set) = j.load::<Vec<u64>>(&cfg()).unwrap().unwrap();
+        e.set_shards(set);
+        let (full, _) = checkpoint(&mut j, &e, &vec![1], true);
+        assert!(full);
+        assert_eq!(names(dir.path()), ["follow-state.json"]);
+        feed(&mut e, &line(0, 2, 1));
+        checkpoint(&mut j, &e, &vec![2], false);
+        assert_eq!(reload(&base).1, restored_full(&e, &vec![2]));
     }
 
     #[test]
