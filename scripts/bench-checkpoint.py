@@ -6,7 +6,8 @@ arrives into a large follow state.
 numeric attributes each (one shard of KEYS + 2 metrics per source); then a writer
 appends RATE lines/s of random sources for SECS seconds. Reported: the state on disk,
 the bytes the follower wrote during the trickle (`wchar` of /proc/PID/io, less its
-anomaly output), its resident memory before the trickle and its peak (VmHWM).
+anomaly output), its resident memory before the trickle and its peak during the
+trickle (VmHWM, reset through /proc/PID/clear_refs when the trickle starts).
 
     scripts/bench-checkpoint.py --bin target/release/trace-sentinel \
         [--sources 10000] [--keys 20] [--rate 4] [--secs 10]
@@ -77,6 +78,12 @@ def main():
         time.sleep(2.0)  # let the checkpoints after the backlog settle
         st = os.path.join(d, "st")
         state_bytes = sum(os.path.getsize(os.path.join(st, x)) for x in os.listdir(st))
+        # Reset the peak (VmHWM) so it covers the trickle only, not the backlog.
+        try:
+            with open(f"/proc/{p.pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
         rss0 = proc_field(p.pid, "status", "VmRSS:")
         w0 = proc_field(p.pid, "io", "wchar:")
         o0 = os.path.getsize(out_path)
