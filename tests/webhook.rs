@@ -825,3 +825,56 @@ fn cli_follow_with_state_delivers_exactly_stdout() {
     let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
     assert_received_stdout(&server, &lines, &String::from_utf8_lossy(&out.stderr));
 }
+
+/// A follower's `--stats-json` follows a failing webhook while no line arrives: the
+/// delivery counts in the file keep moving after the input is read (they are not only
+/// written with the next line or at exit).
+#[test]
+fn cli_follow_stats_show_delivery_trouble_while_no_line_arrives() {
+    let tmp = scratch("webhook-follow-stats");
+    let dir = tmp.path();
+    let log = dir.join("app.log");
+    std::fs::copy(dataset("demo.log"), &log).unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count() as u64;
+    let stats = dir.join("stats.json");
+    let mut child = Command::new(bin())
+        .args(["watch", "-f", "--from-start", "--format", "json"])
+        .arg(&log)
+        .arg("--stats-json")
+        .arg(&stats)
+        .args(["--checkpoint-interval", "100", "--webhook", &dead_url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("err.txt")).unwrap())
+        .spawn()
+        .unwrap();
+    // The webhook's requests in the statistics file, once every line was read.
+    let requests = || {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).ok()?).ok()?;
+        let d = &v["delivery"][0];
+        assert_eq!(d["sink"], "webhook", "{v}");
+        (v["events"].as_u64() == Some(lines)).then(|| d["requests"].as_u64().unwrap_or(0))
+    };
+    let wait_for = |what: &str, ok: &dyn Fn(u64) -> bool, child: &mut std::process::Child| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(n) = requests().filter(|&n| ok(n)) {
+                return n;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what}: {:?}", std::fs::read_to_string(&stats));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let first = wait_for("the input read and a request made", &|n| n > 0, &mut child);
+    let later = wait_for("more requests after the input", &|n| n > first, &mut child);
+    assert!(later > first);
+    assert!(child.try_wait().unwrap().is_none(), "still following");
+    let _ = child.kill();
+    let _ = child.wait();
+    let err = std::fs::read_to_string(dir.join("err.txt")).unwrap();
+    assert!(err.contains("(connection refused); retrying"), "{err}");
+}

@@ -1,7 +1,9 @@
 //! `watch --follow`: wires the library's [`Follower`] to the shared engine and sinks
 //! (exactly the blocks → `Engine::feed_block` path of `watch`), and owns the run's
-//! durability: checkpoints of file positions *and* detector state in one atomically
-//! written `--state` file, live `--stats-json`, and the shutdown on SIGINT/SIGTERM.
+//! durability: checkpoints of file positions *and* detector state in the `--state`
+//! directory (a base snapshot and small deltas, each written atomically:
+//! [`StateJournal`]), live `--stats-json` (rewritten too while only the delivery counts
+//! move), and the shutdown on SIGINT/SIGTERM.
 //!
 //! Exactly-once: a checkpoint names, per file, the offset just past the last complete line
 //! fed to the engine, together with the detector state after that line, so a restart
@@ -25,7 +27,7 @@ use trace_sentinel_core::fsutil::{
 use trace_sentinel_core::input;
 use trace_sentinel_core::sink::{Sink, Tee};
 use trace_sentinel_core::state_journal::StateJournal;
-use trace_sentinel_core::stats::{CheckpointStats, RunStats, StageHistogram};
+use trace_sentinel_core::stats::{CheckpointStats, DeliveryStats, RunStats, StageHistogram};
 use trace_sentinel_core::Error;
 use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, PathCheckpoint};
 
@@ -59,6 +61,8 @@ struct Durability {
     start: Instant,
     failing: Option<String>,
     checkpoints: CheckpointStats,
+    /// The delivery counts in the statistics last written.
+    last_deliveries: Vec<DeliveryStats>,
 }
 
 impl Durability {
@@ -95,6 +99,21 @@ impl Durability {
         follower.bytes() != self.last_bytes
     }
 
+    /// Whether `--stats-json` shows delivery counts, which move without input (retries,
+    /// drops, a recovery).
+    fn watches_deliveries(&self, telemetry: &Telemetry) -> bool {
+        self.stats_file.is_some() && telemetry.has_deliveries()
+    }
+
+    /// Whether the delivery counts moved since the statistics were last written and a
+    /// checkpoint interval has passed: the file follows delivery trouble while it lasts,
+    /// even when no line arrives.
+    fn deliveries_changed(&self, telemetry: &Telemetry, now: Instant) -> bool {
+        self.watches_deliveries(telemetry)
+            && now >= self.last + self.every
+            && telemetry.deliveries() != self.last_deliveries
+    }
+
     /// Make positions, detector state and stats durable, then release the output: both
     /// files are written and synced under temporary names, switched in back to back, and
     /// only then is the output flushed — so an anomaly that was printed is never printed
@@ -121,10 +140,13 @@ impl Durability {
             }
             None => None,
         };
+        let mut deliveries = None;
         let stats = match &self.stats_file {
             Some(p) => {
-                let text = self.stats_text(telemetry, engine, follower, stage);
+                let stats = self.stats(telemetry, engine, follower, stage);
+                let text = serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default();
                 written += text.len() as u64;
+                deliveries = Some(stats.deliveries);
                 Some(prepare_atomic(p, text.as_bytes())?)
             }
             None => None,
@@ -148,6 +170,9 @@ impl Durability {
         self.last = Instant::now();
         self.last_cps = cps;
         self.last_bytes = follower.bytes();
+        if let Some(d) = deliveries {
+            self.last_deliveries = d;
+        }
         let c = &mut self.checkpoints;
         c.written += 1;
         c.bytes_total += written;
@@ -293,6 +318,7 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         start,
         failing: None,
         checkpoints: CheckpointStats::default(),
+        last_deliveries: Vec::new(),
     };
     let mut out = make_output(&args.detect, durable.journal.is_some(), None)?;
     let mut telemetry = Telemetry::start(&args.metrics, out.deliveries)?;
@@ -337,7 +363,9 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
         if periodic || release {
             durable.write_periodic(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
             held = false;
-        } else if periodic_retiring_changed(&durable, &follower, now) {
+        } else if periodic_retiring_changed(&durable, &follower, now)
+            || durable.deliveries_changed(&telemetry, now)
+        {
             durable.write_periodic(&telemetry, &engine, &mut follower, &mut sink, &stage)?;
         }
         if telemetry.due() {
@@ -352,7 +380,8 @@ pub fn run(args: cli::WatchArgs, signals: &Signals) -> Result<Outcome, Error> {
             timeout =
                 timeout.min((durable.last + ANOMALY_CHECKPOINT_GAP).saturating_duration_since(now));
         }
-        if durable.enabled() && durable.dirty(&follower) {
+        if durable.enabled() && (durable.dirty(&follower) || durable.watches_deliveries(&telemetry))
+        {
             timeout = timeout.min((durable.last + every).saturating_duration_since(now));
         }
         follower.wait(timeout);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use trace_sentinel_core::detect::{ShardSet, OVERFLOW_SHARD};
 use trace_sentinel_core::sink::Sink;
-use trace_sentinel_core::stats::{DeliveryProbe, RunStats, StatsSink};
+use trace_sentinel_core::stats::{DeliveryProbe, DeliveryStats, RunStats, StatsSink};
 use trace_sentinel_core::{Anomaly, Error};
 use trace_sentinel_metrics::{Exposition, MetricsServer};
 
@@ -117,13 +117,18 @@ impl Telemetry {
                 .shards()
                 .filter(|(name, _)| *name != OVERFLOW_SHARD)
                 .count() as u64,
-            deliveries: self.deliveries.iter().map(|p| p()).collect(),
+            deliveries: self.deliveries(),
             ..Default::default()
         };
         stats.set_engine_counters(c);
         stats.counters.insert("oversized_lines", oversized);
         stats.templates = shards.template_summary(super::persist::TOP_TEMPLATES);
         stats
+    }
+
+    /// The delivery endpoints' counts now.
+    pub fn deliveries(&self) -> Vec<DeliveryStats> {
+        self.deliveries.iter().map(|p| p()).collect()
     }
 
     /// Whether any delivery endpoint is configured.
