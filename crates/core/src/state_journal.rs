@@ -505,6 +505,61 @@ mod tests {
         assert_eq!(reload(&base).1, restored_full(&e, &vec![10]));
     }
 
+    /// The semantic and template layers live in the shards too: a delta carries them,
+    /// and base + deltas restore what a full snapshot restores (with eviction at work).
+    #[test]
+    fn deltas_carry_the_semantic_and_template_layers() {
+        let cfg = Config {
+            warmup: 3,
+            semantic: true,
+            templates: true,
+            max_templates: 3,
+            ..Config::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("follow-state.json");
+        let mut e = Engine::new(cfg.clone(), InputFormat::JsonLines);
+        let text_line = |s: usize, i: usize| {
+            let kind = ["open", "read block", "close file", "ERROR disk", "retry"][i % 5];
+            format!("{{\"source\": \"s{s}\", \"message\": \"{kind} {i} at 0x{i:x}\"}}\n")
+        };
+        for s in 0..30 {
+            for i in 0..6 {
+                feed(&mut e, &text_line(s, i));
+            }
+        }
+        let mut j = StateJournal::new(&base);
+        assert!(checkpoint(&mut j, &e, &vec![0], false).0);
+        let reload = |files: &Vec<u64>| {
+            let mut k = StateJournal::new(&base);
+            let (f, set) = k.load::<Vec<u64>>(&cfg).unwrap().expect("state");
+            assert_eq!(&f, files);
+            snapshot::to_json(Kind::FollowState, &set, Some(&f))
+        };
+        let full = |e: &Engine, files: &Vec<u64>| {
+            let json = snapshot::to_json(Kind::FollowState, e.shards(), Some(files));
+            let (f, set) =
+                snapshot::parse::<Vec<u64>>(Path::new("x"), &json, Kind::FollowState, &cfg)
+                    .unwrap();
+            snapshot::to_json(Kind::FollowState, &set, f.as_ref())
+        };
+        for round in 1..6usize {
+            // New kinds of line in a few sources: templates are created and evicted.
+            for s in [round, round * 3] {
+                feed(&mut e, &text_line(s, 6 + round));
+                feed(&mut e, &text_line(s, 11 + round * 2));
+            }
+            let files = vec![round as u64];
+            assert!(!checkpoint(&mut j, &e, &files, false).0);
+            let got = reload(&files);
+            assert!(
+                String::from_utf8_lossy(&got).contains("\"templates\""),
+                "the template layer is in the state"
+            );
+            assert_eq!(got, full(&e, &files), "round {round}");
+        }
+    }
+
     #[test]
     fn deltas_outgrowing_the_base_trigger_a_compaction() {
         let dir = tempfile::tempdir().unwrap();
