@@ -43,18 +43,30 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
 fi
 
-# Seed corpus: one file per line of the golden inputs (engine inputs start with its 4
-# configuration bytes), plus the checked-in regression inputs.
+# Seed corpus: one file per line of the golden inputs, plus the checked-in regression
+# inputs. `engine` inputs start with its 4 configuration bytes (tests/support/
+# fuzz_engine.rs): JSON lines for the .jsonl files, every other line with the template
+# layer on; it also gets the start of each golden file whole, with and without
+# templates, so the detectors get past their warmup.
 seed() {
-  local t=$1 dir=fuzz/corpus/$1 n=0 f line
+  local t=$1 dir=fuzz/corpus/$1 n=0 f line flags
   [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && return
   mkdir -p "$dir"
   for f in tests/golden/*.log tests/golden/*.jsonl; do
     [ -f "$f" ] || continue
+    case $f in *.jsonl) flags=1 ;; *) flags=0 ;; esac
+    if [ "$t" = engine ]; then
+      { printf "\\x$(printf %02x $flags)\\x11\\x22\\x33"; head -c "$max_len" "$f"; } >"$dir/file-$(basename "$f")"
+      { printf "\\x$(printf %02x $((flags | 64)))\\x11\\x22\\x33"; head -c "$max_len" "$f"; } >"$dir/file-t-$(basename "$f")"
+    fi
     while IFS= read -r line && [ $n -lt 400 ]; do
       n=$((n + 1))
       case $t in
-      engine) printf '\x00\x11\x22\x33%s\n' "$line" >"$dir/golden-$n" ;;
+      engine)
+        [ $((n % 2)) -eq 1 ] && flags=$((flags | 64))
+        printf "\\x$(printf %02x $flags)\\x11\\x22\\x33%s\n" "$line" >"$dir/golden-$n"
+        flags=$((flags & 1))
+        ;;
       snapshot) : ;;
       *) printf '%s\n' "$line" >"$dir/golden-$n" ;;
       esac
