@@ -5,7 +5,7 @@
 //! The first 4 bytes of an input choose the configuration ([`config`]); the rest is fed
 //! to the engine twice: as one block (`Engine::feed_block`: the stages `scan`, `watch`
 //! and follow mode run, into the console, JSON and recording sinks) and line by line
-//! (`Engine::feed_line`, every line [`Lines`] finds). Oracles ([`check`]):
+//! (`Engine::feed_line`, every line [`universal_lines`] finds). Oracles ([`check`]):
 //! the text console is valid UTF-8 with no control character but the line feed; every
 //! JSON line is ASCII without control bytes, parses (non-finite scores are the Python
 //! literals `Infinity`/`-Infinity`, lone surrogates are `\udXXX` escapes, both as
@@ -17,7 +17,6 @@ use super::unlone::unlone;
 use serde_json::Value;
 use trace_sentinel_core::sink::{CallbackSink, ConsoleSink, JsonSink, Sink, Tee};
 use trace_sentinel_core::{Anomaly, Config, DetectorKind, Engine, InputFormat, ShardBy};
-use trace_sentinel_kernels::split::Lines;
 
 /// One anomaly as compared between the two feeding paths (the clock-dependent
 /// inter-arrival metric and timestamps are left out: events without a timestamp get
@@ -57,6 +56,37 @@ fn wtf8_lossy(b: &[u8]) -> String {
         }
     }
     out.push_str(&String::from_utf8_lossy(&b[start..]));
+    out
+}
+
+/// The lines of `body` as Python's universal newlines reads them, empty ones included:
+/// `\n`, `\r\n` and a lone `\r` each end one line, and a last line may lack its end.
+/// A naive reference for the line numbers the engine gives (its own splitter skips
+/// empty lines and counts the terminators it passed).
+fn universal_lines(body: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'\n' => {
+                out.push(&body[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                out.push(&body[start..i]);
+                if body.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < body.len() {
+        out.push(&body[start..]);
+    }
     out
 }
 
@@ -207,7 +237,7 @@ pub fn check(data: &[u8]) -> Option<usize> {
     let mut seen_line: Vec<Reported> = Vec::new();
     {
         let mut sink = CallbackSink(|a: &Anomaly<'_>| record(&mut seen_line, a));
-        for line in Lines::new(body) {
+        for line in universal_lines(body) {
             by_line
                 .feed_line(line, "fuzz", &mut sink)
                 .expect("in-memory sink");
