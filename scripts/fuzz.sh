@@ -72,10 +72,40 @@ seed() {
       esac
     done <"$f"
   done
+  [ "$t" = snapshot ] && seed_snapshots "$dir"
   for f in tests/fuzz_regressions/"$t"-*; do
     [ -f "$f" ] && cp "$f" "$dir/"
   done
   return 0
+}
+
+# Snapshot seeds: baselines of the start of two golden files saved by
+# target/release/trace-sentinel (when built) under flags the target's first byte can
+# select (warmup 1, 3 sources, zscore or MAD, semantic and template layers on and off),
+# each also as a follow state; those longer than FUZZ_MAX_LEN are left out.
+seed_snapshots() {
+  local dir=$1 bin=target/release/trace-sentinel in sel flags n=0 tmp
+  [ -x "$bin" ] || return 0
+  tmp=$(mktemp)
+  for in in tests/golden/text_basic.log tests/golden/jsonl_attrs.jsonl; do
+    for sel in 0 1 4 5 128 129 132 133; do
+      flags=(--warmup 1 --max-sources 3)
+      [ $((sel & 1)) -ne 0 ] && flags+=(--semantic)
+      [ $((sel & 4)) -ne 0 ] && flags+=(--detector mad --window 4)
+      [ $((sel & 128)) -ne 0 ] && flags+=(--templates)
+      case $in in *.jsonl) flags+=(--jsonl) ;; esac
+      # The first lines only: a seed must fit FUZZ_MAX_LEN.
+      head -n 20 "$in" | "$bin" watch - "${flags[@]}" --save-baseline "$tmp" >/dev/null 2>&1 ||
+        continue
+      [ "$(wc -c <"$tmp")" -lt "$max_len" ] || continue
+      n=$((n + 1))
+      sel=$((sel | 0x50))
+      { printf "\\x$(printf %02x $sel)"; sed 's/"max_metrics":4096/"max_metrics":5/' "$tmp"; } >"$dir/baseline-$n"
+      { printf "\\x$(printf %02x $((sel | 0x20)))"; sed -e 's/"max_metrics":4096/"max_metrics":5/' \
+        -e 's/"kind":"baseline"/"kind":"follow-state","files":[]/' "$tmp"; } >"$dir/follow-$n"
+    done
+  done
+  rm -f "$tmp"
 }
 
 mkdir -p fuzz/logs

@@ -1,7 +1,8 @@
 //! Fuzz target: snapshot loading (`--baseline` files and follow mode's `--state`).
 //!
-//! The first byte picks the run's configuration and the snapshot kind; the rest is the
-//! file. Oracles: loading never panics; a state that loads keeps working — a fixed block
+//! The first byte picks the run's configuration (semantic layer, detector, sharding,
+//! source cap, warmup, template layer with small template caps) and the snapshot kind;
+//! the rest is the file. Oracles: loading never panics; a state that loads keeps working — a fixed block
 //! of events (plain and JSON lines, extreme numbers, many sources) runs through it — and
 //! what it saves afterwards loads again under the same flags.
 #![no_main]
@@ -26,7 +27,7 @@ const EVENTS: &[u8] = b"plain line one\nplain line two two\n\
 fn config(sel: u8) -> Config {
     Config {
         threshold: 3.0,
-        warmup: u64::from(sel >> 6),
+        warmup: u64::from((sel >> 6) & 1),
         detector: match (sel >> 1) & 3 {
             0 | 3 => DetectorKind::Zscore,
             1 => DetectorKind::Ewma { alpha: 0.05 },
@@ -40,6 +41,9 @@ fn config(sel: u8) -> Config {
         },
         max_sources: 1 + usize::from((sel >> 4) & 1) * 2,
         max_metrics: 5,
+        templates: sel & 0x80 != 0,
+        max_templates: 4,
+        max_templates_total: 6,
         ..Config::default()
     }
 }
