@@ -19,14 +19,17 @@ ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.
 
 
 def crate_roots():
-    """(name, src dir, root file) of every crate: crates/*/src and the binary in src/."""
+    """(name, src dir, root file) of every crate: crates/*/src and the root package in
+    src/ (its library, lib.rs, holds the modules; main.rs only calls it)."""
     out = []
     crates = os.path.join(ROOT, "crates")
     for name in sorted(os.listdir(crates)):
         src = os.path.join(crates, name, "src")
         if os.path.isfile(os.path.join(src, "lib.rs")):
             out.append((name, src, "lib.rs"))
-    if os.path.isfile(os.path.join(ROOT, "src", "main.rs")):
+    if os.path.isfile(os.path.join(ROOT, "src", "lib.rs")):
+        out.append(("(cli)", os.path.join(ROOT, "src"), "lib.rs"))
+    elif os.path.isfile(os.path.join(ROOT, "src", "main.rs")):
         out.append(("(bin)", os.path.join(ROOT, "src"), "main.rs"))
     return out
 
