@@ -33,6 +33,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    ExitCode::from(exit_status(args))
+}
+
+/// [`run`], with the exit status as a number: 0 success (or a follower stopped by
+/// SIGTERM), 2 bad input or flags, 130 interrupted.
+pub fn exit_status<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
@@ -41,7 +51,7 @@ where
             match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     let _ = e.print();
-                    return ExitCode::SUCCESS;
+                    return 0;
                 }
                 // No subcommand: the usage and the list of commands, on stderr.
                 ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -52,7 +62,7 @@ where
                     one_line(&e.render().to_string(), &typed_command(&args))
                 ),
             }
-            return ExitCode::from(2);
+            return 2;
         }
     };
     let command = cli.command.name();
@@ -70,37 +80,37 @@ where
     match result {
         Ok(Outcome::Done(n)) => {
             say!("done — {}", surfaced(n));
-            ExitCode::SUCCESS
+            0
         }
         Ok(Outcome::Interrupted(n)) => {
             say!("\nstopped — {}", surfaced(n));
-            ExitCode::from(130)
+            130
         }
         Ok(Outcome::Terminated(n)) => {
             say!("\nstopped — {}", surfaced(n));
-            ExitCode::SUCCESS
+            0
         }
-        Ok(Outcome::Printed) => ExitCode::SUCCESS,
+        Ok(Outcome::Printed) => 0,
         Ok(Outcome::Summary { line, code }) => {
             say!("{line}");
-            ExitCode::from(code)
+            code
         }
         Ok(Outcome::Failed(n)) => {
             say!("done — {}", surfaced(n));
-            ExitCode::from(2)
+            2
         }
-        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Error::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         // A bad flag value gets the same hint as clap's own errors.
         Err(e @ Error::Config { flag, .. }) if flag.starts_with('-') => {
             say!(
                 "trace-sentinel: error: {e}; {}",
                 help_hint(&format!("trace-sentinel {command}"))
             );
-            ExitCode::from(2)
+            2
         }
         Err(e) => {
             say!("trace-sentinel: error: {e}");
-            ExitCode::from(2)
+            2
         }
     }
 }

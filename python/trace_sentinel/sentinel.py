@@ -1,0 +1,379 @@
+"""The orchestration core: :class:`Sentinel`, :class:`Anomaly` and :class:`Severity`.
+
+The sentinel keeps one baseline per metric name (created the first time the name is
+seen, up to ``max_metrics``), scores each value before the value updates it, and
+reports an :class:`Anomaly` when ``abs(score) >= threshold``. Its state and hot loop are
+native (``trace_sentinel._native.SentinelCore``); your extractors, detectors and
+semantic detector are called as Python. ``scan`` and ``watch_file`` run the engine's
+own file pipelines with the GIL released.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+from . import _native
+from .detectors import Detector, MADDetector, ZScoreDetector
+from .events import Event
+from .extractors import (
+    CompositeExtractor,
+    Extractor,
+    InterArrivalExtractor,
+    MessageLengthExtractor,
+    NumericFieldExtractor,
+    TokenCountExtractor,
+)
+from .semantic import SemanticNoveltyDetector
+
+DetectorFactory = Callable[[], Detector]
+PathLike = Union[str, "os.PathLike[str]"]
+
+_SEMANTIC_METRIC = "message.semantic_novelty"
+_DEFAULT_MAX_LINE_BYTES = 1 << 20
+
+
+class Severity(str, Enum):
+    """How far past the threshold an anomaly sits."""
+
+    WARNING = "warning"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @classmethod
+    def from_score(cls, score: float, threshold: float) -> "Severity":
+        ratio = abs(score) / threshold if threshold else 0.0
+        if ratio >= 2.0:
+            return cls.CRITICAL
+        if ratio >= 1.5:
+            return cls.HIGH
+        return cls.WARNING
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A surfaced deviation, with enough context to triage it."""
+
+    metric: str
+    value: float
+    score: float
+    severity: Severity
+    event: Event
+    explanation: str
+
+    def as_dict(self) -> dict:
+        """A JSON-ready view (the shape of ``trace-sentinel --format json``)."""
+        return {
+            "timestamp": self.event.timestamp.isoformat(),
+            "source": self.event.source,
+            "metric": self.metric,
+            "value": round(self.value, 6),
+            "score": round(self.score, 3),
+            "severity": self.severity.value,
+            "explanation": self.explanation,
+            "message": self.event.message,
+        }
+
+
+def _detector_kind(factory: Optional[DetectorFactory], detector: str, alpha: float, window: int):
+    """The built-in kind the engine pipelines use: from ``detector`` unless a factory
+    returns a native detector whose kind can be read back."""
+    if detector not in ("zscore", "ewma", "mad"):
+        raise ValueError(f"detector must be 'zscore', 'ewma' or 'mad', not {detector!r}")
+    if detector == "ewma":
+        return ("ewma", alpha)
+    if detector == "mad":
+        return ("mad", window)
+    return ("zscore",)
+
+
+class Sentinel:
+    """Passive anomaly-detection core.
+
+    Feed events one at a time with :meth:`observe` (or many with :meth:`observe_many`),
+    hand it an iterable with :meth:`watch`, or let it read files natively with
+    :meth:`scan` and :meth:`watch_file`.
+
+    Args:
+        extractor: Produces metrics from each event (default:
+            :meth:`CompositeExtractor.default`).
+        detector_factory: Builds the detector of each new metric (default: a
+            :class:`ZScoreDetector` with this ``warmup``, or the ``detector`` below).
+        threshold: Sigma magnitude at which a deviation becomes an anomaly (> 0).
+        warmup: Observations a fresh baseline learns before it may alert.
+        semantic: A :class:`SemanticNoveltyDetector` (or any object with
+            ``update_and_score(message)`` and ``ready``).
+        enable_semantic: Create a default semantic detector when ``semantic`` is None.
+        max_metrics: Cap on distinct metric names; later names are ignored.
+
+    Engine options (keyword-only, beyond the reference; they set the built-in detector
+    and the native pipelines of :meth:`scan` and :meth:`watch_file`):
+        detector: ``"zscore"`` (default), ``"ewma"`` or ``"mad"`` — the built-in
+            detector when no ``detector_factory`` is given.
+        alpha: EWMA smoothing in (0, 1] (default 0.05).
+        window: MAD window (>= 2, default 256).
+        templates: The template layer in the pipelines (default False).
+        max_templates: Templates kept per source (default 1000).
+        shard_by: ``"none"`` (default: one set of baselines, like ``observe``) or
+            ``"source"`` (one per source) in the pipelines.
+        max_sources: Per-source shards and tracked inter-arrival sources (default 10000).
+        max_line_bytes: Longer lines keep only this prefix in the pipelines (default 1 MiB).
+    """
+
+    def __init__(
+        self,
+        *,
+        extractor: Optional[Extractor] = None,
+        detector_factory: Optional[DetectorFactory] = None,
+        threshold: float = 3.0,
+        warmup: int = 30,
+        semantic: Optional[SemanticNoveltyDetector] = None,
+        enable_semantic: bool = False,
+        max_metrics: int = 4096,
+        detector: str = "zscore",
+        alpha: float = 0.05,
+        window: int = 256,
+        templates: bool = False,
+        max_templates: int = 1000,
+        shard_by: str = "none",
+        max_sources: int = 10000,
+        max_line_bytes: int = _DEFAULT_MAX_LINE_BYTES,
+    ) -> None:
+        if threshold <= 0:
+            raise ValueError("threshold must be > 0")
+        if max_metrics < 1:
+            raise ValueError("max_metrics must be >= 1")
+        if shard_by not in ("none", "source"):
+            raise ValueError(f"shard_by must be 'none' or 'source', not {shard_by!r}")
+        for name, value in (("max_templates", max_templates), ("max_sources", max_sources),
+                            ("max_line_bytes", max_line_bytes)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1")
+        kind = _detector_kind(detector_factory, detector, alpha, window)
+        self.warmup = warmup
+        self._factory = detector_factory
+        self._options = {
+            "detector": detector,
+            "alpha": float(alpha),
+            "window": int(window),
+            "templates": bool(templates),
+            "max_templates": int(max_templates),
+            "shard_by": shard_by,
+            "max_sources": int(max_sources),
+            "max_line_bytes": int(max_line_bytes),
+        }
+        if semantic is None and enable_semantic:
+            semantic = _native.SentinelCore.default_semantic(warmup)
+        self._core = _native.SentinelCore(
+            extractor=extractor or CompositeExtractor.default(),
+            factory=detector_factory,
+            threshold=threshold,
+            warmup=warmup,
+            max_metrics=max_metrics,
+            semantic=semantic,
+            kind=kind,
+        )
+        if type(self).observe is Sentinel.observe:
+            # The native method itself: no Python frame per event.
+            self.observe = self._core.observe  # type: ignore[method-assign]
+
+    # -- the reference's attributes ---------------------------------------------------
+
+    @property
+    def extractor(self) -> Extractor:
+        return self._core.extractor
+
+    @extractor.setter
+    def extractor(self, value: Extractor) -> None:
+        self._core.extractor = value
+
+    @property
+    def threshold(self) -> float:
+        return self._core.threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._core.threshold = value
+
+    @property
+    def max_metrics(self) -> int:
+        return self._core.max_metrics
+
+    @max_metrics.setter
+    def max_metrics(self, value: int) -> None:
+        self._core.max_metrics = value
+
+    @property
+    def semantic(self) -> Optional[SemanticNoveltyDetector]:
+        return self._core.semantic
+
+    @semantic.setter
+    def semantic(self, value: Optional[SemanticNoveltyDetector]) -> None:
+        self._core.semantic = value
+
+    @property
+    def events_observed(self) -> int:
+        return self._core.events_observed
+
+    @events_observed.setter
+    def events_observed(self, value: int) -> None:
+        self._core.events_observed = value
+
+    # -- detection ---------------------------------------------------------------------
+
+    def observe(self, event: Event) -> List[Anomaly]:
+        """Process one event, returning any anomalies it triggers."""
+        return self._core.observe(event)
+
+    def observe_many(self, events: Iterable[Event]) -> List[Anomaly]:
+        """Process events in order; all their anomalies in one list (one native call)."""
+        return self._core.observe_many(events)
+
+    def watch(self, events: Iterable[Event]) -> Iterator[Anomaly]:
+        """Lazily yield anomalies from a stream of events."""
+        observe = self.observe
+        for event in events:
+            yield from observe(event)
+
+    def prime(self, events: Iterable[Event]) -> int:
+        """Learn baselines from benign events without alerting.
+
+        Updates detectors and the semantic centroid, but records no scores, emits no
+        anomalies and does not count as observing. Returns the number of events.
+        """
+        return self._core.prime(events)
+
+    @property
+    def metrics(self) -> List[str]:
+        """Names of all metrics with a baseline, sorted."""
+        return self._core.metrics()
+
+    @property
+    def last_scores(self) -> Dict[str, float]:
+        """The latest score (sigma) of every metric, including sub-threshold ones."""
+        return self._core.last_scores()
+
+    def metric_states(self) -> Dict[str, Dict[str, object]]:
+        """``{metric: {"sigma": float, "ready": bool}}`` for introspection."""
+        return self._core.metric_states()
+
+    # -- native pipelines (beyond the reference) ---------------------------------------
+
+    def _pipeline_options(self) -> dict:
+        """The engine settings of this sentinel, refusing what only Python can compute."""
+        extractor = self.extractor
+        builtin = (MessageLengthExtractor, TokenCountExtractor, NumericFieldExtractor,
+                   InterArrivalExtractor)
+        members = extractor._extractors if type(extractor) is CompositeExtractor else [extractor]
+        for e in members:
+            if type(e) not in builtin:
+                raise ValueError(
+                    "scan/watch_file run the engine's built-in metrics; this sentinel has "
+                    f"a custom extractor ({type(e).__name__})"
+                )
+        opts = dict(self._options)
+        if self._factory is not None:
+            probe = self._factory()
+            if type(probe) is MADDetector or type(probe) is ZScoreDetector:
+                kind = _native_kind(probe)
+                if kind is not None:
+                    opts.update(kind)
+            else:
+                raise ValueError(
+                    "scan/watch_file run the engine's detectors; this sentinel's "
+                    "detector_factory returns a custom detector"
+                )
+        semantic = self.semantic
+        if semantic is not None and type(semantic) is not SemanticNoveltyDetector:
+            raise ValueError("scan/watch_file need the built-in semantic detector")
+        warmup = opts.get("warmup", self.warmup)
+        return {
+            "threshold": float(self.threshold),
+            "warmup": max(0, int(warmup)),
+            "detector": opts["detector"],
+            "alpha": opts["alpha"],
+            "window": opts["window"],
+            "semantic": semantic is not None,
+            "shard_by": opts["shard_by"],
+            "max_sources": opts["max_sources"],
+            "max_metrics": int(self.max_metrics),
+            "templates": opts["templates"],
+            "max_templates": opts["max_templates"],
+            "max_line_bytes": opts["max_line_bytes"],
+        }
+
+    def scan(
+        self,
+        path_or_paths: Union[PathLike, Sequence[PathLike]],
+        threads: Optional[int] = None,
+        *,
+        jsonl: bool = False,
+        source: Optional[str] = None,
+        binary: bool = False,
+        chunk_size: int = 1 << 20,
+    ) -> Iterator[Anomaly]:
+        """Scan files with the engine's parallel pipeline (``trace-sentinel scan``).
+
+        Uses this sentinel's settings, not its learned state: every call starts from
+        fresh baselines and leaves :meth:`observe`'s state alone. The GIL is released
+        while the files are read; anomalies are yielded in input order, whatever
+        ``threads`` (default: all cores). Compressed files (gzip, xz, zstd, bzip2) are
+        read transparently; ``jsonl`` parses JSON lines; ``source`` names the lines of
+        every file (default: each file's name). Returns an iterator; close it (or use it
+        in a ``with`` block) to stop early.
+        """
+        if isinstance(path_or_paths, (str, bytes, os.PathLike)):
+            paths = [path_or_paths]
+        else:
+            paths = list(path_or_paths)
+        paths = [os.fsdecode(os.fspath(p)) for p in paths]
+        sources = [source or Path(p).name for p in paths]
+        return _native.scan(
+            paths, sources, threads=threads, chunk_size=chunk_size, jsonl=jsonl,
+            binary=binary, **self._pipeline_options(),
+        )
+
+    def watch_file(
+        self,
+        path: PathLike,
+        follow: bool = False,
+        *,
+        jsonl: bool = False,
+        source: Optional[str] = None,
+        from_start: bool = False,
+        poll_interval: float = 0.25,
+        binary: bool = False,
+    ) -> Iterator[Anomaly]:
+        """Read one file with the engine (``trace-sentinel watch``), or follow it.
+
+        Without ``follow`` the file is read once. With ``follow=True`` it is tailed
+        like ``watch --follow`` — through rotation and truncation, from its end unless
+        ``from_start`` — until the returned iterator is closed. Like :meth:`scan`, it
+        uses this sentinel's settings with fresh baselines; inter-arrival times are
+        measured when following or with ``jsonl``.
+        """
+        p = os.fsdecode(os.fspath(path))
+        return _native.watch_file(
+            p, source or Path(p).name, follow=follow, from_start=from_start,
+            poll_interval=poll_interval, jsonl=jsonl, binary=binary,
+            **self._pipeline_options(),
+        )
+
+
+def _native_kind(det) -> Optional[dict]:
+    """The settings of a native detector object, read back through its repr-free API."""
+    kind = getattr(det, "_kind", None)
+    if callable(kind):
+        name, value, warmup = kind()
+        if name == "ewma":
+            return {"detector": "ewma", "alpha": value, "warmup": warmup}
+        if name == "mad":
+            return {"detector": "mad", "window": int(value), "warmup": warmup}
+        return {"detector": "zscore", "warmup": warmup}
+    return None
+
+
+__all__ = ["Sentinel", "Anomaly", "Severity", "DetectorFactory"]
