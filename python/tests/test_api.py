@@ -156,15 +156,15 @@ def test_threshold_and_extractor_are_live_attributes():
     assert s.metrics == ["attr.v"]
 
 
-@pytest.mark.xfail(reason="test setup yields no single length anomaly; to be fixed")
 def test_sinks():
     s = Sentinel(warmup=5)
-    for _ in range(20):
-        s.observe(Event("abcd", source="\x1b[2Jsrc"))
+    # Lengths 4 to 6: a baseline with spread (a constant one scores every value 0).
+    for i in range(20):
+        s.observe(Event("abcd" + "e" * (i % 3), source="\x1b[2Jsrc"))
     (a,) = [x for x in s.observe(Event("abcd" * 100, source="\x1b[2Jsrc")) if x.metric == "message.length"]
     buf = io.StringIO()
     ts.ConsoleSink(buf, color=False).emit(a)
-    assert "\x1b" not in buf.getvalue() and "src" in buf.getvalue()
+    assert "\x1b" not in buf.getvalue() and "(\ufffd[2Jsrc) message.length = 400 is" in buf.getvalue()
     buf = io.StringIO()
     ts.JSONLSink(buf).emit(a)
     assert json.loads(buf.getvalue())["metric"] == "message.length"
