@@ -11,7 +11,7 @@ own file pipelines with the GIL released.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
@@ -33,6 +33,10 @@ DetectorFactory = Callable[[], Detector]
 PathLike = Union[str, "os.PathLike[str]"]
 
 _SEMANTIC_METRIC = "message.semantic_novelty"
+
+#: The iterator :meth:`Sentinel.scan` and :meth:`Sentinel.watch_file` return (native):
+#: ``next()``, ``poll(timeout=0.0)``, ``done``, ``close()``, ``notes``, ``with`` blocks.
+AnomalyStream = _native.AnomalyStream
 _DEFAULT_MAX_LINE_BYTES = 1 << 20
 
 
@@ -55,7 +59,15 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Anomaly:
-    """A surfaced deviation, with enough context to triage it."""
+    """A surfaced deviation, with enough context to triage it.
+
+    The first six fields are the reference's. The engine fills the optional
+    extras where it knows them (they stay None otherwise and are then left out of
+    :meth:`as_dict`): ``line``, the line's 1-based number in its file (:meth:`Sentinel.scan`,
+    :meth:`Sentinel.watch_file`); with the template layer, ``template_id``,
+    ``template`` (its text, variable parts as ``<*>``) and ``level`` (the level the
+    line names, such as ``"ERROR"``, or None) — ``as_dict`` then has all three.
+    """
 
     metric: str
     value: float
@@ -63,10 +75,14 @@ class Anomaly:
     severity: Severity
     event: Event
     explanation: str
+    line: Optional[int] = field(default=None, repr=False)
+    template_id: Optional[int] = field(default=None, repr=False)
+    template: Optional[str] = field(default=None, repr=False)
+    level: Optional[str] = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         """A JSON-ready view (the shape of ``trace-sentinel --format json``)."""
-        return {
+        out = {
             "timestamp": self.event.timestamp.isoformat(),
             "source": self.event.source,
             "metric": self.metric,
@@ -76,6 +92,13 @@ class Anomaly:
             "explanation": self.explanation,
             "message": self.event.message,
         }
+        if self.line is not None:
+            out["line"] = self.line
+        if self.template_id is not None:
+            out["template_id"] = self.template_id
+            out["template"] = self.template
+            out["level"] = self.level
+        return out
 
 
 def _detector_kind(factory: Optional[DetectorFactory], detector: str, alpha: float, window: int):
@@ -314,7 +337,7 @@ class Sentinel:
         source: Optional[str] = None,
         binary: bool = False,
         chunk_size: int = 1 << 20,
-    ) -> Iterator[Anomaly]:
+    ) -> "AnomalyStream":
         """Scan files with the engine's parallel pipeline (``trace-sentinel scan``).
 
         Uses this sentinel's settings, not its learned state: every call starts from
@@ -322,8 +345,8 @@ class Sentinel:
         while the files are read; anomalies are yielded in input order, whatever
         ``threads`` (default: all cores). Compressed files (gzip, xz, zstd, bzip2) are
         read transparently; ``jsonl`` parses JSON lines; ``source`` names the lines of
-        every file (default: each file's name). Returns an iterator; close it (or use it
-        in a ``with`` block) to stop early.
+        every file (default: each file's name). Returns an :class:`AnomalyStream` (an
+        iterator of anomalies); close it (or use it in a ``with`` block) to stop early.
         """
         if isinstance(path_or_paths, (str, bytes, os.PathLike)):
             paths = [path_or_paths]
@@ -346,14 +369,18 @@ class Sentinel:
         from_start: bool = False,
         poll_interval: float = 0.25,
         binary: bool = False,
-    ) -> Iterator[Anomaly]:
+    ) -> "AnomalyStream":
         """Read one file with the engine (``trace-sentinel watch``), or follow it.
 
         Without ``follow`` the file is read once. With ``follow=True`` it is tailed
-        like ``watch --follow`` — through rotation and truncation, from its end unless
-        ``from_start`` — until the returned iterator is closed. Like :meth:`scan`, it
-        uses this sentinel's settings with fresh baselines; inter-arrival times are
-        measured when following or with ``jsonl``.
+        like ``watch --follow`` — through rotation and truncation, from its end (as it
+        is when this call returns) unless ``from_start`` — until the returned
+        :class:`AnomalyStream` is closed: ``close()`` (from any thread, also while
+        another one waits in ``next()``), a ``with`` block, or garbage collection.
+        Iterating waits for anomalies with the GIL released (Ctrl-C gets through);
+        ``poll(timeout)`` returns what arrived within ``timeout`` seconds instead. Like
+        :meth:`scan`, it uses this sentinel's settings with fresh baselines;
+        inter-arrival times are measured when following or with ``jsonl``.
         """
         p = os.fsdecode(os.fspath(path))
         return _native.watch_file(
@@ -376,4 +403,4 @@ def _native_kind(det) -> Optional[dict]:
     return None
 
 
-__all__ = ["Sentinel", "Anomaly", "Severity", "DetectorFactory"]
+__all__ = ["Sentinel", "Anomaly", "Severity", "DetectorFactory", "AnomalyStream"]

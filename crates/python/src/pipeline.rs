@@ -3,38 +3,43 @@
 //! rotation-proof `Follower` (what `watch --follow` runs), each on its own thread with
 //! the GIL released. Anomalies cross to Python in batches over a bounded channel (a slow
 //! consumer pauses the pipeline instead of growing memory) and come out of an
-//! `AnomalyStream` iterator as the package's `Anomaly` objects. Closing or dropping the
-//! stream stops the pipeline. Notices (a skipped binary file, a missing followed path)
-//! are collected in `AnomalyStream.notes`, never printed.
+//! `AnomalyStream` iterator as the package's `Anomaly` objects (with their line numbers
+//! and templates). Waiting for them releases the GIL and wakes regularly for signals;
+//! `poll(timeout)` waits a bounded time. Closing the stream (from any thread) or dropping
+//! it stops the pipeline. Notices (a skipped binary file, a missing followed path) are
+//! collected in `AnomalyStream.notes`, never printed.
 
 use crate::event::Event;
-use crate::exclusive::Exclusive;
 use crate::sentinel::{registry, severity_member};
 use crate::time;
 use pyo3::exceptions::{PyOSError, PyStopIteration, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::sync::MutexExt;
+use pyo3::types::{PyDict, PyString, PyTuple};
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use trace_sentinel_core::engine::{Engine, InputFormat};
 use trace_sentinel_core::input::{self, BlockReader};
 use trace_sentinel_core::scan::{ScanEvent, ScanInput, ScanOptions, Scanner};
 use trace_sentinel_core::sink::Sink;
 use trace_sentinel_core::{Anomaly, AnomalyRecord, Config, DetectorKind, Error, ShardBy};
-use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower};
+use trace_sentinel_follow::{FollowOptions, FollowSpec, Follower, Waker};
 
 /// Anomalies per message on the channel.
 const BATCH: usize = 256;
 /// Batches in flight before the pipeline waits for Python.
 const IN_FLIGHT: usize = 16;
-/// Longest wait of a follower between checks of the stop flag.
+/// Longest wait of a follower between checks of the stop flag (closing also wakes it).
 const STOP_CHECK: Duration = Duration::from_millis(100);
+/// Longest wait of a consumer without the GIL before it checks for signals and `close()`.
+const TICK: Duration = Duration::from_millis(50);
 
 enum Msg {
     Batch(Vec<AnomalyRecord>),
@@ -158,18 +163,114 @@ fn to_py(e: Error) -> PyErr {
     }
 }
 
-/// Iterator over the anomalies of a native pipeline running on its own thread.
-#[pyclass(module = "trace_sentinel._native")]
-pub struct AnomalyStream {
-    rx: Exclusive<Option<Receiver<Msg>>>,
-    stop: Arc<AtomicBool>,
-    worker: Exclusive<Option<JoinHandle<()>>>,
+/// What the consumer side of a stream holds: the channel, the pipeline thread, records
+/// received but not yet handed out, and the notices so far.
+struct StreamState {
+    /// `None` once the pipeline has ended or the stream was closed.
+    rx: Option<Receiver<Msg>>,
+    worker: Option<JoinHandle<()>>,
     queue: VecDeque<AnomalyRecord>,
     notes: Vec<String>,
+    /// How the pipeline failed, raised once the anomalies before it are handed out.
+    failed: Option<Error>,
+}
+
+impl StreamState {
+    /// Wait up to `timeout` for one message, with the GIL released (the caller holds the
+    /// state's lock, so no other consumer sees the receiver missing meanwhile).
+    fn receive(&mut self, py: Python<'_>, timeout: Duration) -> Received {
+        let Some(rx) = self.rx.take() else {
+            return Received::Ended(Ok(()));
+        };
+        // The receiver travels into the detached closure and back (it is not `Sync`).
+        let (rx, msg) = py.detach(move || {
+            let msg = rx.recv_timeout(timeout);
+            (rx, msg)
+        });
+        self.rx = Some(rx);
+        self.take(msg)
+    }
+
+    /// A message that is already waiting, without blocking.
+    fn try_receive(&mut self) -> Received {
+        match self.rx.as_ref() {
+            None => Received::Ended(Ok(())),
+            Some(rx) => {
+                let msg = rx.try_recv().map_err(|e| match e {
+                    TryRecvError::Empty => RecvTimeoutError::Timeout,
+                    TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                });
+                self.take(msg)
+            }
+        }
+    }
+
+    fn take(&mut self, msg: Result<Msg, RecvTimeoutError>) -> Received {
+        match msg {
+            Ok(Msg::Batch(b)) => {
+                self.queue.extend(b);
+                Received::Some
+            }
+            Ok(Msg::Note(n)) => {
+                self.notes.push(n);
+                Received::Some
+            }
+            Ok(Msg::End(result)) => Received::Ended(result),
+            Err(RecvTimeoutError::Timeout) => Received::Nothing,
+            // The worker always sends `End` before it goes; this is a worker that died.
+            Err(RecvTimeoutError::Disconnected) => Received::Ended(Ok(())),
+        }
+    }
+
+    /// The pipeline ended with `result`: shut down, keeping a failure for [`fill`].
+    ///
+    /// [`fill`]: AnomalyStream::fill
+    fn finish(&mut self, py: Python<'_>, result: Result<(), Error>) {
+        self.shut(py);
+        if let Err(e) = result {
+            self.failed = Some(e);
+        }
+    }
+
+    /// Forget the channel and wait for the pipeline thread (GIL released). The stop flag
+    /// must be set first: a worker blocked on a full channel sees it closed, a follower
+    /// is woken, a scan stops at its next chunk.
+    fn shut(&mut self, py: Python<'_>) {
+        self.rx = None;
+        if let Some(worker) = self.worker.take() {
+            py.detach(move || {
+                let _ = worker.join();
+            });
+        }
+    }
+}
+
+/// What one wait on the channel brought.
+enum Received {
+    /// A batch or a notice.
+    Some,
+    /// Nothing within the wait.
+    Nothing,
+    /// The pipeline ended, with its result.
+    Ended(Result<(), Error>),
+}
+
+/// Iterator over the anomalies of a native pipeline running on its own thread.
+///
+/// Waiting for the next anomaly releases the GIL and wakes every [`TICK`] to let
+/// signals (Ctrl-C) through and to notice [`AnomalyStream::close`] from another thread.
+/// The class is frozen: its state sits behind a mutex taken with the GIL released, so
+/// `close()` from another thread is never refused as a concurrent borrow.
+#[pyclass(module = "trace_sentinel._native", frozen)]
+pub struct AnomalyStream {
+    stop: Arc<AtomicBool>,
+    /// Wakes a follower's wait when the stream closes.
+    waker: Option<Waker>,
+    state: Mutex<StreamState>,
 }
 
 impl AnomalyStream {
-    fn start<F>(run: F) -> PyResult<Self>
+    fn start<F>(waker: Option<Waker>, run: F) -> PyResult<Self>
     where
         F: FnOnce(&mut ChannelSink, &AtomicBool) -> Result<(), Error> + Send + 'static,
     {
@@ -197,52 +298,86 @@ impl AnomalyStream {
             })
             .map_err(|e| PyOSError::new_err(format!("cannot start the pipeline thread: {e}")))?;
         Ok(AnomalyStream {
-            rx: Exclusive::new(Some(rx)),
             stop,
-            worker: Exclusive::new(Some(worker)),
-            queue: VecDeque::new(),
-            notes: Vec::new(),
+            waker,
+            state: Mutex::new(StreamState {
+                rx: Some(rx),
+                worker: Some(worker),
+                queue: VecDeque::new(),
+                notes: Vec::new(),
+                failed: None,
+            }),
         })
     }
 
-    fn stop_worker(&mut self, py: Python<'_>) {
+    /// The state, locked with the GIL released while waiting for the lock. A panic
+    /// cannot happen while it is held; a poisoned lock is used as it is.
+    fn lock<'a>(&'a self, py: Python<'_>) -> MutexGuard<'a, StreamState> {
+        self.state
+            .lock_py_attached(py)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn signal_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        // Dropping the receiver unblocks a worker waiting to send.
-        *self.rx.get_mut() = None;
-        if let Some(worker) = self.worker.get_mut().take() {
-            py.detach(|| {
-                let _ = worker.join();
-            });
+        if let Some(w) = &self.waker {
+            w.wake();
         }
     }
 
-    fn to_anomaly<'py>(&self, py: Python<'py>, r: &AnomalyRecord) -> PyResult<Bound<'py, PyAny>> {
-        let reg = registry(py)?;
-        let event = Event::build(
-            py,
-            PyString::new(py, &r.message).into_any(),
-            Some(time::to_datetime(py, &r.timestamp)?),
-            Some(PyString::new(py, &r.source).into_any()),
-            None,
-        )?;
-        let event = Bound::new(py, event)?;
-        reg.anomaly.bind(py).call1((
-            r.metric.as_str(),
-            r.value,
-            r.score,
-            severity_member(reg, r.severity).bind(py),
-            event,
-            r.explanation(),
-        ))
+    /// Wait until a record is queued (true), `deadline` passes or the stream ends
+    /// (false); `None` waits as long as it takes. A failed pipeline's error is raised
+    /// here once the queue is empty.
+    fn fill(
+        &self,
+        py: Python<'_>,
+        st: &mut StreamState,
+        deadline: Option<Instant>,
+    ) -> PyResult<bool> {
+        while st.queue.is_empty() {
+            if let Some(e) = st.failed.take() {
+                return Err(to_py(e));
+            }
+            if st.rx.is_none() {
+                return Ok(false);
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                st.shut(py);
+                return Ok(false);
+            }
+            let wait = match deadline {
+                None => TICK,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(TICK),
+                    _ => match st.try_receive() {
+                        Received::Some => continue,
+                        Received::Nothing => return Ok(false),
+                        Received::Ended(result) => {
+                            st.finish(py, result);
+                            continue;
+                        }
+                    },
+                },
+            };
+            match st.receive(py, wait) {
+                Received::Some => {}
+                Received::Nothing => py.check_signals()?,
+                Received::Ended(result) => st.finish(py, result),
+            }
+        }
+        Ok(true)
     }
 }
 
 impl Drop for AnomalyStream {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        *self.rx.get_mut() = None;
-        // The worker sees the closed channel or the flag and ends by itself.
-        self.worker.get_mut().take();
+        self.signal_stop();
+        // Without the GIL to wait for the thread: dropping the receiver is enough, the
+        // worker sees the closed channel or the flag and ends by itself.
+        if let Ok(st) = self.state.get_mut() {
+            st.rx = None;
+            st.worker = None;
+        }
     }
 }
 
@@ -252,42 +387,60 @@ impl AnomalyStream {
         slf
     }
 
-    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        loop {
-            if let Some(r) = self.queue.pop_front() {
-                return self.to_anomaly(py, &r);
-            }
-            let Some(rx) = self.rx.get_mut().take() else {
-                return Err(PyStopIteration::new_err(()));
-            };
-            // The receiver travels into the detached closure and back (it is not `Sync`).
-            let (rx, msg) = py.detach(move || {
-                let msg = rx.recv();
-                (rx, msg)
-            });
-            *self.rx.get_mut() = Some(rx);
-            match msg {
-                Ok(Msg::Batch(b)) => self.queue.extend(b),
-                Ok(Msg::Note(n)) => self.notes.push(n),
-                Ok(Msg::End(result)) => {
-                    self.stop_worker(py);
-                    result.map_err(to_py)?;
-                    return Err(PyStopIteration::new_err(()));
-                }
-                Err(_) => {
-                    self.stop_worker(py);
-                    return Err(PyStopIteration::new_err(()));
-                }
-            }
-            // Let Ctrl-C and other signals through between batches.
-            py.check_signals()?;
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut st = self.lock(py);
+        if !self.fill(py, &mut st, None)? {
+            return Err(PyStopIteration::new_err(()));
+        }
+        let r = st.queue.pop_front();
+        drop(st);
+        match r {
+            Some(r) => to_anomaly(py, &r),
+            None => Err(PyStopIteration::new_err(())),
         }
     }
 
-    /// Stop the pipeline (a follower stops within 0.1 s); later iteration ends.
-    fn close(&mut self, py: Python<'_>) {
-        self.stop_worker(py);
-        self.queue.clear();
+    /// The anomalies available now, after waiting up to `timeout` seconds for the first
+    /// one; `[]` if none came in time or the stream has ended (see `done`).
+    #[pyo3(signature = (timeout=0.0))]
+    fn poll<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        if timeout.is_nan() || timeout < 0.0 {
+            return Err(PyValueError::new_err("timeout must be >= 0 seconds"));
+        }
+        let wait = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX);
+        let deadline = Instant::now().checked_add(wait);
+        let mut st = self.lock(py);
+        self.fill(py, &mut st, deadline)?;
+        // Whatever else has arrived comes along.
+        while st.rx.is_some() {
+            match st.try_receive() {
+                Received::Some => {}
+                Received::Nothing => break,
+                // A failure is raised by the next call, after these anomalies.
+                Received::Ended(result) => st.finish(py, result),
+            }
+        }
+        let records: Vec<AnomalyRecord> = st.queue.drain(..).collect();
+        drop(st);
+        records.iter().map(|r| to_anomaly(py, r)).collect()
+    }
+
+    /// Whether the stream has ended (the pipeline finished or the stream was closed)
+    /// and every anomaly was handed out.
+    #[getter]
+    fn done(&self, py: Python<'_>) -> bool {
+        let st = self.lock(py);
+        st.rx.is_none() && st.queue.is_empty()
+    }
+
+    /// Stop the pipeline and end the stream; safe to call from any thread, also while
+    /// another thread waits in `next()` (which then raises StopIteration).
+    fn close(&self, py: Python<'_>) {
+        self.signal_stop();
+        let mut st = self.lock(py);
+        st.shut(py);
+        st.queue.clear();
+        st.failed = None;
     }
 
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -295,16 +448,51 @@ impl AnomalyStream {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&mut self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> bool {
         self.close(py);
         false
     }
 
     /// Notices from the pipeline so far (skipped binary inputs, missing followed paths).
     #[getter]
-    fn notes(&self) -> Vec<String> {
-        self.notes.clone()
+    fn notes(&self, py: Python<'_>) -> Vec<String> {
+        self.lock(py).notes.clone()
     }
+}
+
+/// The package's `Anomaly` of a record, with its line number and template where known.
+fn to_anomaly<'py>(py: Python<'py>, r: &AnomalyRecord) -> PyResult<Bound<'py, PyAny>> {
+    let reg = registry(py)?;
+    let event = Event::build(
+        py,
+        PyString::new(py, &r.message).into_any(),
+        Some(time::to_datetime(py, &r.timestamp)?),
+        Some(PyString::new(py, &r.source).into_any()),
+        None,
+    )?;
+    let event = Bound::new(py, event)?;
+    let args = (
+        r.metric.as_str(),
+        r.value,
+        r.score,
+        severity_member(reg, r.severity).bind(py),
+        event,
+        r.explanation(),
+    );
+    let anomaly = reg.anomaly.bind(py);
+    if r.line.is_none() && r.template.is_none() {
+        return anomaly.call1(args);
+    }
+    let kwargs = PyDict::new(py);
+    if let Some(line) = r.line {
+        kwargs.set_item(intern!(py, "line"), line)?;
+    }
+    if let Some((id, text)) = &r.template {
+        kwargs.set_item(intern!(py, "template_id"), id)?;
+        kwargs.set_item(intern!(py, "template"), text)?;
+        kwargs.set_item(intern!(py, "level"), r.level.map(|l| l.name()))?;
+    }
+    anomaly.call(args, Some(&kwargs))
 }
 
 /// Run the engine's parallel `scan` over `paths` (`sources[i]` names the lines of
@@ -372,7 +560,7 @@ pub fn scan(
         binary: s.binary,
     };
     let scanner = Scanner::new(opts, s.format, &s.cfg).map_err(to_py)?;
-    AnomalyStream::start(move |sink, stop| {
+    AnomalyStream::start(None, move |sink, stop| {
         let mut engine = Engine::new(s.cfg.clone(), s.format);
         let tx = sink.tx.clone();
         let mut progress = |event: ScanEvent<'_>| {
@@ -430,7 +618,7 @@ pub fn watch_file(
     )?;
     if !follow {
         input::check_paths(std::slice::from_ref(&path)).map_err(to_py)?;
-        return AnomalyStream::start(move |sink, stop| {
+        return AnomalyStream::start(None, move |sink, stop| {
             let mut engine = Engine::new(s.cfg.clone(), s.format);
             engine.set_max_line_bytes(s.max_line_bytes);
             let mut stream = input::open_stream(&path, s.binary)?;
@@ -470,11 +658,13 @@ pub fn watch_file(
         max_line_bytes: s.max_line_bytes,
         ..FollowOptions::default()
     };
-    AnomalyStream::start(move |sink, stop| {
+    // Opened here, before the call returns: lines appended after `watch_file` returns
+    // are read even if the thread starts late.
+    let mut follower = Follower::new(&[FollowSpec { path, source }], &[], opts);
+    let waker = follower.waker();
+    AnomalyStream::start(Some(waker), move |sink, stop| {
         let mut engine = Engine::new(s.cfg.clone(), s.format);
         engine.set_max_line_bytes(s.max_line_bytes);
-        let specs = [FollowSpec { path, source }];
-        let mut follower = Follower::new(&specs, &[], opts);
         let tx = sink.tx.clone();
         while !stop.load(Ordering::Relaxed) {
             let more = follower
