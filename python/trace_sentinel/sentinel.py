@@ -138,12 +138,27 @@ class Sentinel:
             detector when no ``detector_factory`` is given.
         alpha: EWMA smoothing in (0, 1] (default 0.05).
         window: MAD window (>= 2, default 256).
-        templates: The template layer in the pipelines (default False).
+        templates: The template layer (default False): lines are grouped into
+            templates, a new or rare template is reported (``template.novelty``) and
+            length, tokens and attributes are measured per template.
         max_templates: Templates kept per source (default 1000).
-        shard_by: ``"none"`` (default: one set of baselines, like ``observe``) or
-            ``"source"`` (one per source) in the pipelines.
+        shard_by: ``"none"`` (default: one set of baselines, as in the reference) or
+            ``"source"`` (one set per ``event.source``).
         max_sources: Per-source shards and tracked inter-arrival sources (default 10000).
         max_line_bytes: Longer lines keep only this prefix in the pipelines (default 1 MiB).
+
+    With ``templates=True`` or ``shard_by="source"``, :meth:`observe` and friends run
+    the engine's detect stage (what :meth:`scan` runs): metrics are scored in the
+    engine's order (length, tokens, attributes, inter-arrival, your extractors' metrics,
+    semantic novelty), :meth:`metric_states` and :attr:`last_scores` describe the shard
+    of the last event (or ``metric_states(source=...)``'s), and ``threshold``,
+    ``extractor``, ``semantic`` and ``max_metrics`` are fixed at construction. The
+    extractor must include the default :class:`MessageLengthExtractor` and
+    :class:`TokenCountExtractor` (the engine always measures them); other extractors
+    are called as Python. Detectors must be the built-in ones (``detector=``, or a
+    factory returning :class:`ZScoreDetector` / :class:`MADDetector`), and a semantic
+    detector the built-in class with the sentinel's warmup and the default decay (its
+    ``embed_fn`` or ``dim`` is used). Anything else raises ValueError.
     """
 
     def __init__(
@@ -190,15 +205,26 @@ class Sentinel:
         }
         if semantic is None and enable_semantic:
             semantic = _native.SentinelCore.default_semantic(warmup)
-        self._core = _native.SentinelCore(
-            extractor=extractor or CompositeExtractor.default(),
-            factory=detector_factory,
-            threshold=threshold,
-            warmup=warmup,
-            max_metrics=max_metrics,
-            semantic=semantic,
-            kind=kind,
-        )
+        extractor = extractor or CompositeExtractor.default()
+        self._engine = bool(templates) or shard_by == "source"
+        if self._engine:
+            plan = _engine_plan(
+                extractor, detector_factory, semantic, threshold, warmup, max_metrics,
+                self._options, python_ok=True,
+                what="with templates=True or shard_by='source', Sentinel",
+            )
+            del plan["max_line_bytes"]
+            self._core = _native.EngineCore(extractor=extractor, semantic_object=semantic, **plan)
+        else:
+            self._core = _native.SentinelCore(
+                extractor=extractor,
+                factory=detector_factory,
+                threshold=threshold,
+                warmup=warmup,
+                max_metrics=max_metrics,
+                semantic=semantic,
+                kind=kind,
+            )
         if type(self).observe is Sentinel.observe:
             # The native method itself: no Python frame per event.
             self.observe = self._core.observe  # type: ignore[method-assign]
@@ -211,6 +237,7 @@ class Sentinel:
 
     @extractor.setter
     def extractor(self, value: Extractor) -> None:
+        self._fixed("extractor")
         self._core.extractor = value
 
     @property
@@ -219,6 +246,7 @@ class Sentinel:
 
     @threshold.setter
     def threshold(self, value: float) -> None:
+        self._fixed("threshold")
         self._core.threshold = value
 
     @property
@@ -227,6 +255,7 @@ class Sentinel:
 
     @max_metrics.setter
     def max_metrics(self, value: int) -> None:
+        self._fixed("max_metrics")
         self._core.max_metrics = value
 
     @property
@@ -235,7 +264,15 @@ class Sentinel:
 
     @semantic.setter
     def semantic(self, value: Optional[SemanticNoveltyDetector]) -> None:
+        self._fixed("semantic")
         self._core.semantic = value
+
+    def _fixed(self, name: str) -> None:
+        if self._engine:
+            raise AttributeError(
+                f"{name} is fixed when templates=True or shard_by='source' (the engine's "
+                "detect stage is built from it): build a new Sentinel instead"
+            )
 
     @property
     def events_observed(self) -> int:
@@ -276,57 +313,37 @@ class Sentinel:
 
     @property
     def last_scores(self) -> Dict[str, float]:
-        """The latest score (sigma) of every metric, including sub-threshold ones."""
+        """The latest score (sigma) of every metric, including sub-threshold ones (with
+        ``shard_by="source"``: of the last event's source)."""
         return self._core.last_scores()
 
-    def metric_states(self) -> Dict[str, Dict[str, object]]:
-        """``{metric: {"sigma": float, "ready": bool}}`` for introspection."""
-        return self._core.metric_states()
+    def metric_states(self, source: Optional[str] = None) -> Dict[str, Dict[str, object]]:
+        """``{metric: {"sigma": float, "ready": bool}}`` for introspection. With
+        ``shard_by="source"`` the metrics of ``source``'s baselines (default: the last
+        event's source); otherwise ``source`` must be None."""
+        if source is None:
+            return self._core.metric_states()
+        if not self._engine or self._options["shard_by"] != "source":
+            raise ValueError("metric_states(source=...) needs shard_by='source'")
+        return self._core.metric_states(source)
 
     # -- native pipelines (beyond the reference) ---------------------------------------
 
-    def _pipeline_options(self) -> dict:
-        """The engine settings of this sentinel, refusing what only Python can compute."""
-        extractor = self.extractor
-        builtin = (MessageLengthExtractor, TokenCountExtractor, NumericFieldExtractor,
-                   InterArrivalExtractor)
-        members = extractor._extractors if type(extractor) is CompositeExtractor else [extractor]
-        for e in members:
-            if type(e) not in builtin:
-                raise ValueError(
-                    "scan/watch_file run the engine's built-in metrics; this sentinel has "
-                    f"a custom extractor ({type(e).__name__})"
-                )
-        opts = dict(self._options)
-        if self._factory is not None:
-            probe = self._factory()
-            if type(probe) is MADDetector or type(probe) is ZScoreDetector:
-                kind = _native_kind(probe)
-                if kind is not None:
-                    opts.update(kind)
-            else:
-                raise ValueError(
-                    "scan/watch_file run the engine's detectors; this sentinel's "
-                    "detector_factory returns a custom detector"
-                )
-        semantic = self.semantic
-        if semantic is not None and type(semantic) is not SemanticNoveltyDetector:
-            raise ValueError("scan/watch_file need the built-in semantic detector")
-        warmup = opts.get("warmup", self.warmup)
-        return {
-            "threshold": float(self.threshold),
-            "warmup": max(0, int(warmup)),
-            "detector": opts["detector"],
-            "alpha": opts["alpha"],
-            "window": opts["window"],
-            "semantic": semantic is not None,
-            "shard_by": opts["shard_by"],
-            "max_sources": opts["max_sources"],
-            "max_metrics": int(self.max_metrics),
-            "templates": opts["templates"],
-            "max_templates": opts["max_templates"],
-            "max_line_bytes": opts["max_line_bytes"],
-        }
+    def _pipeline_options(self, jsonl: bool) -> dict:
+        """The engine settings of this sentinel for :meth:`scan` and :meth:`watch_file`,
+        refusing what only Python can compute."""
+        plan = _engine_plan(
+            self.extractor, self._factory, self.semantic, self.threshold, self.warmup,
+            self.max_metrics, self._options, python_ok=False, what="scan and watch_file",
+        )
+        if jsonl and not plan["attrs"]:
+            raise ValueError(
+                "scan and watch_file score every numeric field of JSON lines: the "
+                "extractor must include NumericFieldExtractor()"
+            )
+        for key in ("timed", "attrs", "extras", "embed"):
+            del plan[key]
+        return plan
 
     def scan(
         self,
@@ -356,7 +373,7 @@ class Sentinel:
         sources = [source or Path(p).name for p in paths]
         return _native.scan(
             paths, sources, threads=threads, chunk_size=chunk_size, jsonl=jsonl,
-            binary=binary, **self._pipeline_options(),
+            binary=binary, **self._pipeline_options(jsonl),
         )
 
     def watch_file(
@@ -386,12 +403,12 @@ class Sentinel:
         return _native.watch_file(
             p, source or Path(p).name, follow=follow, from_start=from_start,
             poll_interval=poll_interval, jsonl=jsonl, binary=binary,
-            **self._pipeline_options(),
+            **self._pipeline_options(jsonl),
         )
 
 
 def _native_kind(det) -> Optional[dict]:
-    """The settings of a native detector object, read back through its repr-free API."""
+    """The settings of a native detector object (its ``_kind``), or None."""
     kind = getattr(det, "_kind", None)
     if callable(kind):
         name, value, warmup = kind()
@@ -401,6 +418,101 @@ def _native_kind(det) -> Optional[dict]:
             return {"detector": "mad", "window": int(value), "warmup": warmup}
         return {"detector": "zscore", "warmup": warmup}
     return None
+
+
+_ENGINE_EXTRACTORS = (
+    (MessageLengthExtractor, lambda e: e.name == "message.length", "length"),
+    (TokenCountExtractor, lambda e: e.name == "message.tokens", "tokens"),
+    (NumericFieldExtractor, lambda e: e.fields is None and e.prefix == "attr.", "attrs"),
+    (InterArrivalExtractor, lambda e: e.name == "event.interarrival_s" and e.per_source, "timed"),
+)
+
+
+def _engine_plan(extractor, factory, semantic, threshold, warmup, max_metrics, options, *,
+                 python_ok: bool, what: str) -> dict:
+    """The engine settings of a sentinel's parts (keyword arguments of
+    ``_native.EngineCore``), or ValueError naming a part the engine cannot run.
+
+    The default built-in extractors map to the engine's own metrics; other extractors
+    (and built-in classes with other settings) become ``extras``, called as Python, and a
+    semantic detector's ``embed_fn`` or non-default ``dim`` becomes ``embed`` — only when
+    ``python_ok`` (not in the pipelines, which run without the GIL)."""
+    members = extractor._extractors if type(extractor) is CompositeExtractor else [extractor]
+    found = {"length": False, "tokens": False, "attrs": False, "timed": False}
+    extras = []
+    for e in members:
+        for cls, default, key in _ENGINE_EXTRACTORS:
+            if type(e) is cls and default(e):
+                found[key] = True
+                break
+        else:
+            if not python_ok:
+                raise ValueError(
+                    f"{what} run the engine's built-in metrics; this sentinel's extractor "
+                    f"has {type(e).__name__} (only the default built-in extractors run there)"
+                )
+            extras.append(e)
+    if not (found["length"] and found["tokens"]):
+        raise ValueError(
+            f"{what} always measure message.length and message.tokens: the extractor "
+            "must include MessageLengthExtractor() and TokenCountExtractor()"
+        )
+    kind = {
+        "detector": options["detector"],
+        "alpha": options["alpha"],
+        "window": options["window"],
+        "warmup": warmup,
+    }
+    if factory is not None:
+        probe = factory()
+        native = _native_kind(probe) if type(probe) in (ZScoreDetector, MADDetector) else None
+        if native is None:
+            raise ValueError(
+                f"{what} run the engine's detectors; this sentinel's detector_factory "
+                f"returns {type(probe).__name__} (use detector=, or a factory returning "
+                "ZScoreDetector or MADDetector)"
+            )
+        kind.update(native)
+    warmup = max(0, int(kind["warmup"]))
+    embed = None
+    if semantic is not None:
+        if type(semantic) is not SemanticNoveltyDetector:
+            raise ValueError(
+                f"{what} run the engine's semantic layer; this sentinel's semantic "
+                f"detector is {type(semantic).__name__}"
+            )
+        embed_fn, dim, sem_warmup, decay, _ = semantic._settings()
+        if decay != 0.01 or sem_warmup != warmup:
+            raise ValueError(
+                f"{what} run the engine's semantic layer, with decay 0.01 and the "
+                f"detectors' warmup ({warmup}); this semantic detector has decay {decay} "
+                f"and warmup {sem_warmup}"
+            )
+        if embed_fn is not None or dim != 256:
+            if not python_ok:
+                raise ValueError(
+                    f"{what} embed with the engine's 256-dimension vectorizer; this "
+                    "semantic detector has its own embed_fn or dim"
+                )
+            embed = embed_fn if embed_fn is not None else dim
+    return {
+        "threshold": float(threshold),
+        "warmup": warmup,
+        "detector": kind["detector"],
+        "alpha": float(kind["alpha"]),
+        "window": int(kind["window"]),
+        "semantic": semantic is not None,
+        "templates": options["templates"],
+        "max_templates": options["max_templates"],
+        "shard_by": options["shard_by"],
+        "max_sources": options["max_sources"],
+        "max_metrics": int(max_metrics),
+        "max_line_bytes": options["max_line_bytes"],
+        "timed": found["timed"],
+        "attrs": found["attrs"],
+        "extras": extras,
+        "embed": embed,
+    }
 
 
 __all__ = ["Sentinel", "Anomaly", "Severity", "DetectorFactory", "AnomalyStream"]

@@ -3,13 +3,15 @@
 //!
 //! It holds what runs per event or per byte: the `Event` class, the reference's
 //! baselines, detectors and semantic layer over the engine's arithmetic, the sentinel's
-//! hot loop (`SentinelCore`), the native `scan`/`watch_file` pipelines and the command
-//! line. The package's Python modules (`python/trace_sentinel/`) keep the
+//! hot loop (`SentinelCore`), the sentinel over the engine's detect stage when templates
+//! or per-source baselines are asked for (`EngineCore`), the native `scan`/`watch_file`
+//! pipelines and the command line. The package's Python modules (`python/trace_sentinel/`) keep the
 //! reference's Python-shaped API around it: dataclasses, enums, protocols, sources,
 //! sinks, seeding. Nothing here prints, and no input makes it panic: errors are Python
 //! exceptions.
 
 mod baseline;
+mod engine_core;
 mod event;
 mod exclusive;
 mod pipeline;
@@ -37,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<semantic::HashingVectorizer>()?;
     m.add_class::<semantic::SemanticNoveltyDetector>()?;
     m.add_class::<sentinel::SentinelCore>()?;
+    m.add_class::<engine_core::EngineCore>()?;
     m.add_class::<pipeline::AnomalyStream>()?;
     m.add_function(wrap_pyfunction!(sentinel::_register, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::scan, m)?)?;

@@ -258,6 +258,19 @@ impl SemanticNoveltyDetector {
         self.is_ready()
     }
 
+    /// `(embed_fn, dim, warmup, decay, seen)`: the settings the engine's semantic layer
+    /// is built from (`Sentinel` with templates or per-source shards, the pipelines),
+    /// and the number of messages this detector has learned.
+    fn _settings(&self, py: Python<'_>) -> (Option<Py<PyAny>>, usize, u64, f64, u64) {
+        (
+            self.embed_fn.as_ref().map(|f| f.clone_ref(py)),
+            self.dim,
+            self.warmup,
+            self.decay,
+            self.n,
+        )
+    }
+
     /// A copy of the running stats over the novelty values seen.
     #[getter]
     fn novelty_baseline(&self) -> crate::baseline::RunningStats {
