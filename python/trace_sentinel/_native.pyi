@@ -1,7 +1,7 @@
 """Type stubs of the native module ``trace_sentinel._native`` (crates/python)."""
 
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -99,6 +99,7 @@ class SemanticNoveltyDetector:
     def ready(self) -> bool: ...
     @property
     def novelty_baseline(self) -> RunningStats: ...
+    def _settings(self) -> Tuple[Optional[Callable[[str], Sequence[float]]], int, int, float, int]: ...
 
 class SentinelCore:
     threshold: float
@@ -125,6 +126,44 @@ class SentinelCore:
     def metric_states(self) -> Dict[str, Dict[str, object]]: ...
     @staticmethod
     def default_semantic(warmup: int) -> SemanticNoveltyDetector: ...
+
+class EngineCore:
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def max_metrics(self) -> int: ...
+    events_observed: int
+    @property
+    def extractor(self) -> Any: ...
+    @property
+    def semantic(self) -> Any: ...
+    def __init__(
+        self,
+        *,
+        extractor: Any,
+        semantic_object: Any,
+        threshold: float,
+        warmup: int,
+        detector: str,
+        alpha: float,
+        window: int,
+        semantic: bool,
+        templates: bool,
+        max_templates: int,
+        shard_by: str,
+        max_sources: int,
+        max_metrics: int,
+        timed: bool,
+        attrs: bool,
+        extras: List[Any],
+        embed: Union[None, int, Callable[[str], Sequence[float]]],
+    ) -> None: ...
+    def observe(self, event: Any) -> List[Any]: ...
+    def observe_many(self, events: Any) -> List[Any]: ...
+    def prime(self, events: Any) -> int: ...
+    def metrics(self) -> List[str]: ...
+    def last_scores(self, source: Optional[str] = None) -> Dict[str, float]: ...
+    def metric_states(self, source: Optional[str] = None) -> Dict[str, Dict[str, object]]: ...
 
 class AnomalyStream(Iterator[Any]):
     def __iter__(self) -> "AnomalyStream": ...
