@@ -38,12 +38,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # pass also warms caches), as JSON.
 OBSERVE = r"""
 import json, random, sys, time
+from datetime import datetime, timedelta, timezone
 from trace_sentinel import Event, Sentinel
 n, semantic = int(sys.argv[1]), sys.argv[2] == "1"
 rng = random.Random(0)
 msgs = ["GET /api/v1/users/%d 200 %d" % (rng.randint(1, 1000), rng.randint(100, 5000))
         if rng.random() > 0.001 else "x" * 3000 for _ in range(n)]
-evs = [Event(message=m, source="app") for m in msgs]
+# Fixed times (the default, "now", would make inter-arrival anomalies depend on speed).
+t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+stamps = [t0 + timedelta(seconds=i + rng.random()) for i in range(n)]
+evs = [Event(message=m, timestamp=t, source="app") for m, t in zip(msgs, stamps)]
 
 def prepared():
     s = Sentinel(enable_semantic=semantic)
@@ -59,8 +63,8 @@ def building():
     observe = s.observe
     t = time.perf_counter()
     found = 0
-    for m in msgs:
-        found += len(observe(Event(message=m, source="app")))
+    for m, ts in zip(msgs, stamps):
+        found += len(observe(Event(message=m, timestamp=ts, source="app")))
     return time.perf_counter() - t, found
 
 def many():
