@@ -234,27 +234,36 @@ pub struct SentinelCore {
     order: Vec<ScoreKey>,
     pending: Vec<(Pending, f64)>,
     new_names: Vec<(String, Py<PyString>)>,
+    /// By position among an event's metrics: the name object seen there last time and
+    /// its slot. Extractors hand out the same name object event after event (their
+    /// `name` attribute), so an identity check usually replaces hashing the name.
+    recent: Vec<Option<(Py<PyString>, usize)>>,
+    /// Metrics pushed so far for the event being extracted.
+    pushed: usize,
 }
 
 impl SentinelCore {
     /// Add one extracted metric, merging a repeated name like `dict.update`.
     fn push(&mut self, py: Python<'_>, name: &Bound<'_, PyAny>, value: f64) -> PyResult<()> {
+        let pos = self.pushed;
+        self.pushed += 1;
+        if let (Ok(s), Some(Some((seen, i)))) = (name.cast::<PyString>(), self.recent.get(pos)) {
+            if seen.bind(py).is(s) {
+                self.push_known(*i, value);
+                return Ok(());
+            }
+        }
         let name_str = match name.cast::<PyString>() {
             Ok(s) => s.clone(),
             Err(_) => name.str()?,
         };
         let text = name_str.to_cow()?;
         if let Some(&i) = self.index.get(text.as_ref()) {
-            if self.stamp_of[i] == self.stamp {
-                for p in self.pending.iter_mut() {
-                    if matches!(p.0, Pending::Known(j) if j == i) {
-                        p.1 = value;
-                    }
-                }
-            } else {
-                self.stamp_of[i] = self.stamp;
-                self.pending.push((Pending::Known(i), value));
+            if pos >= self.recent.len() {
+                self.recent.resize_with(pos + 1, || None);
             }
+            self.recent[pos] = Some((name_str.clone().unbind(), i));
+            self.push_known(i, value);
             return Ok(());
         }
         if let Some(j) = self.new_names.iter().position(|(n, _)| n == text.as_ref()) {
@@ -270,6 +279,21 @@ impl SentinelCore {
             .push((Pending::New(self.new_names.len() - 1), value));
         let _ = py;
         Ok(())
+    }
+
+    /// Add a value of the metric in slot `i`; a second value of it in the same event
+    /// replaces the first (`dict.update`).
+    fn push_known(&mut self, i: usize, value: f64) {
+        if self.stamp_of[i] == self.stamp {
+            for p in self.pending.iter_mut() {
+                if matches!(p.0, Pending::Known(j) if j == i) {
+                    p.1 = value;
+                }
+            }
+        } else {
+            self.stamp_of[i] = self.stamp;
+            self.pending.push((Pending::Known(i), value));
+        }
     }
 
     /// Push every item of a dict-like result of `extract`.
@@ -294,6 +318,7 @@ impl SentinelCore {
         self.stamp += 1;
         self.pending.clear();
         self.new_names.clear();
+        self.pushed = 0;
         let reg = registry(py)?;
         let extractor = self.extractor.clone_ref(py).into_bound(py);
         let native = as_event(event);
@@ -605,6 +630,8 @@ impl SentinelCore {
             order: Vec::new(),
             pending: Vec::new(),
             new_names: Vec::new(),
+            recent: Vec::new(),
+            pushed: 0,
         })
     }
 
