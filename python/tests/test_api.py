@@ -156,6 +156,21 @@ def test_threshold_and_extractor_are_live_attributes():
     assert s.metrics == ["attr.v"]
 
 
+def test_builtin_extractor_settings_changed_mid_stream_take_effect():
+    # As in the reference, the built-in extractors are read afresh for every event.
+    length = MessageLengthExtractor()
+    s = Sentinel(extractor=CompositeExtractor([length, NumericFieldExtractor(prefix="a.")]), warmup=2)
+    for i in range(5):
+        s.observe(Event("x" * (3 + i % 2), attributes={"v": i}))
+    length.name = "len.renamed"
+    s.observe(Event("xyz", attributes={"v": 1}))
+    length.name = "message." + "length"  # equal text, another object: the same baseline
+    s.observe(Event("xyz"))
+    assert s.metrics == ["a.v", "len.renamed", "message.length"]
+    assert s.metric_states()["len.renamed"]["ready"] is False
+    assert list(s.last_scores) == ["message.length", "a.v", "len.renamed"]
+
+
 def test_sinks():
     s = Sentinel(warmup=5)
     # Lengths 4 to 6: a baseline with spread (a constant one scores every value 0).
